@@ -1,0 +1,130 @@
+"""NYSE sessions (exchange-calendars' XNYS) and the reaction-session rule.
+
+The *reaction session* of an event is the first NYSE session whose traded price can
+reflect the news. The rule, stated once:
+
+1. Turn the event's information time into an instant in New York:
+   - a clock time ``HH:MM`` in the event's IANA timezone (a Beijing 09:00 announcement is
+     the previous evening in New York);
+   - ``pre_market`` / ``intraday`` / ``after_close`` name the NYSE's phases on ``date``
+     read as a New York date (09:00, 12:00 and 16:30 New York time);
+   - ``unknown`` is treated as after the close (conservative): the end of ``date`` in the
+     event's timezone, converted to New York, and never earlier than 16:30 New York time
+     on that New York date.
+2. If that instant falls on a session day before the session's close (early closes
+   included), the reaction session is that session; otherwise the next session.
+
+Offsets are counted in sessions, never calendar days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import zoneinfo
+
+import exchange_calendars as xcals
+import numpy as np
+import pandas as pd
+
+from evbt.errors import InputError
+
+NY = zoneinfo.ZoneInfo("America/New_York")
+TIME_LABELS = ("pre_market", "intraday", "after_close", "unknown")
+_LABEL_NY_TIME = {
+    "pre_market": dt.time(9, 0),
+    "intraday": dt.time(12, 0),
+    "after_close": dt.time(16, 30),
+}
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+CAL_START = "2000-01-03"
+
+
+@functools.lru_cache(maxsize=1)
+def nyse() -> xcals.ExchangeCalendar:
+    """The XNYS calendar from 2000 to two years past today (built once per process)."""
+    end = (pd.Timestamp.today().normalize() + pd.DateOffset(years=2)).strftime("%Y-%m-%d")
+    return xcals.get_calendar("XNYS", start=CAL_START, end=end)
+
+
+def sessions(start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.DatetimeIndex:
+    """NYSE sessions from ``start`` to ``end`` inclusive, tz-naive dates."""
+    cal = nyse()
+    s = max(pd.Timestamp(start), cal.first_session)
+    e = min(pd.Timestamp(end), cal.last_session)
+    if s > e:
+        return pd.DatetimeIndex([], name="date")
+    idx = cal.sessions_in_range(s, e)
+    return pd.DatetimeIndex(idx.tz_localize(None) if idx.tz else idx, name="date")
+
+
+def check_tz(tz: str, *, where: str = "tz") -> zoneinfo.ZoneInfo:
+    try:
+        return zoneinfo.ZoneInfo(str(tz))
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise InputError(
+            f"{where}: unknown timezone {tz!r}: use an IANA name such as "
+            "America/New_York or Asia/Shanghai"
+        ) from None
+
+
+def check_time(time: str, *, where: str = "time") -> str:
+    t = str(time).strip()
+    if t in TIME_LABELS or _HHMM.match(t):
+        return t
+    raise InputError(
+        f"{where}: bad time {time!r}: write HH:MM (24h) or one of {', '.join(TIME_LABELS)}"
+    )
+
+
+def info_instant(date: str | dt.date, time: str, tz: str) -> pd.Timestamp:
+    """The instant (New York time) at which the event counts as known to the market."""
+    day = pd.Timestamp(date).date()
+    t = check_time(time)
+    zone = check_tz(tz)
+    if t in _LABEL_NY_TIME:
+        return pd.Timestamp(dt.datetime.combine(day, _LABEL_NY_TIME[t], tzinfo=NY))
+    if t == "unknown":
+        end_local = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=zone).astimezone(NY)
+        floor = dt.datetime.combine(end_local.date(), _LABEL_NY_TIME["after_close"], tzinfo=NY)
+        return pd.Timestamp(max(end_local, floor))
+    hh, mm = (int(x) for x in t.split(":"))
+    local = dt.datetime.combine(day, dt.time(hh, mm), tzinfo=zone)
+    return pd.Timestamp(local.astimezone(NY))
+
+
+def session_of_instant(instant: pd.Timestamp) -> pd.Timestamp:
+    """First session whose close comes after ``instant`` (tz-aware)."""
+    cal = nyse()
+    ny = instant.tz_convert(NY) if instant.tzinfo else instant.tz_localize(NY)
+    day = pd.Timestamp(ny.date())
+    if day < cal.first_session or day > cal.last_session:
+        raise InputError(
+            f"date {day:%Y-%m-%d} is outside the NYSE calendar "
+            f"({cal.first_session:%Y-%m-%d} to {cal.last_session:%Y-%m-%d}): "
+            "use a date inside that range"
+        )
+    if cal.is_session(day):
+        if ny < cal.session_close(day):  # session_close is tz-aware (UTC)
+            return day
+        return cal.next_session(day)
+    return cal.date_to_session(day, direction="next")
+
+
+def reaction_session(
+    date: str | dt.date, time: str = "unknown", tz: str = "America/New_York"
+) -> pd.Timestamp:
+    """The first NYSE session whose traded price can reflect news from ``date``/``time``/``tz``."""
+    return session_of_instant(info_instant(date, time, tz))
+
+
+def session_offset(session: pd.Timestamp, n: int) -> pd.Timestamp:
+    """The session ``n`` sessions after (n > 0) or before (n < 0) ``session``."""
+    return nyse().session_offset(pd.Timestamp(session), int(n))
+
+
+def session_positions(index: pd.DatetimeIndex, when: pd.DatetimeIndex | np.ndarray) -> np.ndarray:
+    """Positions of sessions ``when`` in ``index`` (-1 where absent)."""
+    pos = index.get_indexer(pd.DatetimeIndex(when))
+    return np.asarray(pos, dtype=np.int64)
