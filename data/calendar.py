@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
+import warnings
 import zoneinfo
 
 import exchange_calendars as xcals
@@ -45,7 +46,11 @@ CAL_START = "2000-01-03"
 def nyse() -> xcals.ExchangeCalendar:
     """The XNYS calendar from 2000 to two years past today (built once per process)."""
     end = (pd.Timestamp.today().normalize() + pd.DateOffset(years=2)).strftime("%Y-%m-%d")
-    return xcals.get_calendar("XNYS", start=CAL_START, end=end)
+    with warnings.catch_warnings():
+        # exchange-calendars 4.13 reads Series.values on tz-aware data while building the
+        # calendar, which pandas 3.1 flags (Pandas4Warning). Not ours and harmless here.
+        warnings.filterwarnings("ignore", category=pd.errors.Pandas4Warning)
+        return xcals.get_calendar("XNYS", start=CAL_START, end=end)
 
 
 def sessions(start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.DatetimeIndex:

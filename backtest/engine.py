@@ -1,0 +1,352 @@
+"""The Python API of a backtest: ``run(config) -> BacktestResult`` and ``write_result``.
+
+Data flows one way: prices + catalog -> signals -> kernel -> labelled tables -> Parquet.
+This layer checks and aligns inputs, calls the kernel, and puts labels back; it holds no
+trading logic of its own (that lives in signals/ and backtest/nb.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evbt.config import Config
+from evbt.errors import InputError
+from signals.rules import SignalSet, build_signals, to_arrays
+
+EXIT_REASONS = {0: "time", 1: "stop_loss", 2: "take_profit", 3: "open"}
+
+
+@dataclass(frozen=True)
+class Market:
+    """Price matrices (sessions x tickers) cut to the run's window."""
+
+    index: pd.DatetimeIndex
+    tickers: list[str]
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    source: str
+    synthetic: bool
+    data_hash: str
+    filled: int  # cells forward-filled because a ticker had no bar on a session
+
+
+@dataclass
+class BacktestResult:
+    config: Config
+    signals: SignalSet
+    trades: pd.DataFrame
+    equity: pd.DataFrame  # per account (ticker or "portfolio") plus "total"
+    position: pd.DataFrame
+    metrics: pd.DataFrame  # one row per scope: total, each ticker
+    pnl_by_event: pd.DataFrame
+    skipped: pd.DataFrame
+    manifest: dict[str, Any]
+    study: Any = None
+    benchmark: pd.Series | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> pd.Series:
+        return self.metrics.set_index("scope").loc["total"]
+
+
+def _code_version() -> str:
+    try:
+        version = metadata.version("evbt")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        version = "0+unknown"
+    try:
+        here = Path(__file__).resolve().parents[1]
+        sha = subprocess.run(
+            ["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{version}+{sha}" if sha else version
+
+
+def load_market(config: Config, tickers: list[str], *, prices_path: str | None = None) -> Market:
+    """Load, validate and align prices for ``tickers`` over the config's window."""
+    from data.sources import load_prices
+
+    d = config.data
+    source = "file" if prices_path else d.source
+    path = prices_path or d.prices
+    df = load_prices(tickers, d.start, d.end, source=source, path=path)
+    if df.empty:
+        raise InputError(
+            f"no prices for {', '.join(tickers)} between {d.start or 'the start'} and "
+            f"{d.end or 'the end'}: widen [data] start/end or check the ticker names"
+        )
+    wide = {f: df.pivot(index="date", columns="ticker", values=f).sort_index() for f in ("open", "high", "low", "close")}
+    close = wide["close"].reindex(columns=tickers)
+    missing = [t for t in tickers if close[t].isna().all()]
+    if missing:
+        raise InputError(f"no prices for {', '.join(missing)} in the window: check [data] start/end or the tickers")
+    n_fill = int(close.isna().sum().sum())
+    close = close.ffill().bfill()
+    mats = {}
+    for f in ("open", "high", "low"):
+        m = wide[f].reindex(columns=tickers)
+        mats[f] = m.where(m.notna(), close).to_numpy(dtype=np.float64)
+    c = np.ascontiguousarray(close.to_numpy(dtype=np.float64))
+    h = hashlib.sha256()
+    h.update("|".join(tickers).encode())
+    h.update(close.index.asi8.tobytes())
+    for arr in (mats["open"], mats["high"], mats["low"], c):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return Market(
+        index=pd.DatetimeIndex(close.index, name="date"),
+        tickers=list(tickers),
+        open=np.ascontiguousarray(mats["open"]),
+        high=np.ascontiguousarray(mats["high"]),
+        low=np.ascontiguousarray(mats["low"]),
+        close=c,
+        source=str(df.attrs.get("source", source)),
+        synthetic=bool(df.attrs.get("synthetic", False)),
+        data_hash=h.hexdigest()[:16],
+        filled=n_fill,
+    )
+
+
+def sim_params(config: Config):
+    """Config -> the kernel's SimParams NamedTuple."""
+    from backtest.enums import SimParams
+
+    s, p, c = config.strategy, config.portfolio, config.costs
+    return SimParams(
+        fees=float(c.fees),
+        slippage=float(c.slippage),
+        sl_stop=float(s.stop_loss) if s.stop_loss is not None else np.nan,
+        tp_stop=float(s.take_profit) if s.take_profit is not None else np.nan,
+        price_mode=0 if s.price == "close" else 1,
+        stop_on=0 if s.stop_on == "close" else 1,
+        size_type=0 if p.size_type == "fraction" else 1,
+        size=float(p.size),
+        init_cash=float(p.init_cash),
+        mode=0 if p.mode == "per_ticker" else 1,
+        max_gross=float(p.max_gross),
+    )
+
+
+def simulate(config: Config, market: Market, signals: SignalSet):
+    """Run the kernel for one config on prepared market data; returns labelled frames."""
+    from backtest.nb import simulate_nb
+
+    arrays, unplaced = to_arrays(signals.table, market.index, market.tickers)
+    trades_rec, equity, position, n_skipped = simulate_nb(
+        market.open, market.high, market.low, market.close,
+        arrays.ticker, arrays.event, arrays.entry, arrays.exit, arrays.direction, arrays.weight,
+        sim_params(config),
+    )
+    idx = market.index
+    n = len(idx)
+    tr = pd.DataFrame(trades_rec)
+    trades = pd.DataFrame(
+        {
+            "event_id": [arrays.event_ids[e] for e in tr["event"]] if len(tr) else [],
+            "ticker": [market.tickers[t] for t in tr["ticker"]] if len(tr) else [],
+            "direction": np.where(tr["direction"].to_numpy() > 0, "long", "short") if len(tr) else [],
+            "entry_session": idx[tr["entry_idx"].to_numpy()] if len(tr) else [],
+            "exit_session": idx[np.minimum(tr["exit_idx"].to_numpy(), n - 1)] if len(tr) else [],
+            "entry_price": tr["entry_price"] if len(tr) else [],
+            "exit_price": tr["exit_price"] if len(tr) else [],
+            "size": tr["size"] if len(tr) else [],
+            "entry_fees": tr["entry_fees"] if len(tr) else [],
+            "exit_fees": tr["exit_fees"] if len(tr) else [],
+            "pnl": tr["pnl"] if len(tr) else [],
+            "ret": tr["ret"] if len(tr) else [],
+            "exit_reason": [EXIT_REASONS[int(r)] for r in tr["exit_reason"]] if len(tr) else [],
+            "exit_reason_code": tr["exit_reason"] if len(tr) else [],
+        }
+    )
+    trades["lookahead"] = (
+        signals.table["lookahead"].to_numpy()[arrays.rows[tr["signal"].to_numpy()]] if len(tr) else []
+    )
+    trades = trades.astype({"lookahead": bool})
+    cols = market.tickers if config.portfolio.mode == "per_ticker" else ["portfolio"]
+    eq = pd.DataFrame(equity, index=idx, columns=cols)
+    eq["total"] = eq[cols].sum(axis=1)
+    pos = pd.DataFrame(position, index=idx, columns=market.tickers)
+    overlap_skips = int(n_skipped)
+    return trades, eq, pos, unplaced, overlap_skips
+
+
+def _metrics_table(trades, eq, pos, bench, config: Config) -> pd.DataFrame:
+    from backtest.metrics import compute_metrics
+
+    rows = []
+    m = compute_metrics(eq["total"], trades, position=pos, benchmark=bench)
+    rows.append(pd.concat([pd.Series({"scope": "total"}), m]))
+    if config.portfolio.mode == "per_ticker":
+        for t in pos.columns:
+            mt = compute_metrics(eq[t], trades[trades["ticker"] == t], position=pos[[t]], benchmark=bench)
+            rows.append(pd.concat([pd.Series({"scope": t}), mt]))
+    out = pd.DataFrame(rows).reset_index(drop=True)
+    for c in out.columns:
+        if c != "scope":
+            out[c] = out[c].astype("float64")
+    return out
+
+
+def run(
+    config: Config,
+    *,
+    prices_path: str | None = None,
+    events_path: str | None = None,
+    study: bool | None = None,
+) -> BacktestResult:
+    """Run one backtest: load prices and the catalog, build signals, simulate, measure."""
+    from backtest.metrics import pnl_by_event
+    from data.catalog import load_catalog
+
+    catalog = load_catalog(events_path or config.data.events)
+    signals = build_signals(catalog, config.strategy)
+    if signals.table.empty:
+        raise InputError(
+            f"{config.origin}: [strategy] select matches no event in the catalog: "
+            "check kind/org/tags (evbt events list shows what is there)"
+        )
+    tickers = list(dict.fromkeys(signals.table["ticker"]))
+    bench_t = config.data.benchmark
+    load = tickers + ([bench_t] if bench_t and bench_t not in tickers else [])
+    market = load_market(config, load, prices_path=prices_path)
+    bench = pd.Series(market.close[:, market.tickers.index(bench_t)], index=market.index, name=bench_t) if bench_t else None
+    trade_market = market
+    if bench_t and bench_t not in tickers:
+        keep = [market.tickers.index(t) for t in tickers]
+        trade_market = Market(
+            index=market.index, tickers=tickers,
+            open=np.ascontiguousarray(market.open[:, keep]), high=np.ascontiguousarray(market.high[:, keep]),
+            low=np.ascontiguousarray(market.low[:, keep]), close=np.ascontiguousarray(market.close[:, keep]),
+            source=market.source, synthetic=market.synthetic, data_hash=market.data_hash, filled=market.filled,
+        )
+    trades, eq, pos, unplaced, n_overlap = simulate(config, trade_market, signals)
+    metrics = _metrics_table(trades, eq, pos, bench, config)
+    skipped = pd.concat([signals.skipped, unplaced], ignore_index=True)
+    placed = len(signals.table) - len(unplaced)
+    if placed == 0:
+        raise InputError(
+            f"no signal falls inside the price data ({market.index[0]:%Y-%m-%d} to "
+            f"{market.index[-1]:%Y-%m-%d}; {len(unplaced)} skipped): widen [data] start/end"
+        )
+    result = BacktestResult(
+        config=config,
+        signals=signals,
+        trades=trades,
+        equity=eq,
+        position=pos,
+        metrics=metrics,
+        pnl_by_event=pnl_by_event(trades),
+        skipped=skipped,
+        manifest={},
+        benchmark=bench,
+    )
+    do_study = config.study.enabled if study is None else study
+    if do_study:
+        result.study = run_study_for(config, market, signals.table)
+    result.manifest = make_manifest(result, market, n_kernel_skips=n_overlap)
+    return result
+
+
+def run_study_for(config: Config, market: Market, events: pd.DataFrame):
+    """The event study of the windows a backtest traded (same events, same sessions)."""
+    from backtest.study import run_study
+
+    st = config.study
+    bench_t = st.benchmark or config.data.benchmark
+    if not bench_t or bench_t not in market.tickers:
+        return None
+    close = pd.DataFrame(market.close, index=market.index, columns=market.tickers)
+    rets = close.pct_change().iloc[1:]
+    bench = rets[bench_t]
+    tick = [t for t in events["ticker"].unique() if t in rets.columns and t != bench_t]
+    ev = events[events["ticker"].isin(tick)]
+    ev = ev[ev["reaction_session"].isin(rets.index)]
+    if ev.empty:
+        return None
+    return run_study(
+        rets[tick], bench,
+        ev[["event_id", "ticker", "reaction_session"]].drop_duplicates().reset_index(drop=True),
+        window=st.window, model=st.model, estimation=st.estimation, gap=st.gap,
+        bootstrap=st.bootstrap, placebo=st.placebo, seed=st.seed,
+    )
+
+
+def make_manifest(result: BacktestResult, market: Market, *, n_kernel_skips: int = 0) -> dict[str, Any]:
+    cfg = result.config
+    reasons = result.skipped["reason"].str.replace(r" \S+$", "", regex=True).value_counts().to_dict() if len(result.skipped) else {}
+    return {
+        "evbt_version": _code_version(),
+        "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "config_id": cfg.id,
+        "config_origin": cfg.origin,
+        "config": cfg.canonical(),
+        "data": {
+            "source": market.source,
+            "synthetic": market.synthetic,
+            "data_hash": market.data_hash,
+            "tickers": market.tickers,
+            "first_session": f"{market.index[0]:%Y-%m-%d}",
+            "last_session": f"{market.index[-1]:%Y-%m-%d}",
+            "filled_cells": market.filled,
+        },
+        "signals": {
+            "n_signals": int(len(result.signals.table)),
+            "n_trades": int(len(result.trades)),
+            "n_skipped": int(len(result.skipped)),
+            "n_skipped_in_kernel": int(n_kernel_skips),
+            "skipped_by_reason": {str(k): int(v) for k, v in reasons.items()},
+            "allow_lookahead": bool(result.signals.allow_lookahead),
+            "n_lookahead_signals": result.signals.n_lookahead,
+        },
+    }
+
+
+def result_dir_name(result: BacktestResult) -> str:
+    return f"{result.config.strategy.name}-{result.config.id}-{result.manifest['data']['data_hash'][:8]}"
+
+
+def write_result(result: BacktestResult, out: str | Path) -> Path:
+    """Write the result folder atomically: all files or none (temp folder, then rename)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    final = out / result_dir_name(result)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
+    try:
+        result.trades.to_parquet(tmp / "trades.parquet", index=False)
+        result.equity.reset_index().to_parquet(tmp / "equity.parquet", index=False)
+        result.metrics.to_parquet(tmp / "metrics.parquet", index=False)
+        result.pnl_by_event.to_parquet(tmp / "pnl_by_event.parquet", index=False)
+        result.skipped.to_parquet(tmp / "skipped.parquet", index=False)
+        result.signals.table.to_parquet(tmp / "signals.parquet", index=False)
+        if result.study is not None:
+            result.study.panel.to_parquet(tmp / "event_study.parquet", index=False)
+            result.study.summary.to_parquet(tmp / "study_summary.parquet", index=False)
+        (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=str))
+        if final.exists():
+            old = out / f".old-{final.name}-{os.getpid()}"
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final

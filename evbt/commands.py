@@ -1,0 +1,142 @@
+"""Run-level commands: backtest, signals, study, sweep. Each decodes, calls the API, prints."""
+
+from __future__ import annotations
+
+import click
+
+from evbt.cli import emit_json, frame_records
+
+
+def _fmt(v: float, pct: bool = True) -> str:
+    import math
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    return f"{v:+.2%}" if pct else f"{v:.2f}"
+
+
+def print_backtest(result, out_dir) -> None:
+    """The summary a user reads after `evbt backtest`: strategy beside its benchmark."""
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=110)
+    man = result.manifest
+    d, s = man["data"], man["signals"]
+    if d["synthetic"]:
+        con.print("[bold red]SYNTHETIC DATA[/]: bundled sample prices are invented; results say nothing about markets.")
+    if s["allow_lookahead"]:
+        con.print(f"[bold yellow]LOOKAHEAD ALLOWED[/]: {s['n_lookahead_signals']} signal(s) enter before their event was knowable.")
+    con.print(
+        f"strategy {result.config.strategy.name} | data {d['source']} {d['first_session']} to {d['last_session']} "
+        f"| config {man['config_id']} | data hash {d['data_hash']}"
+    )
+    m = result.summary()
+    bench = result.config.data.benchmark or "benchmark"
+    t = Table(title="Backtest summary")
+    t.add_column("metric")
+    t.add_column("strategy", justify="right")
+    t.add_column(f"{bench} buy & hold", justify="right")
+    b = result.extra.get("bench_metrics")
+    rows = [
+        ("total return", "total_return", True), ("CAGR", "cagr", True), ("ann. volatility", "ann_vol", True),
+        ("Sharpe", "sharpe", False), ("Sortino", "sortino", False), ("max drawdown", "max_drawdown", True),
+        ("Calmar", "calmar", False), ("exposure", "exposure", True),
+    ]
+    for label, key, pct in rows:
+        t.add_row(label, _fmt(m[key], pct), _fmt(b[key], pct) if b is not None else "")
+    t.add_row("trades", f"{int(m['n_trades'])}", "")
+    t.add_row("hit rate", _fmt(m["hit_rate"]), "")
+    t.add_row("profit factor", _fmt(m["profit_factor"], False), "")
+    con.print(t)
+    con.print(
+        f"signals {s['n_signals']}, trades {s['n_trades']}, skipped {s['n_skipped']}"
+        + (f" ({', '.join(f'{k}: {v}' for k, v in s['skipped_by_reason'].items())})" if s["skipped_by_reason"] else "")
+    )
+    if result.study is not None:
+        summ = result.study.summary
+        main = summ[(summ["group_type"] == "all")]
+        for _, r in main.iterrows():
+            con.print(
+                f"event study {r['car_window']}: n={int(r['n'])} CAAR {_fmt(r['caar'])} "
+                f"p(t)={r['p_cs']:.3f} p(BMP)={r['p_bmp']:.3f} p(placebo)={r['placebo_p']:.3f}"
+            )
+    con.print(f"results: {out_dir}")
+
+
+@click.command("backtest")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--prices", default=None, help="Price file (contract format); overrides [data].")
+@click.option("--events", default=None, help="Event catalog CSV; overrides [data] events.")
+@click.option("--out", default=None, help="Output folder (default [output] dir).")
+@click.option("--no-study", is_flag=True, help="Skip the event study of the traded windows.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def backtest_cmd(config: str, prices: str | None, events: str | None, out: str | None, no_study: bool, as_json: bool) -> None:
+    """Backtest CONFIG (TOML): signals -> Numba core -> Parquet results and a summary."""
+    from backtest.engine import run, write_result
+    from backtest.metrics import compute_metrics
+    from evbt.config import load_config
+
+    cfg = load_config(config)
+    result = run(cfg, prices_path=prices, events_path=events, study=False if no_study else None)
+    if result.benchmark is not None:
+        eq = result.benchmark / result.benchmark.iloc[0]
+        import pandas as pd
+
+        result.extra["bench_metrics"] = compute_metrics(eq, pd.DataFrame(columns=["pnl", "ret", "exit_reason"]))
+    path = write_result(result, out or cfg.output.dir)
+    if as_json:
+        emit_json({"results": str(path), "manifest": result.manifest, "metrics": frame_records(result.metrics)})
+    else:
+        print_backtest(result, path)
+
+
+@click.command("signals")
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.option("--asof", required=True, help="Date the alert view is computed for (YYYY-MM-DD).")
+@click.option("--strategy", "names", multiple=True, help="Preset name (repeatable); default all presets.")
+@click.option("--events", default=None, help="Event catalog CSV (default: bundled).")
+@click.option("--horizon", default=20, show_default=True, help="Sessions ahead to look.")
+@click.option("--json", "as_json", is_flag=True)
+def signals_cmd(config: str | None, asof: str, names: tuple[str, ...], events: str | None, horizon: int, as_json: bool) -> None:
+    """What each strategy would hold, enter or exit in the coming sessions, as of ASOF."""
+    import pandas as pd
+
+    from data.catalog import load_catalog
+    from evbt.config import load_config
+    from evbt.errors import InputError
+    from signals.alerts import alerts
+    from strategies.presets import PRESETS, get_preset
+
+    try:
+        day = pd.Timestamp(asof)
+    except (ValueError, TypeError):
+        raise InputError(f"--asof {asof!r}: not a date: write YYYY-MM-DD") from None
+    if config and names:
+        raise InputError("give either CONFIG or --strategy, not both")
+    if config:
+        cfg = load_config(config)
+        strategies, path = [cfg.strategy], events or cfg.data.events
+    else:
+        chosen = names or tuple(n for n in PRESETS if n != "event_window")
+        strategies, path = [get_preset(n) for n in chosen], events
+    df = alerts(load_catalog(path), strategies, day, horizon=horizon)
+    if as_json:
+        emit_json(frame_records(df))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"Signals as of {day:%Y-%m-%d} (next {horizon} sessions; catalog as known then)")
+    for c in ("strategy", "action", "event_id", "status", "ticker", "direction", "entry_session", "exit_session"):
+        t.add_column(c)
+    for _, r in df.iterrows():
+        t.add_row(*(f"{r[c]:%Y-%m-%d}" if "session" in c else str(r[c]) for c in
+                    ("strategy", "action", "event_id", "status", "ticker", "direction", "entry_session", "exit_session")))
+    Console(width=130).print(t if len(df) else f"no positions to hold, enter or exit within {horizon} sessions of {day:%Y-%m-%d}")
+
+
+def register(cli: click.Group) -> None:
+    for cmd in (backtest_cmd, signals_cmd):
+        if cmd.name not in cli.commands:
+            cli.add_command(cmd)

@@ -1,0 +1,294 @@
+"""Events -> reaction sessions -> a point-in-time signal table and the kernel's arrays.
+
+Knowledge-time discipline:
+
+* ``asof``: only catalog rows knowable at that date are used (``data.catalog.as_of``), for
+  selection *and* for every look-up (next earnings, interaction rules), so that signals
+  as of D never change when something known after D changes. Signals never read prices.
+* Lookahead guard: an unscheduled event (a surprise launch) cannot be entered before its
+  reaction session; a scheduled event (earnings) can, but never before its date was known
+  (``known_at``). A violation is an error unless ``allow_lookahead = true``, and every
+  signal made under that flag is marked ``lookahead = True``.
+* Overlap: per ticker, a window that starts at or before the end of a kept window is
+  skipped and reported (default), or merged into it (``overlap = "merge"``).
+* Interaction: ``skip_if_earnings_within = N`` drops a non-earnings signal when the ticker's
+  own earnings reaction session (known at the time) lies within N sessions of the event's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from data.calendar import CAL_START, nyse
+from evbt.errors import InputError
+from strategies.presets import REPORTER, StrategyParams
+
+SIGNAL_COLUMNS = [
+    "event_id",
+    "ticker",
+    "reaction_session",
+    "entry_session",
+    "exit_session",
+    "direction",
+    "weight",
+    "scheduled",
+    "status",
+    "lookahead",
+]
+SKIP_COLUMNS = ["event_id", "ticker", "reason"]
+
+
+@dataclass(frozen=True)
+class SignalSet:
+    """A signal table plus what was skipped and under which knowledge rules."""
+
+    table: pd.DataFrame
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SKIP_COLUMNS))
+    allow_lookahead: bool = False
+    asof: pd.Timestamp | None = None
+
+    @property
+    def n_lookahead(self) -> int:
+        return int(self.table["lookahead"].sum()) if len(self.table) else 0
+
+
+def _all_sessions() -> pd.DatetimeIndex:
+    cal = nyse()
+    idx = cal.sessions_in_range(CAL_START, cal.last_session)
+    return pd.DatetimeIndex(idx.tz_localize(None) if idx.tz else idx)
+
+
+def _tickers_of(row: pd.Series) -> list[str]:
+    raw = row.get("tickers")
+    if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+        return []
+    return [t.strip() for t in str(raw).split(";") if t.strip()]
+
+
+def select_events(catalog: pd.DataFrame, params: StrategyParams) -> pd.DataFrame:
+    """Catalog rows matching ``params.select`` (case-insensitive; tags AND, tags_any OR)."""
+    s = params.select
+    df = catalog
+    keep = np.ones(len(df), dtype=bool)
+
+    def isin(col: str, vals: tuple[str, ...]) -> np.ndarray:
+        have = df[col].fillna("").astype(str).str.lower()
+        return have.isin([v.lower() for v in vals]).to_numpy()
+
+    if s.kind:
+        keep &= isin("kind", s.kind)
+    if s.org:
+        keep &= isin("org", s.org)
+    if s.status:
+        keep &= isin("status", s.status)
+    if s.confidence:
+        keep &= isin("confidence", s.confidence)
+    if s.ids:
+        keep &= df["id"].isin(s.ids).to_numpy()
+    if s.tags or s.tags_any:
+        tagsets = [
+            {t.strip().lower() for t in str(x).split(";") if t.strip()} if isinstance(x, str) else set()
+            for x in df["tags"]
+        ]
+        if s.tags:
+            need = {t.lower() for t in s.tags}
+            keep &= np.array([need <= ts for ts in tagsets], dtype=bool)
+        if s.tags_any:
+            anyof = {t.lower() for t in s.tags_any}
+            keep &= np.array([bool(anyof & ts) for ts in tagsets], dtype=bool)
+    return df.loc[keep]
+
+
+def _earnings_positions(known: pd.DataFrame, ticker: str, sessions: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Reaction-session positions and known_at dates of ``ticker``'s earnings rows."""
+    rows = known[(known["kind"] == "earnings") & known["reaction_session"].notna()]
+    rows = rows[[ticker in _tickers_of(r) for _, r in rows.iterrows()]]
+    pos = sessions.get_indexer(pd.DatetimeIndex(rows["reaction_session"]))
+    order = np.argsort(pos, kind="stable")
+    return pos[order], pd.DatetimeIndex(rows["known_at"]).to_numpy()[order]
+
+
+def build_signals(
+    catalog: pd.DataFrame,
+    params: StrategyParams,
+    *,
+    asof: str | pd.Timestamp | None = None,
+) -> SignalSet:
+    """Turn catalog events into the signal table of ``params`` (see the module docstring)."""
+    from data.catalog import as_of as catalog_as_of  # the catalog layer owns "as of"
+
+    params.check()
+    cutoff = pd.Timestamp(asof) if asof is not None else None
+    known = catalog_as_of(catalog, cutoff) if cutoff is not None else catalog
+    events = select_events(known, params)
+    sessions = _all_sessions()
+    direction = 1 if params.direction == "long" else -1
+    tickers = params.resolved_tickers()
+    earn_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def earnings(t: str) -> tuple[np.ndarray, np.ndarray]:
+        if t not in earn_cache:
+            earn_cache[t] = _earnings_positions(known, t, sessions)
+        return earn_cache[t]
+
+    rows: list[dict] = []
+    skipped: list[tuple[str, str, str]] = []
+    for _, ev in events.iterrows():
+        eid = str(ev["id"])
+        react = ev["reaction_session"]
+        targets: list[str] = []
+        for t in tickers:
+            targets.extend(_tickers_of(ev) if t == REPORTER else [t])
+        if pd.isna(react):
+            skipped.extend((eid, t, "no reaction session (outside the NYSE calendar)") for t in targets)
+            continue
+        rpos = int(sessions.get_indexer([pd.Timestamp(react)])[0])
+        epos = rpos + params.entry_offset
+        if epos < 0 or epos >= len(sessions):
+            skipped.extend((eid, t, "entry outside the NYSE calendar") for t in targets)
+            continue
+        entry = sessions[epos]
+        scheduled = bool(ev["scheduled"])
+        known_at = pd.Timestamp(ev["known_at"]) if pd.notna(ev["known_at"]) else pd.Timestamp(react)
+        early = entry < known_at if scheduled else epos < rpos
+        if early and not params.allow_lookahead:
+            what = (
+                f"before its date was known ({known_at:%Y-%m-%d})"
+                if scheduled
+                else f"before its reaction session {pd.Timestamp(react):%Y-%m-%d} (a surprise cannot be traded early)"
+            )
+            raise InputError(
+                f"[strategy] entry_offset = {params.entry_offset}: event {eid} would be entered on "
+                f"{entry:%Y-%m-%d}, {what}: use a later entry_offset, or set allow_lookahead = true "
+                "for a deliberate study (it is recorded in every output)"
+            )
+        for t in targets:
+            if params.skip_if_earnings_within is not None and ev["kind"] != "earnings":
+                epos_t, eknown = earnings(t)
+                near = np.abs(epos_t - rpos) <= params.skip_if_earnings_within
+                near &= eknown <= np.datetime64(entry)
+                if near.any():
+                    skipped.append((eid, t, f"{t} reports earnings within {params.skip_if_earnings_within} sessions"))
+                    continue
+            if params.exit_anchor == "next_earnings":
+                epos_t, eknown = earnings(t)
+                nxt = np.flatnonzero((epos_t > epos) & (eknown <= np.datetime64(entry)))
+                if nxt.size == 0:
+                    skipped.append((eid, t, "no next earnings report known at entry"))
+                    continue
+                xpos = int(epos_t[nxt[0]]) + params.exit_offset
+                if xpos <= epos:
+                    skipped.append((eid, t, "next earnings anchor falls at or before the entry"))
+                    continue
+            else:
+                xpos = epos + params.hold
+            if xpos >= len(sessions):
+                skipped.append((eid, t, "exit outside the NYSE calendar"))
+                continue
+            rows.append(
+                {
+                    "event_id": eid,
+                    "ticker": t,
+                    "reaction_session": pd.Timestamp(react),
+                    "entry_session": entry,
+                    "exit_session": sessions[xpos],
+                    "direction": direction,
+                    "weight": float(params.weight),
+                    "scheduled": scheduled,
+                    "status": str(ev["status"]),
+                    "lookahead": bool(early),
+                }
+            )
+    table = pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
+    table, overlap_skips = _apply_overlap(table, params.overlap)
+    skipped.extend(overlap_skips)
+    table = table.astype({"direction": "int64", "weight": "float64", "scheduled": bool, "lookahead": bool})
+    for c in ("reaction_session", "entry_session", "exit_session"):
+        table[c] = pd.to_datetime(table[c]).astype("datetime64[ns]")
+    return SignalSet(
+        table=table,
+        skipped=pd.DataFrame(skipped, columns=SKIP_COLUMNS),
+        allow_lookahead=params.allow_lookahead,
+        asof=cutoff,
+    )
+
+
+def _apply_overlap(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
+    if table.empty:
+        return table, []
+    table = table.sort_values(["entry_session", "ticker", "event_id"], kind="stable").reset_index(drop=True)
+    keep: list[int] = []
+    skipped: list[tuple[str, str, str]] = []
+    last: dict[str, int] = {}
+    for i, r in table.iterrows():
+        t = r["ticker"]
+        j = last.get(t)
+        if j is not None and r["entry_session"] <= table.at[j, "exit_session"]:
+            if policy == "merge":
+                table.at[j, "exit_session"] = max(table.at[j, "exit_session"], r["exit_session"])
+                table.at[j, "event_id"] = f"{table.at[j, 'event_id']}+{r['event_id']}"
+                skipped.append((r["event_id"], t, f"merged into {table.at[j, 'event_id']}"))
+            else:
+                skipped.append((r["event_id"], t, f"overlaps {table.at[j, 'event_id']} on {t}"))
+            continue
+        keep.append(int(i))
+        last[t] = int(i)
+    return table.loc[keep].reset_index(drop=True), skipped
+
+
+@dataclass(frozen=True)
+class SignalArrays:
+    """The plain arrays the Numba core takes (see backtest.nb.simulate_nb)."""
+
+    ticker: np.ndarray
+    event: np.ndarray
+    entry: np.ndarray
+    exit: np.ndarray
+    direction: np.ndarray
+    weight: np.ndarray
+    event_ids: tuple[str, ...]
+    rows: np.ndarray  # row of the signal table each array entry came from
+
+
+def to_arrays(
+    table: pd.DataFrame, index: pd.DatetimeIndex, tickers: list[str]
+) -> tuple[SignalArrays, pd.DataFrame]:
+    """Map a signal table onto a price matrix's sessions and columns.
+
+    Returns the arrays (sorted by entry, ticker) and the rows that could not be placed
+    (entry session not in the price data, or ticker without prices), with a reason.
+    An exit past the last price session is kept: the position stays open at the end.
+    """
+    n = len(index)
+    col = {t: i for i, t in enumerate(tickers)}
+    ent = index.get_indexer(pd.DatetimeIndex(table["entry_session"]))
+    ext = index.searchsorted(pd.DatetimeIndex(table["exit_session"]), side="left")
+    # an exit session missing from the data (beyond the end) runs past the last session
+    beyond = pd.DatetimeIndex(table["exit_session"]) > index[-1] if n else np.ones(len(table), bool)
+    ext = np.where(beyond, n, ext)
+    tk = np.array([col.get(t, -1) for t in table["ticker"]], dtype=np.int64)
+    ok = (ent >= 0) & (tk >= 0) & (ext > ent)
+    reasons = np.where(tk < 0, "no prices for ticker", "entry session outside the price data")
+    bad = pd.DataFrame(
+        {"event_id": table["event_id"].to_numpy()[~ok], "ticker": table["ticker"].to_numpy()[~ok], "reason": reasons[~ok]},
+        columns=SKIP_COLUMNS,
+    )
+    rows = np.flatnonzero(ok)
+    order = np.lexsort((tk[rows], ent[rows]))
+    rows = rows[order]
+    ids = tuple(dict.fromkeys(table["event_id"].to_numpy()[rows].tolist()))
+    id_pos = {e: i for i, e in enumerate(ids)}
+    arrays = SignalArrays(
+        ticker=tk[rows].astype(np.int64),
+        event=np.array([id_pos[e] for e in table["event_id"].to_numpy()[rows]], dtype=np.int64),
+        entry=ent[rows].astype(np.int64),
+        exit=ext[rows].astype(np.int64),
+        direction=table["direction"].to_numpy()[rows].astype(np.int64),
+        weight=table["weight"].to_numpy()[rows].astype(np.float64),
+        event_ids=ids,
+        rows=rows.astype(np.int64),
+    )
+    return arrays, bad
