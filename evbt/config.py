@@ -243,7 +243,10 @@ def from_dict(raw: dict[str, Any], *, origin: str = "<config>") -> Config:
         if not isinstance(val, dict):
             raise InputError(f"{origin}: {table} must be a table, e.g. [{table}]")
     strat_raw = dict(raw.get("strategy", {}))
-    base = get_preset(str(strat_raw.get("name", "event_window")))
+    try:
+        base = get_preset(str(strat_raw.get("name", "event_window")))
+    except InputError as e:
+        raise InputError(f"{origin}: {e}") from None
     parts: dict[str, Any] = {}
     for table, cls in _TABLES.items():
         if table in raw:

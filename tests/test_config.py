@@ -1,0 +1,89 @@
+"""TOML config decoding: defaults from presets, did-you-mean, one-line errors, stable ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evbt.config import from_dict, load_config
+from evbt.errors import InputError
+from strategies.presets import BASKETS, PRESETS, get_preset
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_config_loads(path):
+    cfg = load_config(path)
+    assert cfg.origin == str(path)
+    assert cfg.strategy.name in PRESETS
+
+
+def test_preset_defaults_then_overrides():
+    cfg = from_dict({"strategy": {"name": "launch_shock", "hold": 3}})
+    assert cfg.strategy.hold == 3
+    assert cfg.strategy.direction == get_preset("launch_shock").direction == "short"
+
+
+def test_config_id_is_canonical_and_sensitive():
+    a = from_dict({"strategy": {"name": "launch_shock", "hold": 3}, "output": {"dir": "x"}})
+    b = from_dict({"output": {"dir": "y"}, "strategy": {"hold": 3, "name": "launch_shock"}})
+    c = from_dict({"strategy": {"name": "launch_shock", "hold": 4}})
+    assert a.id == b.id  # key order and output folder do not change the work
+    assert a.id != c.id
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"),
+    [
+        ({"strategy": {"hodl": 3}}, "did you mean 'hold'"),
+        ({"stratgy": {}}, "did you mean [strategy]"),
+        ({"strategy": {"name": "launch_shok"}}, "did you mean 'launch_shock'"),
+        ({"costs": {"fees": 1.0}}, "[costs] fees"),
+        ({"costs": {"slippage": -0.1}}, "[costs] slippage"),
+        ({"portfolio": {"init_cash": 0}}, "[portfolio] init_cash"),
+        ({"portfolio": {"mode": "both"}}, "[portfolio] mode"),
+        ({"strategy": {"stop_loss": 0}}, "[strategy] stop_loss"),
+        ({"strategy": {"stop_loss": -0.1}}, "[strategy] stop_loss"),
+        ({"strategy": {"hold": 0}}, "[strategy] hold"),
+        ({"strategy": {"hold": "5"}}, "[strategy] hold"),
+        ({"strategy": {"direction": "up"}}, "[strategy] direction"),
+        ({"strategy": {"price": "vwap"}}, "[strategy] price"),
+        ({"strategy": {"select": {"knd": ["earnings"]}}}, "did you mean 'kind'"),
+        ({"data": {"source": "bloomberg"}}, "[data] source"),
+        ({"data": {"source": "file"}}, "needs prices"),
+        ({"study": {"window": [3, 5]}}, "[study] window"),
+        ({"sweep": {"hold": {"start": 5, "stop": 1}}}, "[sweep] hold"),
+        ({"sweep": {"hodl": [1, 2]}}, "did you mean 'hold'"),
+    ],
+)
+def test_bad_config_one_line_error(raw, needle):
+    with pytest.raises(InputError) as e:
+        from_dict(raw, origin="cfg.toml")
+    msg = str(e.value)
+    assert needle in msg
+    assert msg.startswith("cfg.toml:")
+    assert "\n" not in msg
+
+
+def test_toml_syntax_error_names_file_and_line(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text('[strategy]\nname = "launch_shock"\nhold = \n')
+    with pytest.raises(InputError, match=r"bad.toml: not valid TOML.*line 3"):
+        load_config(p)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(InputError, match="no such config file"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_sweep_ranges_expand():
+    cfg = from_dict({"sweep": {"hold": {"start": 1, "stop": 9, "step": 2}, "fees": [0.0, 0.001]}})
+    assert cfg.sweep == {"hold": (1, 3, 5, 7, 9), "fees": (0.0, 0.001)}
+
+
+def test_baskets_expand_in_order_without_duplicates():
+    p = get_preset("launch_shock").replace(tickers=("NVDA", "semis"))
+    assert p.resolved_tickers() == BASKETS["semis"]
