@@ -187,9 +187,15 @@ def simulate(config: Config, market: Market, signals: SignalSet):
     return trades, eq, pos, unplaced, overlap_skips
 
 
+def _coded(trades: pd.DataFrame) -> pd.DataFrame:
+    """The metrics layer reads exit reasons as integer codes (3 = still open)."""
+    return trades.assign(exit_reason=trades["exit_reason_code"])
+
+
 def _metrics_table(trades, eq, pos, bench, config: Config) -> pd.DataFrame:
     from backtest.metrics import compute_metrics
 
+    trades = _coded(trades)
     rows = []
     m = compute_metrics(eq["total"], trades, position=pos, benchmark=bench)
     rows.append(pd.concat([pd.Series({"scope": "total"}), m]))
@@ -252,7 +258,7 @@ def run(
         equity=eq,
         position=pos,
         metrics=metrics,
-        pnl_by_event=pnl_by_event(trades),
+        pnl_by_event=pnl_by_event(_coded(trades)),
         skipped=skipped,
         manifest={},
         benchmark=bench,
@@ -290,7 +296,7 @@ def run_study_for(config: Config, market: Market, events: pd.DataFrame):
 
 def make_manifest(result: BacktestResult, market: Market, *, n_kernel_skips: int = 0) -> dict[str, Any]:
     cfg = result.config
-    reasons = result.skipped["reason"].str.replace(r" \S+$", "", regex=True).value_counts().to_dict() if len(result.skipped) else {}
+    reasons = result.skipped["code"].value_counts().to_dict() if len(result.skipped) else {}
     return {
         "evbt_version": _code_version(),
         "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -346,6 +352,94 @@ def write_result(result: BacktestResult, out: str | Path) -> Path:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+@dataclass
+class StudyRun:
+    config: Config
+    study: Any
+    events: pd.DataFrame
+    manifest: dict[str, Any]
+
+
+def study(config: Config, *, prices_path: str | None = None, events_path: str | None = None) -> StudyRun:
+    """The event study of the events ``[strategy] select`` picks, on ``[strategy] tickers``.
+
+    Day 0 is each event's reaction session; the strategy's entry offset and hold play no
+    part. The benchmark is ``[study] benchmark`` or ``[data] benchmark``.
+    """
+    from data.catalog import load_catalog
+    from signals.rules import select_events
+    from strategies.presets import REPORTER
+
+    catalog = load_catalog(events_path or config.data.events)
+    chosen = select_events(catalog, config.strategy)
+    rows = []
+    for _, ev in chosen.iterrows():
+        own = [t.strip() for t in str(ev.get("tickers") or "").split(";") if t.strip()]
+        for t in config.strategy.resolved_tickers():
+            for tt in own if t == REPORTER else [t]:
+                rows.append({"event_id": ev["id"], "ticker": tt, "reaction_session": ev["reaction_session"],
+                             "kind": ev["kind"], "org": ev["org"], "tags": ev["tags"]})
+    events = pd.DataFrame(rows, columns=["event_id", "ticker", "reaction_session", "kind", "org", "tags"])
+    if events.empty:
+        raise InputError(f"{config.origin}: [strategy] select matches no event: check kind/org/tags")
+    bench_t = config.study.benchmark or config.data.benchmark
+    if not bench_t:
+        raise InputError(f"{config.origin}: the study needs a benchmark: set [study] benchmark or [data] benchmark")
+    tickers = list(dict.fromkeys(events["ticker"]))
+    market = load_market(config, tickers + ([bench_t] if bench_t not in tickers else []), prices_path=prices_path)
+    from backtest.study import run_study
+
+    close = pd.DataFrame(market.close, index=market.index, columns=market.tickers)
+    rets = close.pct_change().iloc[1:]
+    outside = ~events["reaction_session"].isin(rets.index)
+    skipped = events[outside]
+    events = events[~outside].reset_index(drop=True)
+    if events.empty:
+        raise InputError(
+            f"no selected event reacts inside the price data ({market.index[0]:%Y-%m-%d} to "
+            f"{market.index[-1]:%Y-%m-%d}): widen [data] start/end"
+        )
+    st = config.study
+    res = run_study(
+        rets[[t for t in tickers if t != bench_t]], rets[bench_t], events,
+        window=st.window, model=st.model, estimation=st.estimation, gap=st.gap,
+        bootstrap=st.bootstrap, placebo=st.placebo, seed=st.seed,
+    )
+    manifest = {
+        "evbt_version": _code_version(),
+        "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "config_id": config.id,
+        "config_origin": config.origin,
+        "config": config.canonical(),
+        "data": {"source": market.source, "synthetic": market.synthetic, "data_hash": market.data_hash,
+                 "tickers": market.tickers, "benchmark": bench_t,
+                 "first_session": f"{market.index[0]:%Y-%m-%d}", "last_session": f"{market.index[-1]:%Y-%m-%d}"},
+        "events": {"n_event_tickers": int(len(events)), "n_outside_data": int(len(skipped)),
+                   "skipped_outside_data": skipped["event_id"].tolist(),
+                   "n_skipped_by_study": len(getattr(res, "skipped", []))},
+    }
+    return StudyRun(config=config, study=res, events=events, manifest=manifest)
+
+
+def write_study(run_: StudyRun, out: str | Path) -> Path:
+    """Write event_study.parquet, study_summary.parquet and manifest.json atomically."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    final = out / f"study-{run_.config.strategy.name}-{run_.config.id}-{run_.manifest['data']['data_hash'][:8]}"
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
+    try:
+        run_.study.panel.to_parquet(tmp / "event_study.parquet", index=False)
+        run_.study.summary.to_parquet(tmp / "study_summary.parquet", index=False)
+        (tmp / "manifest.json").write_text(json.dumps(run_.manifest, indent=2, default=str))
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

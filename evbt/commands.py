@@ -136,7 +136,52 @@ def signals_cmd(config: str | None, asof: str, names: tuple[str, ...], events: s
     Console(width=130).print(t if len(df) else f"no positions to hold, enter or exit within {horizon} sessions of {day:%Y-%m-%d}")
 
 
+@click.command("study")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--prices", default=None, help="Price file (contract format); overrides [data].")
+@click.option("--events", default=None, help="Event catalog CSV; overrides [data] events.")
+@click.option("--out", default=None, help="Output folder (default [output] dir).")
+@click.option("--json", "as_json", is_flag=True)
+def study_cmd(config: str, prices: str | None, events: str | None, out: str | None, as_json: bool) -> None:
+    """Event study of the events CONFIG selects: abnormal returns, CAAR and its tests."""
+    from backtest.engine import study, write_study
+    from evbt.config import load_config
+
+    cfg = load_config(config)
+    res = study(cfg, prices_path=prices, events_path=events)
+    path = write_study(res, out or cfg.output.dir)
+    summ = res.study.summary
+    if as_json:
+        emit_json({"results": str(path), "manifest": res.manifest, "summary": frame_records(summ)})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=140)
+    d = res.manifest["data"]
+    if d["synthetic"]:
+        con.print("[bold red]SYNTHETIC DATA[/]: bundled sample prices are invented; no real effect can show.")
+    ev = res.manifest["events"]
+    con.print(
+        f"event study {cfg.strategy.name}: {ev['n_event_tickers']} event x ticker pairs, benchmark {d['benchmark']}, "
+        f"model {cfg.study.model}, data {d['source']} {d['first_session']} to {d['last_session']}"
+        + (f"; {ev['n_outside_data']} outside the data, skipped" if ev["n_outside_data"] else "")
+    )
+    t = Table(title="CAAR and tests (two-sided p-values)")
+    cols = ["group_type", "group", "car_window", "n", "caar", "p_cs", "p_patell", "p_bmp", "p_corrado", "p_gsign",
+            "boot_lo", "boot_hi", "placebo_p", "n_overlap", "n_thin"]
+    for c in cols:
+        t.add_column(c, justify="right" if c not in ("group_type", "group", "car_window") else "left")
+    for _, r in summ.iterrows():
+        t.add_row(*[
+            f"{r[c]:+.2%}" if c in ("caar", "boot_lo", "boot_hi") else
+            (f"{r[c]:.3f}" if c.startswith("p") else str(r[c])) for c in cols
+        ])
+    con.print(t)
+    con.print(f"results: {path}")
+
+
 def register(cli: click.Group) -> None:
-    for cmd in (backtest_cmd, signals_cmd):
+    for cmd in (backtest_cmd, signals_cmd, study_cmd):
         if cmd.name not in cli.commands:
             cli.add_command(cmd)

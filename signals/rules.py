@@ -38,7 +38,9 @@ SIGNAL_COLUMNS = [
     "status",
     "lookahead",
 ]
-SKIP_COLUMNS = ["event_id", "ticker", "reason"]
+SKIP_COLUMNS = ["event_id", "ticker", "code", "reason"]
+#: skip codes: outside_calendar, earnings_nearby, no_next_earnings, anchor_before_entry,
+#: overlap, merged, no_prices, outside_data
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def build_signals(
         return earn_cache[t]
 
     rows: list[dict] = []
-    skipped: list[tuple[str, str, str]] = []
+    skipped: list[tuple[str, str, str, str]] = []
     for _, ev in events.iterrows():
         eid = str(ev["id"])
         react = ev["reaction_session"]
@@ -143,12 +145,12 @@ def build_signals(
         for t in tickers:
             targets.extend(_tickers_of(ev) if t == REPORTER else [t])
         if pd.isna(react):
-            skipped.extend((eid, t, "no reaction session (outside the NYSE calendar)") for t in targets)
+            skipped.extend((eid, t, "outside_calendar", "no reaction session (outside the NYSE calendar)") for t in targets)
             continue
         rpos = int(sessions.get_indexer([pd.Timestamp(react)])[0])
         epos = rpos + params.entry_offset
         if epos < 0 or epos >= len(sessions):
-            skipped.extend((eid, t, "entry outside the NYSE calendar") for t in targets)
+            skipped.extend((eid, t, "outside_calendar", "entry outside the NYSE calendar") for t in targets)
             continue
         entry = sessions[epos]
         scheduled = bool(ev["scheduled"])
@@ -171,22 +173,22 @@ def build_signals(
                 near = np.abs(epos_t - rpos) <= params.skip_if_earnings_within
                 near &= eknown <= np.datetime64(entry)
                 if near.any():
-                    skipped.append((eid, t, f"{t} reports earnings within {params.skip_if_earnings_within} sessions"))
+                    skipped.append((eid, t, "earnings_nearby", f"{t} reports earnings within {params.skip_if_earnings_within} sessions"))
                     continue
             if params.exit_anchor == "next_earnings":
                 epos_t, eknown = earnings(t)
                 nxt = np.flatnonzero((epos_t > epos) & (eknown <= np.datetime64(entry)))
                 if nxt.size == 0:
-                    skipped.append((eid, t, "no next earnings report known at entry"))
+                    skipped.append((eid, t, "no_next_earnings", "no next earnings report known at entry"))
                     continue
                 xpos = int(epos_t[nxt[0]]) + params.exit_offset
                 if xpos <= epos:
-                    skipped.append((eid, t, "next earnings anchor falls at or before the entry"))
+                    skipped.append((eid, t, "anchor_before_entry", "next earnings anchor falls at or before the entry"))
                     continue
             else:
                 xpos = epos + params.hold
             if xpos >= len(sessions):
-                skipped.append((eid, t, "exit outside the NYSE calendar"))
+                skipped.append((eid, t, "outside_calendar", "exit outside the NYSE calendar"))
                 continue
             rows.append(
                 {
@@ -216,12 +218,12 @@ def build_signals(
     )
 
 
-def _apply_overlap(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, list[tuple[str, str, str]]]:
+def _apply_overlap(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, list[tuple[str, str, str, str]]]:
     if table.empty:
         return table, []
     table = table.sort_values(["entry_session", "ticker", "event_id"], kind="stable").reset_index(drop=True)
     keep: list[int] = []
-    skipped: list[tuple[str, str, str]] = []
+    skipped: list[tuple[str, str, str, str]] = []
     last: dict[str, int] = {}
     for i, r in table.iterrows():
         t = r["ticker"]
@@ -230,9 +232,9 @@ def _apply_overlap(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, list
             if policy == "merge":
                 table.at[j, "exit_session"] = max(table.at[j, "exit_session"], r["exit_session"])
                 table.at[j, "event_id"] = f"{table.at[j, 'event_id']}+{r['event_id']}"
-                skipped.append((r["event_id"], t, f"merged into {table.at[j, 'event_id']}"))
+                skipped.append((r["event_id"], t, "merged", f"merged into {table.at[j, 'event_id']}"))
             else:
-                skipped.append((r["event_id"], t, f"overlaps {table.at[j, 'event_id']} on {t}"))
+                skipped.append((r["event_id"], t, "overlap", f"overlaps {table.at[j, 'event_id']} on {t}"))
             continue
         keep.append(int(i))
         last[t] = int(i)
@@ -271,9 +273,15 @@ def to_arrays(
     ext = np.where(beyond, n, ext)
     tk = np.array([col.get(t, -1) for t in table["ticker"]], dtype=np.int64)
     ok = (ent >= 0) & (tk >= 0) & (ext > ent)
+    codes = np.where(tk < 0, "no_prices", "outside_data")
     reasons = np.where(tk < 0, "no prices for ticker", "entry session outside the price data")
     bad = pd.DataFrame(
-        {"event_id": table["event_id"].to_numpy()[~ok], "ticker": table["ticker"].to_numpy()[~ok], "reason": reasons[~ok]},
+        {
+            "event_id": table["event_id"].to_numpy()[~ok],
+            "ticker": table["ticker"].to_numpy()[~ok],
+            "code": codes[~ok],
+            "reason": reasons[~ok],
+        },
         columns=SKIP_COLUMNS,
     )
     rows = np.flatnonzero(ok)
