@@ -128,11 +128,14 @@ def signals_cmd(config: str | None, asof: str, names: tuple[str, ...], events: s
     from rich.table import Table
 
     t = Table(title=f"Signals as of {day:%Y-%m-%d} (next {horizon} sessions; catalog as known then)")
-    for c in ("strategy", "action", "event_id", "status", "ticker", "direction", "entry_session", "exit_session"):
+    cols = ("strategy", "action", "event_id", "ticker", "direction", "entry_session", "exit_session", "window")
+    for c in cols:
         t.add_column(c)
     for _, r in df.iterrows():
-        t.add_row(*(f"{r[c]:%Y-%m-%d}" if "session" in c else str(r[c]) for c in
-                    ("strategy", "action", "event_id", "status", "ticker", "direction", "entry_session", "exit_session")))
+        win = f"{r['window_start']:%Y-%m-%d}..{r['window_end']:%Y-%m-%d}" if pd.notna(r["window_start"]) else ""
+        vals = {**{c: str(r[c]) for c in cols[:5]}, "entry_session": f"{r['entry_session']:%Y-%m-%d}",
+                "exit_session": f"{r['exit_session']:%Y-%m-%d}", "window": win}
+        t.add_row(*(vals[c] for c in cols))
     Console(width=130).print(t if len(df) else f"no positions to hold, enter or exit within {horizon} sessions of {day:%Y-%m-%d}")
 
 

@@ -17,7 +17,7 @@ from strategies.presets import StrategyParams
 
 ALERT_COLUMNS = [
     "strategy", "action", "event_id", "status", "ticker", "direction",
-    "entry_session", "exit_session", "reaction_session", "lookahead",
+    "entry_session", "exit_session", "reaction_session", "window_start", "window_end", "lookahead",
 ]
 
 
@@ -29,22 +29,30 @@ def alerts(
     horizon: int = 20,
 ) -> pd.DataFrame:
     """One row per position a strategy holds at ``asof`` or enters/exits within ``horizon``
-    sessions after it. ``action``: enter, hold (already in), exit (in, and exits soon)."""
+    sessions after it. ``action``: enter, hold (already in), exit (in, and exits soon), or
+    watch: an *expected* event whose window overlaps the horizon; nothing is held for it
+    yet; its entry/exit sessions are those it would have if it came on the window's first day."""
     day = pd.Timestamp(asof).normalize()
     cal = nyse()
     start = cal.date_to_session(day, direction="next")
     if start == day:
         start = cal.next_session(day)
     limit = cal.session_offset(start, horizon - 1)
+    windows = catalog.set_index("id")[["window_start", "window_end"]]
     out = []
     for params in strategies:
         sel = dataclasses.replace(params.select, status=("confirmed", "expected"))
         sig = build_signals(catalog, params.replace(select=sel), asof=day).table
         for _, r in sig.iterrows():
             entry, exit_ = r["entry_session"], r["exit_session"]
-            if exit_ <= day:
+            w0, w1 = windows.loc[r["event_id"]] if r["event_id"] in windows.index else (pd.NaT, pd.NaT)
+            if r["status"] == "expected":
+                if pd.isna(w1) or w1 < day or w0 > limit:
+                    continue
+                action = "watch"
+            elif exit_ <= day:
                 continue
-            if entry <= day:
+            elif entry <= day:
                 action = "exit" if exit_ <= limit else "hold"
             elif entry <= limit:
                 action = "enter"
@@ -61,6 +69,8 @@ def alerts(
                     "entry_session": entry,
                     "exit_session": exit_,
                     "reaction_session": r["reaction_session"],
+                    "window_start": w0,
+                    "window_end": w1,
                     "lookahead": bool(r["lookahead"]),
                 }
             )
