@@ -1,0 +1,154 @@
+"""The CLI contract: help, exit codes (0 ok, 2 bad input, 1 internal), one-line errors,
+no traceback without --debug, and nothing half-written on failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evbt.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "launch_shock.toml"
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["backtest"], ["signals"], ["study"], ["data"], ["data", "show"], ["data", "fetch"], ["data", "validate"], ["events"]],
+)
+def test_help_for_every_command(capsys, args):
+    code, out, _ = run(capsys, *args, "--help")
+    assert code == 0
+    assert "Usage: evbt" in out
+
+
+def test_data_show_sample_says_synthetic(capsys):
+    code, out, _ = run(capsys, "data", "show", "NVDA", "--source", "sample")
+    assert code == 0
+    assert "2018-01-02 to 2026-09-30" in out
+    assert "SYNTHETIC" in out
+
+
+def test_data_show_json(capsys):
+    code, out, _ = run(capsys, "data", "show", "NVDA", "--source", "sample", "--json")
+    assert code == 0
+    d = json.loads(out)
+    assert d["synthetic"] is True and d["first"] == "2018-01-02"
+
+
+def _cfg(tmp_path: Path, body: str) -> Path:
+    p = tmp_path / "cfg.toml"
+    p.write_text(body)
+    return p
+
+
+BASE = """
+[data]
+source = "sample"
+benchmark = "SMH"
+[strategy]
+name = "launch_shock"
+{strategy}
+[costs]
+{costs}
+[portfolio]
+{portfolio}
+[study]
+placebo = 50
+bootstrap = 50
+[output]
+dir = "{out}"
+"""
+
+
+def _body(tmp_path, strategy="", costs="", portfolio="", data=""):
+    body = BASE.format(strategy=strategy, costs=costs, portfolio=portfolio, out=(tmp_path / "out").as_posix())
+    if data:
+        body = body.replace('source = "sample"', data)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("kw", "needle"),
+    [
+        ({"strategy": 'tickers = ["NVDX"]'}, "NVDX"),
+        ({"strategy": "stop_loss = 0.0"}, "stop_loss"),
+        ({"strategy": "stop_loss = -0.05"}, "stop_loss"),
+        ({"costs": "fees = 1.0"}, "fees"),
+        ({"portfolio": "init_cash = 0"}, "init_cash"),
+        ({"portfolio": "init_cash = -5"}, "init_cash"),
+        ({"strategy": "hodl = 3"}, "did you mean 'hold'"),
+        ({"data": 'source = "sample"\nstart = "2030-01-01"'}, "no NVDA prices"),
+        ({"data": 'source = "file"\nprices = "/nonexistent/prices.parquet"'}, "prices.parquet"),
+    ],
+)
+def test_backtest_bad_input_exit_2_one_line_nothing_written(capsys, tmp_path, kw, needle):
+    cfg = _cfg(tmp_path, _body(tmp_path, **kw))
+    code, out, err = run(capsys, "backtest", str(cfg))
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert needle in lines[0]
+    assert "Traceback" not in err
+    out_dir = tmp_path / "out"
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+def test_debug_shows_traceback(tmp_path):
+    cfg = _cfg(tmp_path, _body(tmp_path, costs="fees = 1.0"))
+    from evbt.errors import InputError
+
+    with pytest.raises(InputError):
+        main(["--debug", "backtest", str(cfg)])
+
+
+def test_backtest_writes_results_and_manifest(capsys, tmp_path):
+    cfg = _cfg(tmp_path, _body(tmp_path))
+    code, out, err = run(capsys, "backtest", str(cfg), "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    folder = Path(res["results"])
+    names = {p.name for p in folder.iterdir()}
+    assert {"trades.parquet", "equity.parquet", "metrics.parquet", "manifest.json"} <= names
+    assert {"event_study.parquet", "study_summary.parquet"} <= names
+    man = json.loads((folder / "manifest.json").read_text())
+    assert man["data"]["synthetic"] is True
+    assert "SYNTHETIC" in man["data"]["source"]
+    assert man["signals"]["allow_lookahead"] is False
+    trades = pd.read_parquet(folder / "trades.parquet")
+    metrics = pd.read_parquet(folder / "metrics.parquet")
+    assert int(metrics.set_index("scope").loc["total", "n_trades"]) == len(trades) == man["signals"]["n_trades"]
+    # a rerun of the same work lands in the same folder (config id + data hash)
+    code2, out2, _ = run(capsys, "backtest", str(cfg), "--json")
+    assert code2 == 0 and json.loads(out2)["results"] == res["results"]
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [folder.name]
+
+
+def test_backtest_summary_flags_synthetic_and_lookahead(capsys, tmp_path):
+    cfg = _cfg(tmp_path, _body(tmp_path, strategy="entry_offset = -1\nallow_lookahead = true"))
+    code, out, err = run(capsys, "backtest", str(cfg))
+    assert code == 0, err
+    assert "SYNTHETIC DATA" in out
+    assert "LOOKAHEAD ALLOWED" in out
+
+
+def test_study_command_writes_tables(capsys, tmp_path):
+    cfg = _cfg(tmp_path, _body(tmp_path))
+    code, out, err = run(capsys, "study", str(cfg), "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    folder = Path(res["results"])
+    panel = pd.read_parquet(folder / "event_study.parquet")
+    summary = pd.read_parquet(folder / "study_summary.parquet")
+    assert {"event_id", "ticker", "day", "ar", "car"} <= set(panel.columns)
+    assert {"caar", "p_cs", "p_patell", "p_bmp", "p_corrado", "p_gsign", "placebo_p"} <= set(summary.columns)
+    assert res["manifest"]["data"]["synthetic"] is True
