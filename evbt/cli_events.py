@@ -1,0 +1,223 @@
+"""``evbt events``: list, validate, add and refresh the event catalog.
+
+Decodes arguments and calls :mod:`data.catalog`; no logic of its own. :class:`InputError`
+leaves these commands untouched (``evbt.cli.main`` prints it on one line, exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+import pandas as pd
+
+from data import catalog as cat
+
+_CATALOG_HELP = "Catalog CSV (default: the bundled data/events/catalog.csv)."
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts: dates as YYYY-MM-DD (null when missing), bools as bools."""
+    out: list[dict[str, Any]] = []
+    for rec in df.to_dict("records"):
+        row: dict[str, Any] = {}
+        for k, v in rec.items():
+            if isinstance(v, pd.Timestamp):
+                row[k] = v.strftime("%Y-%m-%d")
+            elif v is None or (not isinstance(v, str | bool) and pd.isna(v)):
+                row[k] = None
+            elif hasattr(v, "item"):  # NumPy scalar
+                row[k] = v.item()
+            else:
+                row[k] = v
+        out.append(row)
+    return out
+
+
+def _emit_json(df: pd.DataFrame) -> None:
+    click.echo(json.dumps(records(df), indent=2, ensure_ascii=False))
+
+
+def _when(row: pd.Series) -> str:
+    if pd.notna(row["date"]):
+        return f"{row['date']:%Y-%m-%d}"
+    return f"{row['window_start']:%Y-%m-%d}..{row['window_end']:%Y-%m-%d}"
+
+
+def _table(df: pd.DataFrame, title: str, *, extra: tuple[str, ...] = ()) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in (
+        "id",
+        "when",
+        "time",
+        "org",
+        "kind",
+        "status",
+        "confidence",
+        "reaction",
+        *extra,
+        "tags",
+    ):
+        table.add_column(col, no_wrap=col in ("id", "when", "reaction"))
+    for _, r in df.iterrows():
+        reaction = "" if pd.isna(r["reaction_session"]) else f"{r['reaction_session']:%Y-%m-%d}"
+        table.add_row(
+            r["id"],
+            _when(r),
+            r["time"],
+            r["org"],
+            r["kind"],
+            r["status"],
+            r["confidence"],
+            reaction,
+            *(str(r[c]) for c in extra),
+            r["tags"].replace(";", " "),  # lets a long tag list wrap
+        )
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    console.print(table)
+
+
+@click.group("events")
+def events() -> None:
+    """The event catalog: AI launches and earnings reports, point in time."""
+
+
+@events.command("list")
+@click.option(
+    "--kind", multiple=True, help="model_launch, earnings, product, policy, other (repeatable)."
+)
+@click.option("--org", multiple=True, help="Organisation, case-insensitive (repeatable).")
+@click.option("--tag", multiple=True, help="Tag such as china or open_weights (repeatable).")
+@click.option("--status", multiple=True, help="confirmed or expected (repeatable).")
+@click.option("--confidence", multiple=True, help="confirmed, single or unconfirmed (repeatable).")
+@click.option("--since", default=None, help="First date (YYYY-MM-DD).")
+@click.option("--until", default=None, help="Last date (YYYY-MM-DD).")
+@click.option("--asof", default=None, help="Show the catalog as known on this date (YYYY-MM-DD).")
+@click.option("--catalog", "path", default=None, help=_CATALOG_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+def list_events(
+    kind: tuple[str, ...],
+    org: tuple[str, ...],
+    tag: tuple[str, ...],
+    status: tuple[str, ...],
+    confidence: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    asof: str | None,
+    path: str | None,
+    as_json: bool,
+) -> None:
+    """List events, filtered; with --asof, only what the market knew that day."""
+    df = cat.load_catalog(path)
+    if asof is not None:
+        df = cat.as_of(df, asof)
+    df = cat.select(
+        df,
+        kind=kind or None,
+        org=org or None,
+        tag=tag or None,
+        status=status or None,
+        confidence=confidence or None,
+        since=since,
+        until=until,
+    )
+    if as_json:
+        _emit_json(df)
+    else:
+        known = f" known on {asof}" if asof else ""
+        _table(df, f"{len(df)} events{known}")
+
+
+@events.command("validate")
+@click.argument("file", required=False)
+def validate(file: str | None) -> None:
+    """Check a catalog file (default: the bundled one)."""
+    path = file or str(cat.DEFAULT_CATALOG)
+    df = cat.validate_catalog(path)
+    n_conf = int((df["status"] == "confirmed").sum())
+    n_exp = int((df["status"] == "expected").sum())
+    click.echo(f"ok: {len(df)} events ({n_conf} confirmed, {n_exp} expected) in {path}")
+
+
+@events.command("add")
+@click.option("--id", "id_", required=True, help="Unique slug, e.g. deepseek-r1.")
+@click.option("--name", required=True)
+@click.option("--org", required=True)
+@click.option("--kind", required=True, help="model_launch, earnings, product, policy or other.")
+@click.option("--date", default="", help="YYYY-MM-DD in --tz (empty for an expected event).")
+@click.option(
+    "--time",
+    "time_",
+    default="unknown",
+    show_default=True,
+    help="HH:MM, pre_market, intraday, after_close or unknown.",
+)
+@click.option("--tz", required=True, help="IANA timezone, e.g. Asia/Shanghai.")
+@click.option("--tickers", default="", help="';'-separated, e.g. NVDA.")
+@click.option("--tags", default="", help="';'-separated, e.g. china;open_weights.")
+@click.option("--scheduled/--unscheduled", default=None, help="Was the date public in advance?")
+@click.option("--status", default="confirmed", show_default=True, help="confirmed or expected.")
+@click.option("--window-start", default="", help="YYYY-MM-DD (expected events).")
+@click.option("--window-end", default="", help="YYYY-MM-DD (expected events).")
+@click.option("--known-since", default="", help="YYYY-MM-DD: when the market could know of it.")
+@click.option("--fiscal-period", default="", help="e.g. 'Q4 FY2026' (earnings).")
+@click.option("--supersedes", default="", help="Id of the expected row this one resolves.")
+@click.option("--source", required=True, help="Where the date was read.")
+@click.option("--confidence", required=True, help="confirmed, single or unconfirmed.")
+@click.option("--catalog", "path", default=None, help=_CATALOG_HELP)
+def add(path: str | None, id_: str, time_: str, scheduled: bool | None, **fields: str) -> None:
+    """Add one event (validated with the whole file; the file is untouched on error)."""
+    from evbt.errors import InputError
+
+    if scheduled is None:
+        raise InputError(
+            "--scheduled/--unscheduled: missing: say whether the date was public in advance "
+            "(--scheduled for earnings, --unscheduled for surprise launches)"
+        )
+    row: dict[str, Any] = dict(fields)
+    row.update(id=id_, time=time_, scheduled=scheduled)
+    row["tags"] = row["tags"].lower()
+    row["tickers"] = row["tickers"].upper()
+    cat.add_event(path, row)
+    where = path or cat.DEFAULT_CATALOG
+    click.echo(f"added {id_} to {where}")
+
+
+@events.command("upcoming")
+@click.option("--asof", required=True, help="As-of date (YYYY-MM-DD).")
+@click.option("--horizon", default=20, show_default=True, type=int, help="Sessions ahead.")
+@click.option("--catalog", "path", default=None, help=_CATALOG_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
+def upcoming(asof: str, horizon: int, path: str | None, as_json: bool) -> None:
+    """Events known on --asof whose reaction session (or window) is in the next sessions."""
+    df = cat.upcoming(cat.load_catalog(path), asof, horizon_sessions=horizon)
+    if as_json:
+        _emit_json(df)
+    else:
+        _table(
+            df, f"{len(df)} events in the {horizon} sessions from {asof}", extra=("sessions_ahead",)
+        )
+
+
+@events.command("refresh-earnings")
+@click.argument("ticker")
+@click.option(
+    "--limit", default=12, show_default=True, type=int, help="Report dates to ask Yahoo for."
+)
+@click.option("--catalog", "path", default=None, help=_CATALOG_HELP)
+def refresh_earnings(ticker: str, limit: int, path: str | None) -> None:
+    """Add TICKER's report dates from yfinance that the catalog does not have yet."""
+    res = cat.refresh_earnings(path, ticker, limit=limit)
+    where = path or cat.DEFAULT_CATALOG
+    if res.added:
+        click.echo(f"added {len(res.added)} report dates to {where}: {', '.join(res.added)}")
+    else:
+        click.echo(f"no new report dates for {ticker.upper()} in {where}")
+    if res.skipped:
+        click.echo(f"skipped {len(res.skipped)} already in the catalog")

@@ -1,0 +1,597 @@
+"""The event catalog: the bundled file against the reference, point in time, queries, adds."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import re
+import shutil
+import sys
+import types
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from data import catalog as catmod
+from data.catalog import (
+    COLUMNS,
+    DEFAULT_CATALOG,
+    DEFAULT_NOTICE_DAYS,
+    add_event,
+    as_of,
+    earnings_rows,
+    fetch_earnings_dates,
+    load_catalog,
+    refresh_earnings,
+    select,
+    upcoming,
+    validate_catalog,
+)
+from evbt.errors import InputError, OfflineError
+
+T = pd.Timestamp
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS_MD = ROOT.parent / "shared" / "reference" / "events.md"
+NY, BJ = "America/New_York", "Asia/Shanghai"
+
+
+@functools.lru_cache(maxsize=1)
+def _bundled() -> pd.DataFrame:
+    return load_catalog()
+
+
+@pytest.fixture
+def cat() -> pd.DataFrame:
+    return _bundled().copy()
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    """A scratch copy of the bundled catalog."""
+    p = tmp_path / "catalog.csv"
+    shutil.copyfile(DEFAULT_CATALOG, p)
+    return p
+
+
+def sha(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def row(cat: pd.DataFrame, rid: str) -> pd.Series:
+    hit = cat[cat["id"] == rid]
+    assert len(hit) == 1, rid
+    return hit.iloc[0]
+
+
+# ---------------------------------------------------------------- the bundled file
+
+
+def test_bundled_header_is_the_documented_one() -> None:
+    assert DEFAULT_CATALOG.read_text(encoding="utf-8").splitlines()[0] == ",".join(COLUMNS)
+
+
+def test_bundled_is_sorted_by_event_day_then_id(cat: pd.DataFrame) -> None:
+    raw = pd.read_csv(DEFAULT_CATALOG, dtype=str, keep_default_na=False)
+    key = list(
+        zip(raw["date"].where(raw["date"] != "", raw["window_start"]), raw["id"], strict=True)
+    )
+    assert key == sorted(key)
+    assert list(cat["id"]) == list(raw["id"])
+
+
+def test_loaded_types(cat: pd.DataFrame) -> None:
+    for c in ("date", "window_start", "window_end", "known_since", "reaction_session", "known_at"):
+        assert pd.api.types.is_datetime64_dtype(cat[c]), c
+    assert cat["scheduled"].dtype == bool
+    assert cat["tags"].map(type).eq(str).all()
+    assert cat["known_at"].notna().all()
+
+
+def test_bundled_rows_by_kind_and_status(cat: pd.DataFrame) -> None:
+    counts = cat.groupby(["kind", "status"]).size().to_dict()
+    # 50 launches + DeepSeek-V4 expected; 26 NVDA reports + Q3 FY2027 expected;
+    # 2 DeepSeek app rows + NVIDIA's 2022-08-08 warning.
+    assert counts == {
+        ("earnings", "confirmed"): 26,
+        ("earnings", "expected"): 1,
+        ("model_launch", "confirmed"): 50,
+        ("model_launch", "expected"): 1,
+        ("other", "confirmed"): 3,
+    }
+
+
+def test_surprise_launches_are_known_on_their_day(cat: pd.DataFrame) -> None:
+    launches = cat[(cat["kind"] == "model_launch") & (cat["status"] == "confirmed")]
+    assert not launches["scheduled"].any()
+    assert (launches["known_since"] == launches["date"]).all()
+
+
+def test_nvidia_reports_are_scheduled_after_close(cat: pd.DataFrame) -> None:
+    rep = cat[(cat["org"] == "NVIDIA") & (cat["kind"] == "earnings")]
+    assert rep["scheduled"].all()
+    assert set(rep["time"]) == {"after_close"}
+    assert set(rep["tz"]) == {NY}
+    assert set(rep["tickers"]) == {"NVDA"}
+    warn = row(cat, "nvda-q2-fy2023-prelim")
+    assert (warn["kind"], warn["time"], bool(warn["scheduled"])) == ("other", "pre_market", False)
+
+
+def test_chinese_labs_are_beijing_time(cat: pd.DataFrame) -> None:
+    cn = cat[
+        cat["tags"].str.split(";").map(lambda t: "china" in t) & (cat["kind"] == "model_launch")
+    ]
+    assert set(cn["tz"]) == {BJ}
+    assert set(cn["org"]) == {"DeepSeek", "Moonshot", "ByteDance", "Alibaba", "Zhipu"}
+
+
+def test_tags_the_brief_names(cat: pd.DataFrame) -> None:
+    def tags(rid: str) -> set[str]:
+        return set(row(cat, rid)["tags"].split(";"))
+
+    assert {"china", "open_weights"} <= tags("kimi-k2")
+    assert {"china", "reasoning", "efficiency"} <= tags("deepseek-r1")
+    assert "video" in tags("seedance-2.0")
+    assert "image" in tags("seedream-5.0-lite")
+    assert "ascend" in tags("glm-5")
+    assert "us" in tags("gpt-5")
+    ds = cat[(cat["org"] == "DeepSeek") & (cat["kind"] == "model_launch")]
+    assert ds["tags"].str.contains("efficiency").all()
+
+
+def test_deepseek_v4_is_held_in_both_states(cat: pd.DataFrame) -> None:
+    exp = row(cat, "deepseek-v4-expected")
+    assert exp["status"] == "expected" and pd.isna(exp["date"])
+    assert (exp["window_start"], exp["window_end"]) == (T("2026-02-09"), T("2026-02-20"))
+    assert exp["known_since"] == T("2026-02-02")
+    conf = row(cat, "deepseek-v4")
+    assert (conf["status"], conf["date"], conf["supersedes"]) == (
+        "confirmed",
+        T("2026-04-24"),
+        "deepseek-v4-expected",
+    )
+    q3 = row(cat, "nvda-q3-fy2027-expected")
+    assert (q3["status"], q3["window_start"], q3["window_end"], q3["confidence"]) == (
+        "expected",
+        T("2026-11-19"),
+        T("2026-11-25"),
+        "unconfirmed",
+    )
+
+
+# ---------------------------------------------------------------- against events.md
+
+
+def _md_rows(text: str, heading: str) -> list[list[str]]:
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
+    rows = [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| ")
+    ]
+    return rows[1:]  # drop the header row (the |---| row never starts with "| ")
+
+
+@pytest.fixture(scope="module")
+def events_md() -> str:
+    if not EVENTS_MD.exists():
+        pytest.skip(f"reference {EVENTS_MD} not found (shared/ sits beside the repo on dev and CI)")
+    return EVENTS_MD.read_text(encoding="utf-8")
+
+
+def test_every_launch_in_section_a_is_in_the_catalog(cat: pd.DataFrame, events_md: str) -> None:
+    a = _md_rows(events_md, "## A.")
+    assert len(a) >= 50  # the parse found the table
+    confirmed = cat[(cat["status"] == "confirmed") & (cat["org"] != "NVIDIA")]
+    for date, _event, org, kind, basis, source, confidence in a:
+        hit = confirmed[
+            (confirmed["date"] == T(date))
+            & (confirmed["org"] == org)
+            & (confirmed["kind"] == kind)
+            & (confirmed["source"] == source)
+        ]
+        assert len(hit) == 1, (date, org, source)
+        assert hit["confidence"].iloc[0] == confidence, (date, org)
+        assert hit["tz"].iloc[0] == (BJ if basis == "BJT" else NY), (date, org)
+    assert len(confirmed) == len(a)
+    n_launch = sum(r[3] == "model_launch" for r in a)
+    assert (confirmed["kind"] == "model_launch").sum() == n_launch
+
+
+def test_every_nvidia_report_in_section_b_is_in_the_catalog(
+    cat: pd.DataFrame, events_md: str
+) -> None:
+    b = _md_rows(events_md, "## B.")
+    nv = cat[cat["org"] == "NVIDIA"]
+    dated = [r for r in b if re.fullmatch(r"\d{4}-\d{2}-\d{2}", r[0])]
+    undated = [r for r in b if r not in dated]
+    for date, quarter, confidence in dated:
+        hit = nv[nv["date"] == T(date)]
+        assert len(hit) == 1, date
+        r = hit.iloc[0]
+        assert r["confidence"] == confidence, date
+        if "preliminary" in quarter:
+            assert (r["kind"], r["time"]) == ("other", "pre_market")
+        else:
+            assert (r["kind"], r["fiscal_period"], r["time"]) == (
+                "earnings",
+                quarter,
+                "after_close",
+            )
+    reports = [r for r in dated if "preliminary" not in r[1]]
+    assert ((nv["kind"] == "earnings") & (nv["status"] == "confirmed")).sum() == len(reports)
+    assert len(undated) == 1 and undated[0][1] == "Q3 FY2027"
+    exp = nv[nv["status"] == "expected"]
+    assert len(exp) == 1
+    assert exp["fiscal_period"].iloc[0] == "Q3 FY2027"
+    assert exp["confidence"].iloc[0] == undated[0][2].split(":")[0]
+
+
+def test_no_confirmed_date_is_invented(cat: pd.DataFrame, events_md: str) -> None:
+    """Every date in a confirmed row (and every known_since) is written in events.md."""
+    for c in ("date", "known_since"):
+        for d in cat[c].dropna().unique():
+            assert f"{pd.Timestamp(d):%Y-%m-%d}" in events_md, (c, d)
+
+
+# ---------------------------------------------------------------- reaction sessions, known_at
+
+
+def test_reaction_sessions_from_the_catalog(cat: pd.DataFrame) -> None:
+    assert row(cat, "deepseek-r1")["reaction_session"] == T("2025-01-21")  # MLK Day
+    assert row(cat, "qwen3.5")["reaction_session"] == T("2026-02-17")  # Presidents' Day
+    assert row(cat, "nvda-q4-fy2026")["reaction_session"] == T("2026-02-26")  # Wed -> Thu
+    # "US evening 01-28": the Beijing-date row reacts on the US 01-29 session, not 01-30.
+    assert row(cat, "qwen2.5-max")["reaction_session"] == T("2025-01-29")
+    assert row(cat, "nvda-q2-fy2023-prelim")["reaction_session"] == T("2022-08-08")
+    # expected rows react to the start of their window
+    assert row(cat, "deepseek-v4-expected")["reaction_session"] == T("2026-02-10")
+
+
+def test_every_wednesday_nvidia_report_reacts_on_thursday(cat: pd.DataFrame) -> None:
+    rep = cat[(cat["org"] == "NVIDIA") & (cat["kind"] == "earnings") & cat["date"].notna()]
+    wed = rep[rep["date"].dt.day_of_week == 2]
+    assert len(wed) >= 20
+    assert (wed["reaction_session"] == wed["date"] + pd.Timedelta(days=1)).all()
+
+
+def test_known_at_rule(cat: pd.DataFrame) -> None:
+    nv = row(cat, "nvda-q4-fy2026")
+    assert pd.isna(nv["known_since"])
+    assert nv["known_at"] == T("2026-02-25") - pd.Timedelta(days=DEFAULT_NOTICE_DAYS)
+    assert row(cat, "deepseek-r1")["known_at"] == T("2025-01-20")
+    assert row(cat, "deepseek-v4-expected")["known_at"] == T("2026-02-02")
+    assert row(cat, "nvda-q3-fy2027-expected")["known_at"] == T("2026-10-20")
+
+
+def test_event_outside_the_calendar_has_no_reaction_session() -> None:
+    df = validate_catalog(DEFAULT_CATALOG).iloc[:1].copy()
+    df.loc[df.index[0], "date"] = T("1999-06-01")
+    out = load_catalog(df)
+    assert pd.isna(out["reaction_session"].iloc[0])
+
+
+# ---------------------------------------------------------------- as of
+
+
+def test_as_of_before_deepseek_v4_resolved(cat: pd.DataFrame) -> None:
+    known = as_of(cat, "2026-02-10")
+    assert "deepseek-v4-expected" in set(known["id"])
+    assert "deepseek-v4" not in set(known["id"])
+    assert not (known["date"] == T("2026-04-24")).any()
+    exp = row(known, "deepseek-v4-expected")
+    assert exp["window_start"] <= T("2026-02-10") <= exp["window_end"]
+
+
+def test_as_of_after_deepseek_v4_resolved(cat: pd.DataFrame) -> None:
+    ids = set(as_of(cat, "2026-05-01")["id"])
+    assert "deepseek-v4" in ids
+    assert "deepseek-v4-expected" not in ids
+
+
+def test_as_of_before_the_expectation_existed(cat: pd.DataFrame) -> None:
+    ids = set(as_of(cat, "2026-02-01")["id"])
+    assert not {"deepseek-v4", "deepseek-v4-expected"} & ids
+
+
+def test_as_of_shows_scheduled_reports_ahead_of_time(cat: pd.DataFrame) -> None:
+    ids = set(as_of(cat, "2026-02-01")["id"])
+    assert "nvda-q4-fy2026" in ids  # 2026-02-25, known from 2026-01-26
+    assert "nvda-q1-fy2027" not in ids
+
+
+def test_as_of_rejects_a_bad_date(cat: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="as-of date: bad date '2026-02-30'"):
+        as_of(cat, "2026-02-30")
+
+
+def test_as_of_needs_a_loaded_catalog() -> None:
+    with pytest.raises(InputError, match="load_catalog"):
+        as_of(validate_catalog(), "2026-01-01")
+
+
+def _future_rows(base: pd.DataFrame, day: pd.Timestamp, data: st.DataObject) -> pd.DataFrame:
+    """New rows, each known only after ``day``, built from random template rows."""
+    n = data.draw(st.integers(0, 3), label="n_new")
+    expected_ids = list(base.loc[base["status"] == "expected", "id"])
+    new = []
+    for i in range(n):
+        r = base.iloc[data.draw(st.integers(0, len(base) - 1), label="template")].copy()
+        lag = pd.Timedelta(days=data.draw(st.integers(1, 900), label="lag"))
+        r["id"] = f"zz-new-{i}"
+        r["known_at"] = day + lag
+        r["known_since"] = day + lag
+        r["status"] = data.draw(st.sampled_from(["confirmed", "expected"]), label="status")
+        r["date"] = day + lag if r["status"] == "confirmed" else pd.NaT
+        r["window_start"] = pd.NaT if r["status"] == "confirmed" else day + lag
+        r["window_end"] = pd.NaT if r["status"] == "confirmed" else day + lag * 2
+        r["supersedes"] = data.draw(st.sampled_from(["", *expected_ids]), label="supersedes")
+        new.append(r)
+    return pd.DataFrame(new, columns=base.columns).astype(base.dtypes.to_dict())
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(day=st.dates(dt.date(2020, 1, 1), dt.date(2027, 3, 1)), data=st.data())
+def test_as_of_ignores_rows_not_yet_known(day: dt.date, data: st.DataObject) -> None:
+    """Adding, removing or altering rows with known_at > D never changes as_of(cat, D)."""
+    base = _bundled()
+    d = T(day)
+    want = as_of(base, d)
+    future = [i for i in base.index if base.at[i, "known_at"] > d]
+    mod = base.copy()
+    if future:
+        drop = data.draw(st.lists(st.sampled_from(future), unique=True), label="drop")
+        keep = [i for i in future if i not in drop]
+        alter = (
+            data.draw(st.lists(st.sampled_from(keep), unique=True), label="alter") if keep else []
+        )
+        for i in alter:
+            mod.at[i, "name"] = "altered"
+            mod.at[i, "tags"] = "altered_tag"
+            mod.at[i, "known_at"] = d + pd.Timedelta(days=data.draw(st.integers(1, 400)))
+            mod.at[i, "supersedes"] = data.draw(st.sampled_from(["", "deepseek-v4-expected"]))
+            if mod.at[i, "status"] == "confirmed":
+                mod.at[i, "date"] = mod.at[i, "known_at"]
+                mod.at[i, "reaction_session"] = pd.NaT
+        mod = mod.drop(index=drop)
+    mod = pd.concat([mod, _future_rows(base, d, data)], ignore_index=True)
+    if data.draw(st.booleans(), label="shuffle"):
+        mod = mod.iloc[::-1]
+    pd.testing.assert_frame_equal(as_of(mod, d), want)
+
+
+# ---------------------------------------------------------------- select and upcoming
+
+
+def test_select_filters_case_insensitively(cat: pd.DataFrame) -> None:
+    nv = select(cat, org="nvidia", kind="EARNINGS")
+    assert set(nv["org"]) == {"NVIDIA"} and set(nv["kind"]) == {"earnings"}
+    assert len(nv) == 27
+    both = select(cat, tag=["VIDEO", "image"])
+    assert set(both["id"]) == {"seedance-2.0", "seedream-5.0-lite"}
+    assert set(select(cat, ids=["deepseek-r1", "qwen3"])["id"]) == {"deepseek-r1", "qwen3"}
+    assert set(select(cat, status="expected")["id"]) == {
+        "deepseek-v4-expected",
+        "nvda-q3-fy2027-expected",
+    }
+    assert set(select(cat, confidence="unconfirmed")["id"]) == {"nvda-q3-fy2027-expected"}
+
+
+def test_select_dates_overlap_expected_windows(cat: pd.DataFrame) -> None:
+    feb = select(cat, since="2026-02-15", until="2026-02-16")
+    assert set(feb["id"]) == {"deepseek-v4-expected", "qwen3.5"}
+
+
+def test_select_unknown_kind_says_what_to_use(cat: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="did you mean 'model_launch'"):
+        select(cat, kind="model-launch")
+
+
+def test_upcoming_lists_the_next_report(cat: pd.DataFrame) -> None:
+    up = upcoming(cat, "2026-05-01", horizon_sessions=20)
+    assert list(up["id"]) == ["nvda-q1-fy2027"]
+    assert up["sessions_ahead"].iloc[0] == 14  # 2026-05-01 is session 0, 05-21 is 14
+
+
+def test_upcoming_includes_expected_windows_once_known(cat: pd.DataFrame) -> None:
+    assert "deepseek-v4-expected" not in set(upcoming(cat, "2026-02-01", 10)["id"])
+    up = upcoming(cat, "2026-02-02", 10)
+    assert "deepseek-v4-expected" in set(up["id"])
+    # inside the window: still upcoming, counted from today
+    mid = upcoming(cat, "2026-02-18", 7)  # 02-18 .. 02-26
+    assert row(mid, "deepseek-v4-expected")["sessions_ahead"] == 0
+    assert "nvda-q4-fy2026" in set(mid["id"])
+
+
+def test_upcoming_rejects_a_bad_horizon(cat: pd.DataFrame) -> None:
+    with pytest.raises(InputError, match="whole number"):
+        upcoming(cat, "2026-05-01", 0)
+
+
+# ---------------------------------------------------------------- add_event
+
+NEW = {
+    "id": "test-launch",
+    "name": "Test launch",
+    "org": "TestLab",
+    "kind": "model_launch",
+    "tags": ["china", "efficiency"],
+    "date": dt.date(2026, 3, 10),
+    "time": "09:00",
+    "tz": BJ,
+    "scheduled": False,
+    "status": "confirmed",
+    "known_since": "2026-03-10",
+    "source": "test fixture",
+    "confidence": "single",
+}
+
+
+def test_add_event_appends_one_line_and_keeps_order(copy: Path) -> None:
+    before = copy.read_text(encoding="utf-8").splitlines()
+    add_event(copy, NEW)
+    after = copy.read_text(encoding="utf-8").splitlines()
+    assert len(after) == len(before) + 1
+    assert [ln for ln in after if not ln.startswith("test-launch,")] == before
+    cat = load_catalog(copy)
+    r = row(cat, "test-launch")
+    # Beijing 09:00 on 03-10 is 21:00 on 03-09 in New York: the 03-10 session reacts
+    assert (r["tags"], r["reaction_session"]) == ("china;efficiency", T("2026-03-10"))
+    prev = cat.iloc[cat.index[cat["id"] == "test-launch"][0] - 1]
+    assert prev["id"] == "gpt-5.4"  # sorted into place
+    assert not list(copy.parent.glob(".*tmp"))
+
+
+@pytest.mark.parametrize(
+    ("change", "column"),
+    [
+        ({"date": "2026-13-01"}, "date"),
+        ({"id": "deepseek-r1"}, "id"),
+        ({"kind": "launch"}, "kind"),
+        ({"tz": "Beijing"}, "tz"),
+        ({"status": "expected"}, "date"),
+        ({"supersedes": "no-such-row"}, "supersedes"),
+        ({"confidence": "maybe"}, "confidence"),
+        ({"name": ""}, "name"),
+        ({"colour": "red"}, "colour"),
+    ],
+)
+def test_add_event_bad_row_leaves_file_untouched(copy: Path, change: dict, column: str) -> None:
+    before = sha(copy)
+    with pytest.raises(InputError) as err:
+        add_event(copy, {**NEW, **change})
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert "new row" in msg and f"column {column}:" in msg
+    assert sha(copy) == before
+    assert not list(copy.parent.glob(".*tmp"))
+
+
+def test_add_event_failed_write_leaves_file_untouched(
+    copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = sha(copy)
+
+    def boom(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(catmod.os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        add_event(copy, NEW)
+    assert sha(copy) == before
+    assert not list(copy.parent.glob(".*tmp"))
+
+
+def test_add_event_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such catalog file"):
+        add_event(tmp_path / "nope.csv", NEW)
+
+
+def test_validate_a_table_names_row_lines(cat: pd.DataFrame) -> None:
+    bad = cat.copy()
+    bad.loc[5, "kind"] = "launch"
+    with pytest.raises(InputError, match=r"line 7, column kind"):
+        validate_catalog(bad)
+    pd.testing.assert_frame_equal(validate_catalog(cat), validate_catalog(DEFAULT_CATALOG))
+
+
+# ---------------------------------------------------------------- earnings from yfinance
+
+
+def yahoo_frame(stamps: list[str]) -> pd.DataFrame:
+    """A frame shaped like yfinance 1.x ``Ticker.get_earnings_dates`` (tz-aware index)."""
+    idx = pd.DatetimeIndex([T(s) for s in stamps], name="Earnings Date").tz_localize(NY)
+    n = len(stamps)
+    return pd.DataFrame(
+        {
+            "EPS Estimate": [0.5] * n,
+            "Reported EPS": [None] + [0.6] * (n - 1),
+            "Surprise(%)": [None] * n,
+        },
+        index=idx,
+    )
+
+
+RECORDED = yahoo_frame(
+    [
+        "2026-11-19 16:00",  # in the expected Q3 FY2027 window
+        "2026-08-26 16:00",
+        "2026-05-20 16:00",
+        "2026-02-25 16:00",
+        "2025-11-20 00:00",  # a day off the catalog's 2025-11-19: the same report
+    ]
+)
+
+
+def test_earnings_rows_resolve_the_expected_report(cat: pd.DataFrame) -> None:
+    rows, skipped = earnings_rows(cat, "nvda", RECORDED, fetched=dt.date(2026, 11, 23))
+    assert [s[1] for s in skipped] == [
+        "nvda-q3-fy2026",
+        "nvda-q4-fy2026",
+        "nvda-q1-fy2027",
+        "nvda-q2-fy2027",
+    ]
+    (new,) = rows
+    assert new["id"] == "nvda-q3-fy2027"
+    assert new["supersedes"] == "nvda-q3-fy2027-expected"
+    assert (new["date"], new["time"], new["fiscal_period"]) == (
+        "2026-11-19",
+        "after_close",
+        "Q3 FY2027",
+    )
+    assert (new["source"], new["confidence"]) == (
+        "yfinance get_earnings_dates 2026-11-23",
+        "single",
+    )
+
+
+def test_refresh_earnings_through_the_seam(copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+
+    def replay(ticker: str, *, limit: int) -> pd.DataFrame:
+        calls.append((ticker, limit))
+        return RECORDED
+
+    monkeypatch.setattr(catmod, "fetch_earnings_dates", replay)
+    res = refresh_earnings(copy, "NVDA", limit=8, today=dt.date(2026, 11, 23))
+    assert calls == [("NVDA", 8)]
+    assert res.added == ("nvda-q3-fy2027",)
+    cat = load_catalog(copy)
+    ids = set(as_of(cat, "2026-11-23")["id"])
+    assert "nvda-q3-fy2027" in ids and "nvda-q3-fy2027-expected" not in ids
+    before = sha(copy)
+    again = refresh_earnings(copy, "NVDA", limit=8, today=dt.date(2026, 11, 24))
+    assert again.added == () and sha(copy) == before
+
+
+def test_fetch_earnings_dates_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Ticker:
+        def __init__(self, symbol: str) -> None:
+            self.symbol = symbol
+
+        def get_earnings_dates(self, limit: int = 12) -> pd.DataFrame:
+            raise ConnectionError("Could not resolve host: finance.yahoo.com\nmore detail")
+
+    monkeypatch.setitem(sys.modules, "yfinance", types.SimpleNamespace(Ticker=Ticker))
+    with pytest.raises(OfflineError) as err:
+        fetch_earnings_dates("NVDA", limit=4)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert msg.startswith("yfinance: could not fetch earnings dates for NVDA (ConnectionError")
+
+
+def test_fetch_earnings_dates_nothing_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Ticker:
+        def __init__(self, symbol: str) -> None:
+            pass
+
+        def get_earnings_dates(self, limit: int = 12) -> None:
+            return None
+
+    monkeypatch.setitem(sys.modules, "yfinance", types.SimpleNamespace(Ticker=Ticker))
+    with pytest.raises(InputError, match="no earnings dates for ZZZZ") as err:
+        fetch_earnings_dates("ZZZZ", limit=4)
+    assert not isinstance(err.value, OfflineError)
