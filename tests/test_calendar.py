@@ -42,7 +42,9 @@ def test_beijing_time_converts_to_new_york():
     assert info_instant("2025-01-29", "07:00", "Asia/Shanghai") == T("2025-01-28 18:00", tz="America/New_York")
 
 
-@pytest.mark.parametrize(("tz", "time"), [("Mars/Olympus", "unknown"), ("UTC", "25:00"), ("UTC", "noon")])
+@pytest.mark.parametrize(
+    ("tz", "time"), [("Mars/Olympus", "unknown"), ("America", "unknown"), ("UTC", "25:00"), ("UTC", "noon")]
+)
 def test_bad_time_or_zone_is_input_error(tz, time):
     with pytest.raises(InputError, match="time|timezone"):
         reaction_session("2025-01-21", time, tz)
