@@ -1,0 +1,463 @@
+"""The Numba kernels against the plain-Python reference, plus the pieces on their own.
+
+Hypothesis draws prices on an integer grid (so stop levels land exactly on highs, lows and
+closes), overlapping signals on several tickers, and every option of ``SimParams``; the kernel
+and :func:`backtest.reference.simulate_reference` must agree on every trade field, equity and
+position to 1e-9 relative. A subprocess runs the kernels with ``NUMBA_DISABLE_JIT=1`` so
+coverage sees their lines and the interpreted run matches the compiled one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from backtest.enums import (
+    CashMode,
+    ExitReason,
+    PriceMode,
+    SimParams,
+    SizeType,
+    StopOn,
+    sim_params,
+    trade_dt,
+)
+from backtest.nb import entry_units_nb, order_nb, simulate_nb, stop_exit_nb, ticker_groups_nb
+from backtest.reference import simulate_reference
+
+RTOL = 1e-9
+
+
+@st.composite
+def markets(draw, max_sessions=25, max_tickers=4):
+    n = draw(st.integers(1, max_sessions))
+    m = draw(st.integers(1, max_tickers))
+    grid = st.integers(85, 115).map(float)
+    close = np.array(draw(st.lists(grid, min_size=n * m, max_size=n * m))).reshape(n, m)
+    open_ = np.array(draw(st.lists(grid, min_size=n * m, max_size=n * m))).reshape(n, m)
+    wick = st.integers(0, 4).map(float)
+    up = np.array(draw(st.lists(wick, min_size=n * m, max_size=n * m))).reshape(n, m)
+    down = np.array(draw(st.lists(wick, min_size=n * m, max_size=n * m))).reshape(n, m)
+    high = np.maximum(open_, close) + up
+    low = np.minimum(open_, close) - down
+    return open_, high, low, close
+
+
+@st.composite
+def signal_sets(draw, n, m):
+    rows = draw(
+        st.lists(
+            st.tuples(
+                st.integers(0, n - 1),  # entry
+                st.integers(0, m - 1),  # ticker
+                st.integers(1, n + 2),  # hold; may run past the last session
+                st.sampled_from([1, -1]),
+                st.sampled_from([0.25, 0.5, 1.0, 2.0]),
+            ),
+            max_size=14,
+        )
+    )
+    rows.sort(key=lambda r: (r[0], r[1]))
+    k = len(rows)
+    col = [np.array([r[i] for r in rows]) for i in range(5)]
+    entry = col[0].astype(np.int64).reshape(k)
+    return dict(
+        sig_ticker=col[1].astype(np.int64).reshape(k),
+        sig_event=np.arange(100, 100 + k, dtype=np.int64),
+        sig_entry=entry,
+        sig_exit=(entry + col[2].astype(np.int64).reshape(k)),
+        sig_direction=col[3].astype(np.int64).reshape(k),
+        sig_weight=col[4].astype(np.float64).reshape(k),
+    )
+
+
+stops = st.sampled_from([math.nan, 0.01, 0.02, 0.05, 0.1])
+params_strategy = st.builds(
+    sim_params,
+    fees=st.sampled_from([0.0, 0.001, 0.01]),
+    slippage=st.sampled_from([0.0, 0.002, 0.01]),
+    sl_stop=stops,
+    tp_stop=stops,
+    price_mode=st.sampled_from([0, 1]),
+    stop_on=st.sampled_from([0, 1]),
+    size_type=st.sampled_from([0, 1]),
+    size=st.sampled_from([0.3, 1.0, 40.0]),
+    init_cash=st.sampled_from([100.0, 1000.0]),
+    mode=st.sampled_from([0, 1]),
+    max_gross=st.sampled_from([0.5, 1.0, 2.0]),
+)
+
+
+@st.composite
+def cases(draw):
+    open_, high, low, close = draw(markets())
+    signals = draw(signal_sets(*close.shape))
+    return open_, high, low, close, signals, draw(params_strategy)
+
+
+def assert_same(kernel, reference):
+    trades, equity, position, n_skipped = kernel
+    ref_trades, ref_equity, ref_position, ref_skipped = reference
+    assert trades.dtype == trade_dt
+    assert n_skipped == ref_skipped
+    assert len(trades) == len(ref_trades)
+    for name in trade_dt.names:
+        np.testing.assert_allclose(trades[name], ref_trades[name], rtol=RTOL, atol=0, err_msg=name)
+    np.testing.assert_allclose(equity, ref_equity, rtol=RTOL, atol=0)
+    np.testing.assert_allclose(position, ref_position, rtol=RTOL, atol=0)
+
+
+def run_both(open_, high, low, close, signals, params):
+    args = (open_, high, low, close, *signals.values(), params)
+    return simulate_nb(*args), simulate_reference(*args)
+
+
+@settings(
+    derandomize=True,
+    max_examples=600,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(cases())
+def test_kernel_matches_reference(case):
+    *prices, signals, params = case
+    kernel, reference = run_both(*prices, signals, params)
+    assert_same(kernel, reference)
+    trades, equity, position, n_skipped = kernel
+    n, m = prices[3].shape
+    assert n_skipped + len(trades) == len(signals["sig_ticker"])
+    assert equity.shape == (n, m if params.mode == CashMode.PER_TICKER else 1)
+    assert position.shape == (n, m)
+    assert np.all(trades["size"] > 0)
+    assert np.all(trades["exit_idx"] >= trades["entry_idx"])
+    open_ = trades["exit_reason"] == ExitReason.OPEN
+    assert np.all(trades["exit_fees"][open_] == 0.0)
+    assert np.all(trades["exit_idx"][open_] == n - 1)
+
+
+def make_market(seed=7, n=60, m=4):
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (n, m)), axis=0))
+    open_ = close * np.exp(rng.normal(0, 0.01, (n, m)))
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.01, (n, m))))
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.01, (n, m))))
+    entry, ticker = np.nonzero(rng.random((n, m)) < 0.15)
+    k = len(entry)
+    signals = dict(
+        sig_ticker=ticker.astype(np.int64),
+        sig_event=np.arange(k, dtype=np.int64),
+        sig_entry=entry.astype(np.int64),
+        sig_exit=(entry + rng.integers(1, 8, k)).astype(np.int64),
+        sig_direction=rng.choice(np.array([1, -1]), k).astype(np.int64),
+        sig_weight=rng.choice(np.array([0.5, 1.0]), k),
+    )
+    return (open_, high, low, close), signals
+
+
+ALL_OPTIONS = [
+    sim_params(
+        fees=0.001,
+        slippage=0.002,
+        sl_stop=0.03,
+        tp_stop=0.04,
+        price_mode=pm,
+        stop_on=so,
+        size_type=st_,
+        size=0.5 if st_ == 0 else 30.0,
+        mode=mode,
+        max_gross=1.5,
+    )
+    for pm in (0, 1)
+    for so in (0, 1)
+    for st_ in (0, 1)
+    for mode in (0, 1)
+]
+
+
+@pytest.mark.parametrize("params", ALL_OPTIONS, ids=lambda p: "-".join(map(str, p[4:7] + p[9:10])))
+def test_kernel_matches_reference_on_a_longer_market(params):
+    prices, signals = make_market()
+    kernel, reference = run_both(*prices, signals, params)
+    assert_same(kernel, reference)
+    assert len(kernel[0]) > 10
+
+
+# --- The pieces on their own ---
+
+
+def test_order_nb_slippage_and_fees_against_the_trader():
+    p = sim_params(fees=0.01, slippage=0.02)
+    cash, price, fees = order_nb(1000.0, 1, 2.0, 100.0, p)
+    assert (price, fees) == pytest.approx((102.0, 2.04))
+    assert cash == pytest.approx(1000.0 - 204.0 - 2.04)
+    cash, price, fees = order_nb(0.0, -1, 2.0, 100.0, p)
+    assert (price, fees, cash) == pytest.approx((98.0, 1.96, 196.0 - 1.96))
+
+
+def test_entry_units_all_in_spends_cash_with_fees():
+    p = sim_params(fees=0.01, slippage=0.02)
+    units = entry_units_nb(1, 100.0, 1.0, 1000.0, 1000.0, 0.0, p)
+    assert units * 102.0 * 1.01 == pytest.approx(1000.0)
+    short = entry_units_nb(-1, 100.0, 1.0, 1000.0, 1000.0, 0.0, p)
+    assert short * 98.0 * 1.01 == pytest.approx(1000.0)
+
+
+def test_entry_units_caps():
+    shared = sim_params(mode="shared", max_gross=1.5)
+    # Gross cap: 1.5 * 1000 - 1200 already held leaves 300 of room.
+    assert entry_units_nb(-1, 10.0, 1.0, 1000.0, 5000.0, 1200.0, shared) == pytest.approx(30.0)
+    # Longs never spend more than the cash.
+    assert entry_units_nb(1, 10.0, 1.0, 1000.0, 50.0, 0.0, shared) == pytest.approx(5.0)
+    # Notional sizing: 200 of value at the unslipped price.
+    notional = sim_params(size_type="notional", size=200.0, slippage=0.01)
+    assert entry_units_nb(1, 10.0, 1.0, 1000.0, 1000.0, 0.0, notional) == pytest.approx(20.0)
+    # No equity, no cash for a long, or only dust: not taken.
+    p = sim_params()
+    assert entry_units_nb(1, 10.0, 1.0, -5.0, 100.0, 0.0, p) == 0.0
+    assert entry_units_nb(1, 10.0, 1.0, 100.0, 1e-14, 0.0, shared) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("direction", "bar", "expected"),
+    [
+        (1, (96.0, 99.0, 95.0, 98.0), (96.0, ExitReason.STOP_LOSS)),  # gapped through: open
+        (1, (99.0, 99.5, 95.0, 98.0), (97.0, ExitReason.STOP_LOSS)),  # touched: the level
+        (1, (99.0, 99.5, 97.5, 98.0), (None, -1)),  # not reached
+        (1, (105.0, 106.0, 104.0, 105.0), (105.0, ExitReason.TAKE_PROFIT)),  # gap up
+        (1, (101.0, 104.0, 96.5, 103.0), (97.0, ExitReason.STOP_LOSS)),  # both: stop-loss first
+        (-1, (102.0, 104.0, 101.0, 103.0), (103.0, ExitReason.STOP_LOSS)),
+        (-1, (99.0, 99.5, 96.0, 97.0), (97.0, ExitReason.TAKE_PROFIT)),
+    ],
+)
+def test_stop_exit_intrabar(direction, bar, expected):
+    p = sim_params(sl_stop=0.03, tp_stop=0.03, stop_on="intrabar")
+    price, reason = stop_exit_nb(direction, 100.0, *bar, p)
+    assert reason == expected[1]
+    if expected[0] is None:
+        assert math.isnan(price)
+    else:
+        assert price == pytest.approx(expected[0], rel=1e-12)
+
+
+def test_stop_exit_on_close_ignores_the_range():
+    p = sim_params(sl_stop=0.03, stop_on="close")
+    assert stop_exit_nb(1, 100.0, 99.0, 99.5, 90.0, 98.0, p)[1] == -1
+    assert stop_exit_nb(1, 100.0, 99.0, 99.5, 90.0, 96.0, p) == (96.0, ExitReason.STOP_LOSS)
+
+
+def test_ticker_groups_is_a_stable_sort():
+    order, starts = ticker_groups_nb(np.array([2, 0, 2, 1, 0], dtype=np.int64), 4)
+    assert order.tolist() == [1, 4, 3, 0, 2]
+    assert starts.tolist() == [0, 2, 3, 5, 5]
+
+
+# --- Semantics pinned on small hand-made cases ---
+
+
+def one_ticker(close, entry, exit_, direction=1, open_=None, **params):
+    close = np.asarray(close, dtype=float)[:, None]
+    open_ = close if open_ is None else np.asarray(open_, dtype=float)[:, None]
+    k = len(entry)
+    return simulate_nb(
+        open_, np.maximum(open_, close), np.minimum(open_, close), close,
+        np.zeros(k, dtype=np.int64), np.arange(k, dtype=np.int64),
+        np.asarray(entry, dtype=np.int64), np.asarray(exit_, dtype=np.int64),
+        np.full(k, direction, dtype=np.int64), np.ones(k), sim_params(**params),
+    )  # fmt: skip
+
+
+def spans(trades):
+    return [(int(a), int(b)) for a, b in zip(trades["entry_idx"], trades["exit_idx"], strict=True)]
+
+
+def test_overlapping_and_same_session_entries_are_skipped():
+    close = [100.0 + i for i in range(10)]
+    trades, equity, position, n_skipped = one_ticker(close, [0, 2, 4, 5], [4, 6, 6, 8])
+    # [2, 6] overlaps [0, 4]; [4, 6] enters on the session [0, 4] exits; [5, 8] is taken.
+    assert spans(trades) == [(0, 4), (5, 8)]
+    assert trades["signal"].tolist() == [0, 3]
+    assert n_skipped == 2
+    assert position[4, 0] == 0.0 and position[5, 0] > 0.0
+    assert equity[4, 0] == pytest.approx(104.0)  # all-in from 100 to 104, no fees
+    assert np.all(equity[9:, 0] == equity[8, 0])
+
+
+def test_next_open_fills_and_edges():
+    close = [100.0, 101, 102, 103, 104]
+    open_ = [99.0, 100.5, 101.5, 102.5, 103.5]
+    trades, _, position, n_skipped = one_ticker(
+        close, [0, 3, 4], [2, 4, 6], open_=open_, price_mode="next_open"
+    )
+    # Signal 0 fills at open[1] and exits at open[3]; signal [3, 4] enters at open[4] and its
+    # exit (last session) falls back to close[4]; signal 4 has no next open.
+    assert spans(trades) == [(1, 3), (4, 4)]
+    assert trades["entry_price"].tolist() == [100.5, 103.5]
+    assert trades["exit_price"].tolist() == [102.5, 104.0]
+    assert n_skipped == 1
+    assert position[:, 0].tolist() == [0.0, trades["size"][0], trades["size"][0], 0.0, 0.0]
+
+
+def test_open_trade_at_the_end_is_marked_at_the_last_close():
+    trades, equity, position, _ = one_ticker([100.0, 110.0, 120.0], [1], [9], fees=0.01)
+    assert trades["exit_reason"][0] == ExitReason.OPEN
+    assert (trades["exit_idx"][0], trades["exit_price"][0], trades["exit_fees"][0]) == (2, 120, 0)
+    assert equity[2, 0] == pytest.approx(trades["size"][0] * 120.0)
+    assert trades["pnl"][0] == pytest.approx(equity[2, 0] - 100.0)
+
+
+def test_stop_checks_start_the_bar_after_the_entry():
+    # The entry bar itself falls 20% intrabar: no stop until the next bar.
+    close = np.array([[100.0], [100.0], [100.0]])
+    low = np.array([[80.0], [99.0], [89.0]])
+    one = np.ones(1, dtype=np.int64)
+    trades = simulate_nb(
+        close, close, low, close, 0 * one, 0 * one, 0 * one, 2 * one, one, np.ones(1),
+        sim_params(sl_stop=0.1, stop_on="intrabar"),
+    )[0]  # fmt: skip
+    assert (trades["exit_idx"][0], trades["exit_reason"][0]) == (2, ExitReason.STOP_LOSS)
+    assert trades["exit_price"][0] == pytest.approx(90.0)
+
+
+def test_shared_cash_caps_gross_exposure_and_shares_equity():
+    close = np.full((4, 3), 10.0)
+    signals = dict(
+        sig_ticker=np.array([0, 1, 2], dtype=np.int64),
+        sig_event=np.arange(3, dtype=np.int64),
+        sig_entry=np.array([0, 0, 1], dtype=np.int64),
+        sig_exit=np.array([3, 3, 3], dtype=np.int64),
+        sig_direction=np.array([1, -1, 1], dtype=np.int64),
+        sig_weight=np.ones(3),
+    )
+    params = sim_params(mode="shared", size=0.6, max_gross=1.0)
+    trades, equity, position, n_skipped = simulate_nb(
+        close, close, close, close, *signals.values(), params
+    )
+    # 60 long, then the short gets the 40 of room left, then nothing is left.
+    assert (trades["size"] * 10.0).tolist() == pytest.approx([60.0, 40.0])
+    assert n_skipped == 1
+    assert equity.shape == (4, 1)
+    np.testing.assert_allclose(equity, 100.0, rtol=1e-12)
+    assert position[1].tolist() == pytest.approx([6.0, -4.0, 0.0])
+
+
+def test_per_ticker_accounts_are_independent():
+    prices, signals = make_market(seed=3)
+    params = sim_params(fees=0.001, sl_stop=0.05)
+    trades, equity, _, _ = simulate_nb(*prices, *signals.values(), params)
+    for t in range(prices[3].shape[1]):
+        mine = signals["sig_ticker"] == t
+        sub = {k: v[mine] for k, v in signals.items()}
+        sub["sig_ticker"] = np.zeros(mine.sum(), dtype=np.int64)
+        alone = simulate_nb(*(p[:, t : t + 1].copy() for p in prices), *sub.values(), params)
+        np.testing.assert_allclose(alone[1][:, 0], equity[:, t], rtol=1e-12)
+        np.testing.assert_allclose(
+            alone[0]["pnl"], trades["pnl"][trades["ticker"] == t], rtol=1e-12
+        )
+
+
+# --- Input checks ---
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (dict(sig_exit=np.array([0, 5])), "after sig_entry"),
+        (dict(sig_ticker=np.array([0, 9])), "column index"),
+        (dict(sig_direction=np.array([1, 0])), r"\+1 \(long\)"),
+        (dict(sig_weight=np.array([1.0, -1.0])), "positive"),
+        (dict(sig_entry=np.array([3, 1]), sig_exit=np.array([5, 5])), "sorted"),
+        (dict(sig_event=np.arange(3)), "same length"),
+    ],
+)
+def test_bad_signals_raise(change, message):
+    close = np.full((6, 2), 10.0)
+    signals = dict(
+        sig_ticker=np.array([0, 1]),
+        sig_event=np.arange(2),
+        sig_entry=np.array([0, 1]),
+        sig_exit=np.array([2, 3]),
+        sig_direction=np.array([1, 1]),
+        sig_weight=np.ones(2),
+    )
+    signals.update(change)
+    signals = {k: v if k == "sig_weight" else v.astype(np.int64) for k, v in signals.items()}
+    with pytest.raises(ValueError, match=message):
+        simulate_nb(close, close, close, close, *signals.values(), sim_params())
+
+
+def test_sim_params_checks_and_hints():
+    assert sim_params(price_mode="NEXT_OPEN", stop_on="intrabar", mode="shared") == SimParams(
+        price_mode=PriceMode.NEXT_OPEN, stop_on=StopOn.INTRABAR, mode=CashMode.SHARED
+    )
+    assert isinstance(sim_params(fees=0).fees, float)
+    assert sim_params(size_type=1).size_type == SizeType.NOTIONAL
+    with pytest.raises(TypeError, match="did you mean 'slippage'"):
+        sim_params(slipage=0.01)
+    with pytest.raises(ValueError, match="did you mean 'next_open'"):
+        sim_params(price_mode="next_opn")
+    with pytest.raises(ValueError, match="fees"):
+        sim_params(fees=-0.1)
+    with pytest.raises(ValueError, match="sl_stop"):
+        sim_params(sl_stop=0.0)
+    with pytest.raises(ValueError, match="mode"):
+        sim_params(mode=2)
+
+
+# --- Interpreted run, so coverage sees the kernels ---
+
+NO_JIT_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    from numba.core import config
+    from backtest.nb import simulate_nb
+    from backtest.enums import sim_params
+    from tests.test_kernel_reference import ALL_OPTIONS, make_market
+
+    assert config.DISABLE_JIT and not hasattr(simulate_nb, "signatures")
+    prices, signals = make_market(seed=11, n=25, m=3)
+    out = []
+    for params in ALL_OPTIONS:
+        trades, equity, position, n_skipped = simulate_nb(*prices, *signals.values(), params)
+        out.append(dict(
+            trades={name: trades[name].tolist() for name in trades.dtype.names},
+            equity=equity.tolist(), position=position.tolist(), n_skipped=int(n_skipped),
+        ))
+    json.dump(out, sys.stdout)
+    """
+)
+
+
+def test_kernels_without_jit_match_the_compiled_run():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, "-c", NO_JIT_SCRIPT],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    interpreted = json.loads(proc.stdout)
+    prices, signals = make_market(seed=11, n=25, m=3)
+    assert len(interpreted) == len(ALL_OPTIONS)
+    for params, got in zip(ALL_OPTIONS, interpreted, strict=True):
+        trades, equity, position, n_skipped = simulate_nb(*prices, *signals.values(), params)
+        assert got["n_skipped"] == n_skipped
+        for name in trade_dt.names:
+            np.testing.assert_allclose(got["trades"][name], trades[name], rtol=1e-12, atol=0)
+        np.testing.assert_allclose(got["equity"], equity, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(got["position"], position, rtol=1e-12, atol=0)
