@@ -270,4 +270,11 @@ def load_config(path: str | Path) -> Config:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{p}: not valid TOML ({e}): fix the syntax there") from None
-    return from_dict(raw, origin=str(p))
+    cfg = from_dict(raw, origin=str(p))
+    # relative data paths are read from the config file's folder, not the current directory
+    fixes = {}
+    for key in ("prices", "events"):
+        val = getattr(cfg.data, key)
+        if val and not Path(val).is_absolute():
+            fixes[key] = str((p.parent / val).resolve())
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, **fixes)) if fixes else cfg
