@@ -184,7 +184,7 @@ def simulate(config: Config, market: Market, signals: SignalSet):
     eq["total"] = eq[cols].sum(axis=1)
     pos = pd.DataFrame(position, index=idx, columns=market.tickers)
     overlap_skips = int(n_skipped)
-    return trades, eq, pos, unplaced, overlap_skips
+    return trades, eq, pos, unplaced, overlap_skips, arrays
 
 
 def _coded(trades: pd.DataFrame) -> pd.DataFrame:
@@ -242,7 +242,7 @@ def run(
             low=np.ascontiguousarray(market.low[:, keep]), close=np.ascontiguousarray(market.close[:, keep]),
             source=market.source, synthetic=market.synthetic, data_hash=market.data_hash, filled=market.filled,
         )
-    trades, eq, pos, unplaced, n_overlap = simulate(config, trade_market, signals)
+    trades, eq, pos, unplaced, n_overlap, arrays = simulate(config, trade_market, signals)
     metrics = _metrics_table(trades, eq, pos, bench, config)
     skipped = pd.concat([signals.skipped, unplaced], ignore_index=True)
     placed = len(signals.table) - len(unplaced)
@@ -262,6 +262,7 @@ def run(
         skipped=skipped,
         manifest={},
         benchmark=bench,
+        extra={"market": trade_market, "arrays": arrays},
     )
     do_study = config.study.enabled if study is None else study
     if do_study:
@@ -291,6 +292,20 @@ def run_study_for(config: Config, market: Market, events: pd.DataFrame):
         ev[["event_id", "ticker", "reaction_session"]].drop_duplicates().reset_index(drop=True),
         window=st.window, model=st.model, estimation=st.estimation, gap=st.gap,
         bootstrap=st.bootstrap, placebo=st.placebo, seed=st.seed,
+    )
+
+
+def to_vectorbt(result: BacktestResult):
+    """A ``vectorbt.Portfolio`` holding the same trades as ``result`` (per_ticker mode), so
+    vectorbt's analytics and plots work on an evbt run. See README: differences."""
+    from backtest.interop import to_vectorbt as _to_vectorbt
+
+    m, a = result.extra["market"], result.extra["arrays"]
+    return _to_vectorbt(
+        open_=m.open, high=m.high, low=m.low, close=m.close,
+        sig_ticker=a.ticker, sig_entry=a.entry, sig_exit=a.exit, sig_direction=a.direction,
+        sig_weight=a.weight, sig_event=a.event, params=sim_params(result.config),
+        index=m.index, columns=m.tickers, freq="1D",
     )
 
 
