@@ -139,6 +139,43 @@ def signals_cmd(config: str | None, asof: str, names: tuple[str, ...], events: s
     Console(width=130).print(t if len(df) else f"no positions to hold, enter or exit within {horizon} sessions of {day:%Y-%m-%d}")
 
 
+def print_study_tables(con, st) -> None:
+    """CAAR with its tests per group, then each event's CAR per ticker (main window)."""
+    from rich.table import Table
+
+    summ = st.summary
+    t = Table(title="CAAR and tests (two-sided p-values; bootstrap 95% CI)")
+    cols = [("group", "left"), ("window", "left"), ("n", "right"), ("CAAR", "right"), ("t", "right"),
+            ("Patell", "right"), ("BMP", "right"), ("rank", "right"), ("sign", "right"),
+            ("95% CI", "right"), ("placebo", "right"), ("overlap/thin", "right")]
+    for c, j in cols:
+        t.add_column(c, justify=j)
+    for _, r in summ.iterrows():
+        grp = "all" if r["group_type"] == "all" else f"{r['group_type']}:{r['group']}"
+        t.add_row(grp, str(r["car_window"]), str(int(r["n"])), f"{r['caar']:+.2%}", f"{r['p_cs']:.3f}",
+                  f"{r['p_patell']:.3f}", f"{r['p_bmp']:.3f}", f"{r['p_corrado']:.3f}", f"{r['p_gsign']:.3f}",
+                  f"{r['boot_lo']:+.1%}..{r['boot_hi']:+.1%}", f"{r['placebo_p']:.3f}",
+                  f"{int(r['n_overlap'])}/{int(r['n_thin'])}")
+    con.print(t)
+    con.print(
+        "n counts event x ticker rows. Rows of one event share its date, so the t, Patell, BMP, rank and "
+        "sign tests treat correlated rows as independent; the bootstrap and placebo resample whole events."
+    )
+    ev = st.events
+    car_cols = [c for c in ev.columns if c.startswith("car[")]
+    if car_cols:
+        main = car_cols[-1]
+        wide = ev.pivot_table(index=["event_id", "reaction_session"], columns="ticker", values=main, sort=False)
+        e = Table(title=f"CAR {main[3:]} per event and ticker")
+        e.add_column("event")
+        e.add_column("day 0")
+        for c in wide.columns:
+            e.add_column(str(c), justify="right")
+        for (eid, day), row in wide.iterrows():
+            e.add_row(str(eid), f"{day:%Y-%m-%d}", *(f"{v:+.1%}" if v == v else "" for v in row))
+        con.print(e)
+
+
 @click.command("study")
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.option("--prices", default=None, help="Price file (contract format); overrides [data].")
@@ -160,7 +197,7 @@ def study_cmd(config: str, prices: str | None, events: str | None, out: str | No
     from rich.console import Console
     from rich.table import Table
 
-    con = Console(width=140)
+    con = Console(width=120)
     d = res.manifest["data"]
     if d["synthetic"]:
         con.print("[bold red]SYNTHETIC DATA[/]: bundled sample prices are invented; no real effect can show.")
@@ -170,17 +207,7 @@ def study_cmd(config: str, prices: str | None, events: str | None, out: str | No
         f"model {cfg.study.model}, data {d['source']} {d['first_session']} to {d['last_session']}"
         + (f"; {ev['n_outside_data']} outside the data, skipped" if ev["n_outside_data"] else "")
     )
-    t = Table(title="CAAR and tests (two-sided p-values)")
-    cols = ["group_type", "group", "car_window", "n", "caar", "p_cs", "p_patell", "p_bmp", "p_corrado", "p_gsign",
-            "boot_lo", "boot_hi", "placebo_p", "n_overlap", "n_thin"]
-    for c in cols:
-        t.add_column(c, justify="right" if c not in ("group_type", "group", "car_window") else "left")
-    for _, r in summ.iterrows():
-        t.add_row(*[
-            f"{r[c]:+.2%}" if c in ("caar", "boot_lo", "boot_hi") else
-            (f"{r[c]:.3f}" if c.startswith("p") else str(r[c])) for c in cols
-        ])
-    con.print(t)
+    print_study_tables(con, res.study)
     con.print(f"results: {path}")
 
 
