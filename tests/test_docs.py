@@ -1,0 +1,63 @@
+"""Docs are tests: the README quick start and every example config run here."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from evbt.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
+REAL = ROOT.parent / "shared" / "marketdata" / "prices.parquet"
+
+
+def _command(marker: str) -> str:
+    m = re.search(rf"<!-- ci: {marker} -->\s*```bash\n(.+?)\n```", README)
+    assert m, f"README quick start lacks the '{marker}' block"
+    return m.group(1).strip()
+
+
+def test_quick_start_has_exactly_two_commands():
+    block = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    commands = re.findall(r"```bash\n(.+?)\n```", block, flags=re.S)
+    assert len(commands) == 2
+    assert all(len(c.strip().splitlines()) == 1 for c in commands)
+
+
+def test_ci_runs_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "<!-- ci: test command -->" in ci and "venv" in ci
+    assert "pytest" in _command("test command") and ".[test]" in _command("test command")
+
+
+def test_main_command_runs_the_backtest_it_names(tmp_path, capsys):
+    cmd = _command("main command")
+    install, _, run = cmd.partition("&&")
+    assert "pip install" in install
+    argv = shlex.split(run)
+    assert argv[:2] == ["evbt", "backtest"]
+    assert (ROOT / argv[2]).exists()
+    code = main([*argv[1:2], str(ROOT / argv[2]), *argv[3:], "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "SYNTHETIC DATA" in out  # the bundled sample says so
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_config_runs(path, tmp_path, capsys):
+    raw = tomllib.loads(path.read_text())
+    if raw.get("data", {}).get("source") == "file" and "shared/marketdata" in raw["data"].get("prices", ""):
+        if not REAL.exists():
+            pytest.skip(f"{path.name} reads real prices at {REAL}, absent here")
+    command = "study" if "study" in path.stem else "backtest"
+    args = [command, str(path), "--out", str(tmp_path), "--json"]
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert any(tmp_path.iterdir())
