@@ -73,7 +73,10 @@ def _code_version() -> str:
         here = Path(__file__).resolve().parents[1]
         sha = subprocess.run(
             ["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=False,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         sha = ""
@@ -93,11 +96,16 @@ def load_market(config: Config, tickers: list[str], *, prices_path: str | None =
             f"no prices for {', '.join(tickers)} between {d.start or 'the start'} and "
             f"{d.end or 'the end'}: widen [data] start/end or check the ticker names"
         )
-    wide = {f: df.pivot(index="date", columns="ticker", values=f).sort_index() for f in ("open", "high", "low", "close")}
+    wide = {
+        f: df.pivot(index="date", columns="ticker", values=f).sort_index()
+        for f in ("open", "high", "low", "close")
+    }
     close = wide["close"].reindex(columns=tickers)
     missing = [t for t in tickers if close[t].isna().all()]
     if missing:
-        raise InputError(f"no prices for {', '.join(missing)} in the window: check [data] start/end or the tickers")
+        raise InputError(
+            f"no prices for {', '.join(missing)} in the window: check [data] start/end or the tickers"
+        )
     n_fill = int(close.isna().sum().sum())
     close = close.ffill().bfill()
     mats = {}
@@ -150,8 +158,16 @@ def simulate(config: Config, market: Market, signals: SignalSet):
 
     arrays, unplaced = to_arrays(signals.table, market.index, market.tickers)
     trades_rec, equity, position, n_skipped = simulate_nb(
-        market.open, market.high, market.low, market.close,
-        arrays.ticker, arrays.event, arrays.entry, arrays.exit, arrays.direction, arrays.weight,
+        market.open,
+        market.high,
+        market.low,
+        market.close,
+        arrays.ticker,
+        arrays.event,
+        arrays.entry,
+        arrays.exit,
+        arrays.direction,
+        arrays.weight,
         sim_params(config),
     )
     idx = market.index
@@ -161,7 +177,9 @@ def simulate(config: Config, market: Market, signals: SignalSet):
         {
             "event_id": [arrays.event_ids[e] for e in tr["event"]] if len(tr) else [],
             "ticker": [market.tickers[t] for t in tr["ticker"]] if len(tr) else [],
-            "direction": np.where(tr["direction"].to_numpy() > 0, "long", "short") if len(tr) else [],
+            "direction": np.where(tr["direction"].to_numpy() > 0, "long", "short")
+            if len(tr)
+            else [],
             "entry_session": idx[tr["entry_idx"].to_numpy()] if len(tr) else [],
             "exit_session": idx[np.minimum(tr["exit_idx"].to_numpy(), n - 1)] if len(tr) else [],
             "entry_price": tr["entry_price"] if len(tr) else [],
@@ -176,7 +194,9 @@ def simulate(config: Config, market: Market, signals: SignalSet):
         }
     )
     trades["lookahead"] = (
-        signals.table["lookahead"].to_numpy()[arrays.rows[tr["signal"].to_numpy()]] if len(tr) else []
+        signals.table["lookahead"].to_numpy()[arrays.rows[tr["signal"].to_numpy()]]
+        if len(tr)
+        else []
     )
     trades = trades.astype({"lookahead": bool})
     cols = market.tickers if config.portfolio.mode == "per_ticker" else ["portfolio"]
@@ -201,7 +221,9 @@ def _metrics_table(trades, eq, pos, bench, config: Config) -> pd.DataFrame:
     rows.append(pd.concat([pd.Series({"scope": "total"}), m]))
     if config.portfolio.mode == "per_ticker":
         for t in pos.columns:
-            mt = compute_metrics(eq[t], trades[trades["ticker"] == t], position=pos[[t]], benchmark=bench)
+            mt = compute_metrics(
+                eq[t], trades[trades["ticker"] == t], position=pos[[t]], benchmark=bench
+            )
             rows.append(pd.concat([pd.Series({"scope": t}), mt]))
     out = pd.DataFrame(rows).reset_index(drop=True)
     for c in out.columns:
@@ -232,15 +254,25 @@ def run(
     bench_t = config.data.benchmark
     load = tickers + ([bench_t] if bench_t and bench_t not in tickers else [])
     market = load_market(config, load, prices_path=prices_path)
-    bench = pd.Series(market.close[:, market.tickers.index(bench_t)], index=market.index, name=bench_t) if bench_t else None
+    bench = (
+        pd.Series(market.close[:, market.tickers.index(bench_t)], index=market.index, name=bench_t)
+        if bench_t
+        else None
+    )
     trade_market = market
     if bench_t and bench_t not in tickers:
         keep = [market.tickers.index(t) for t in tickers]
         trade_market = Market(
-            index=market.index, tickers=tickers,
-            open=np.ascontiguousarray(market.open[:, keep]), high=np.ascontiguousarray(market.high[:, keep]),
-            low=np.ascontiguousarray(market.low[:, keep]), close=np.ascontiguousarray(market.close[:, keep]),
-            source=market.source, synthetic=market.synthetic, data_hash=market.data_hash, filled=market.filled,
+            index=market.index,
+            tickers=tickers,
+            open=np.ascontiguousarray(market.open[:, keep]),
+            high=np.ascontiguousarray(market.high[:, keep]),
+            low=np.ascontiguousarray(market.low[:, keep]),
+            close=np.ascontiguousarray(market.close[:, keep]),
+            source=market.source,
+            synthetic=market.synthetic,
+            data_hash=market.data_hash,
+            filled=market.filled,
         )
     trades, eq, pos, unplaced, n_overlap, arrays = simulate(config, trade_market, signals)
     metrics = _metrics_table(trades, eq, pos, bench, config)
@@ -288,10 +320,16 @@ def run_study_for(config: Config, market: Market, events: pd.DataFrame):
     if ev.empty:
         return None
     return run_study(
-        rets[tick], bench,
+        rets[tick],
+        bench,
         ev[["event_id", "ticker", "reaction_session"]].drop_duplicates().reset_index(drop=True),
-        window=st.window, model=st.model, estimation=st.estimation, gap=st.gap,
-        bootstrap=st.bootstrap, placebo=st.placebo, seed=st.seed,
+        window=st.window,
+        model=st.model,
+        estimation=st.estimation,
+        gap=st.gap,
+        bootstrap=st.bootstrap,
+        placebo=st.placebo,
+        seed=st.seed,
     )
 
 
@@ -302,14 +340,26 @@ def to_vectorbt(result: BacktestResult):
 
     m, a = result.extra["market"], result.extra["arrays"]
     return _to_vectorbt(
-        open_=m.open, high=m.high, low=m.low, close=m.close,
-        sig_ticker=a.ticker, sig_entry=a.entry, sig_exit=a.exit, sig_direction=a.direction,
-        sig_weight=a.weight, sig_event=a.event, params=sim_params(result.config),
-        index=m.index, columns=m.tickers, freq="1D",
+        open_=m.open,
+        high=m.high,
+        low=m.low,
+        close=m.close,
+        sig_ticker=a.ticker,
+        sig_entry=a.entry,
+        sig_exit=a.exit,
+        sig_direction=a.direction,
+        sig_weight=a.weight,
+        sig_event=a.event,
+        params=sim_params(result.config),
+        index=m.index,
+        columns=m.tickers,
+        freq="1D",
     )
 
 
-def make_manifest(result: BacktestResult, market: Market, *, n_kernel_skips: int = 0) -> dict[str, Any]:
+def make_manifest(
+    result: BacktestResult, market: Market, *, n_kernel_skips: int = 0
+) -> dict[str, Any]:
     cfg = result.config
     reasons = result.skipped["code"].value_counts().to_dict() if len(result.skipped) else {}
     return {
@@ -381,7 +431,9 @@ class StudyRun:
     manifest: dict[str, Any]
 
 
-def study(config: Config, *, prices_path: str | None = None, events_path: str | None = None) -> StudyRun:
+def study(
+    config: Config, *, prices_path: str | None = None, events_path: str | None = None
+) -> StudyRun:
     """The event study of the events ``[strategy] select`` picks, on ``[strategy] tickers``.
 
     Day 0 is each event's reaction session; the strategy's entry offset and hold play no
@@ -398,16 +450,32 @@ def study(config: Config, *, prices_path: str | None = None, events_path: str | 
         own = [t.strip() for t in str(ev.get("tickers") or "").split(";") if t.strip()]
         for t in config.strategy.resolved_tickers():
             for tt in own if t == REPORTER else [t]:
-                rows.append({"event_id": ev["id"], "ticker": tt, "reaction_session": ev["reaction_session"],
-                             "kind": ev["kind"], "org": ev["org"], "tags": ev["tags"]})
-    events = pd.DataFrame(rows, columns=["event_id", "ticker", "reaction_session", "kind", "org", "tags"])
+                rows.append(
+                    {
+                        "event_id": ev["id"],
+                        "ticker": tt,
+                        "reaction_session": ev["reaction_session"],
+                        "kind": ev["kind"],
+                        "org": ev["org"],
+                        "tags": ev["tags"],
+                    }
+                )
+    events = pd.DataFrame(
+        rows, columns=["event_id", "ticker", "reaction_session", "kind", "org", "tags"]
+    )
     if events.empty:
-        raise InputError(f"{config.origin}: [strategy] select matches no event: check kind/org/tags")
+        raise InputError(
+            f"{config.origin}: [strategy] select matches no event: check kind/org/tags"
+        )
     bench_t = config.study.benchmark or config.data.benchmark
     if not bench_t:
-        raise InputError(f"{config.origin}: the study needs a benchmark: set [study] benchmark or [data] benchmark")
+        raise InputError(
+            f"{config.origin}: the study needs a benchmark: set [study] benchmark or [data] benchmark"
+        )
     tickers = list(dict.fromkeys(events["ticker"]))
-    market = load_market(config, tickers + ([bench_t] if bench_t not in tickers else []), prices_path=prices_path)
+    market = load_market(
+        config, tickers + ([bench_t] if bench_t not in tickers else []), prices_path=prices_path
+    )
     from backtest.study import run_study
 
     close = pd.DataFrame(market.close, index=market.index, columns=market.tickers)
@@ -422,9 +490,16 @@ def study(config: Config, *, prices_path: str | None = None, events_path: str | 
         )
     st = config.study
     res = run_study(
-        rets[[t for t in tickers if t != bench_t]], rets[bench_t], events,
-        window=st.window, model=st.model, estimation=st.estimation, gap=st.gap,
-        bootstrap=st.bootstrap, placebo=st.placebo, seed=st.seed,
+        rets[[t for t in tickers if t != bench_t]],
+        rets[bench_t],
+        events,
+        window=st.window,
+        model=st.model,
+        estimation=st.estimation,
+        gap=st.gap,
+        bootstrap=st.bootstrap,
+        placebo=st.placebo,
+        seed=st.seed,
     )
     manifest = {
         "evbt_version": _code_version(),
@@ -432,12 +507,21 @@ def study(config: Config, *, prices_path: str | None = None, events_path: str | 
         "config_id": config.id,
         "config_origin": config.origin,
         "config": config.canonical(),
-        "data": {"source": market.source, "synthetic": market.synthetic, "data_hash": market.data_hash,
-                 "tickers": market.tickers, "benchmark": bench_t,
-                 "first_session": f"{market.index[0]:%Y-%m-%d}", "last_session": f"{market.index[-1]:%Y-%m-%d}"},
-        "events": {"n_event_tickers": int(len(events)), "n_outside_data": int(len(skipped)),
-                   "skipped_outside_data": skipped["event_id"].tolist(),
-                   "n_skipped_by_study": len(getattr(res, "skipped", []))},
+        "data": {
+            "source": market.source,
+            "synthetic": market.synthetic,
+            "data_hash": market.data_hash,
+            "tickers": market.tickers,
+            "benchmark": bench_t,
+            "first_session": f"{market.index[0]:%Y-%m-%d}",
+            "last_session": f"{market.index[-1]:%Y-%m-%d}",
+        },
+        "events": {
+            "n_event_tickers": int(len(events)),
+            "n_outside_data": int(len(skipped)),
+            "skipped_outside_data": skipped["event_id"].tolist(),
+            "n_skipped_by_study": len(getattr(res, "skipped", [])),
+        },
     }
     return StudyRun(config=config, study=res, events=events, manifest=manifest)
 
@@ -446,7 +530,10 @@ def write_study(run_: StudyRun, out: str | Path) -> Path:
     """Write event_study.parquet, study_summary.parquet and manifest.json atomically."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    final = out / f"study-{run_.config.strategy.name}-{run_.config.id}-{run_.manifest['data']['data_hash'][:8]}"
+    final = (
+        out
+        / f"study-{run_.config.strategy.name}-{run_.config.id}-{run_.manifest['data']['data_hash'][:8]}"
+    )
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
     try:
         run_.study.panel.to_parquet(tmp / "event_study.parquet", index=False)

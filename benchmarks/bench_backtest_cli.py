@@ -28,7 +28,11 @@ def one_run(config: str, env: dict[str, str], out: str) -> float:
     t0 = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "evbt.cli", "backtest", config, "--out", out],
-        cwd=ROOT, env=env, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     dt = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -52,7 +56,9 @@ def main() -> None:
         shutil.rmtree(out, ignore_errors=True)
     print(f"evbt backtest {args.config} (whole process, sample data)")
     print(f"  first run (cold Numba cache, compiles): {cold:.2f} s")
-    print(f"  warm cache: median {statistics.median(warm):.2f} s, min {min(warm):.2f} s over {len(warm)} runs")
+    print(
+        f"  warm cache: median {statistics.median(warm):.2f} s, min {min(warm):.2f} s over {len(warm)} runs"
+    )
 
 
 if __name__ == "__main__":

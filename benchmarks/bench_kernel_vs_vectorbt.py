@@ -49,8 +49,19 @@ def make_case(n_sessions: int, n_tickers: int, n_events: int, hold: int, rng: np
 
 
 def run_evbt(close, sig, params):
-    return simulate_nb(close, close, close, close, sig["ticker"], sig["event"], sig["entry"], sig["exit"],
-                       sig["direction"], sig["weight"], params)
+    return simulate_nb(
+        close,
+        close,
+        close,
+        close,
+        sig["ticker"],
+        sig["event"],
+        sig["entry"],
+        sig["exit"],
+        sig["direction"],
+        sig["weight"],
+        params,
+    )
 
 
 def run_vbt(close, sig, params):
@@ -62,8 +73,15 @@ def run_vbt(close, sig, params):
     entries[sig["entry"], sig["ticker"]] = True
     exits[sig["exit"], sig["ticker"]] = True
     return vbt.Portfolio.from_signals(
-        close, short_entries=entries, short_exits=exits, size=np.inf, fees=params.fees,
-        slippage=params.slippage, sl_stop=params.sl_stop, init_cash=params.init_cash, freq="1D",
+        close,
+        short_entries=entries,
+        short_exits=exits,
+        size=np.inf,
+        fees=params.fees,
+        slippage=params.slippage,
+        sl_stop=params.sl_stop,
+        init_cash=params.init_cash,
+        freq="1D",
         stop_exit_price="stopmarket",  # stops pay slippage, as ours do (README: differences)
     ).total_return()
 
@@ -87,25 +105,42 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     warnings.simplefilter("ignore")  # vectorbt's own deprecation chatter on pandas 3
-    params = SimParams(fees=0.0005, slippage=0.0005, sl_stop=0.10, tp_stop=np.nan, price_mode=0, stop_on=0,
-                       size_type=0, size=1.0, init_cash=100_000.0, mode=0, max_gross=1.0)
+    params = SimParams(
+        fees=0.0005,
+        slippage=0.0005,
+        sl_stop=0.10,
+        tp_stop=np.nan,
+        price_mode=0,
+        stop_on=0,
+        size_type=0,
+        size=1.0,
+        init_cash=100_000.0,
+        mode=0,
+        max_gross=1.0,
+    )
     rng = np.random.default_rng(SEED)
     cases = [
         ("sample-sized: 2,200 sessions x 12 tickers x 60 events", 2200, 12, 60),
         ("wide: 5,000 sessions x 500 tickers x 100 events", 5000, 500, 100),
     ]
-    print(f"{'case':58s} {'evbt':>10s} {'vectorbt':>10s} {'ratio':>7s} {'evbt mem':>10s} {'vbt mem':>10s}")
+    print(
+        f"{'case':58s} {'evbt':>10s} {'vectorbt':>10s} {'ratio':>7s} {'evbt mem':>10s} {'vbt mem':>10s}"
+    )
     for label, n, m, e in cases:
         close, sig = make_case(n, m, e, 5, rng)
-        t_e, mem_e = measure(lambda: run_evbt(close, sig, params), args.repeat)
-        t_v, mem_v = measure(lambda: run_vbt(close, sig, params), args.repeat)
+        t_e, mem_e = measure(lambda c=close, g=sig: run_evbt(c, g, params), args.repeat)
+        t_v, mem_v = measure(lambda c=close, g=sig: run_vbt(c, g, params), args.repeat)
         trades, equity = run_evbt(close, sig, params)[:2]
         ours = equity[-1] / params.init_cash - 1.0
         theirs = np.asarray(run_vbt(close, sig, params))
         agree = np.max(np.abs(ours - theirs) / np.maximum(np.abs(theirs), 1e-12))
-        print(f"{label:58s} {t_e * 1e3:8.2f}ms {t_v * 1e3:8.2f}ms {t_v / t_e:6.1f}x "
-              f"{mem_e / 2**20:8.1f}MB {mem_v / 2**20:8.1f}MB")
-        print(f"{'':58s} {len(trades)} trades; total return per ticker agrees to {agree:.1e} relative")
+        print(
+            f"{label:58s} {t_e * 1e3:8.2f}ms {t_v * 1e3:8.2f}ms {t_v / t_e:6.1f}x "
+            f"{mem_e / 2**20:8.1f}MB {mem_v / 2**20:8.1f}MB"
+        )
+        print(
+            f"{'':58s} {len(trades)} trades; total return per ticker agrees to {agree:.1e} relative"
+        )
 
 
 if __name__ == "__main__":

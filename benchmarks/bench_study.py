@@ -37,7 +37,15 @@ def main() -> None:
         [(f"ev{i}", t, rets.index[s]) for i, s in enumerate(sessions) for t in tickers],
         columns=["event_id", "ticker", "reaction_session"],
     )
-    kw = dict(window=(-5, 10), model="market_model", estimation=120, gap=10, bootstrap=2000, placebo=1000, seed=0)
+    kw = dict(
+        window=(-5, 10),
+        model="market_model",
+        estimation=120,
+        gap=10,
+        bootstrap=2000,
+        placebo=1000,
+        seed=0,
+    )
     t0 = time.perf_counter()
     res = run_study(rets[tickers], bench, events, **kw)
     first = time.perf_counter() - t0
@@ -46,10 +54,14 @@ def main() -> None:
         t0 = time.perf_counter()
         run_study(rets[tickers], bench, events, **kw)
         warm.append(time.perf_counter() - t0)
-    print(f"event study, {events['event_id'].nunique()} events x {len(tickers)} tickers = {len(events)} rows, "
-          f"1000 placebo, 2000 bootstrap (SYNTHETIC sample)")
+    print(
+        f"event study, {events['event_id'].nunique()} events x {len(tickers)} tickers = {len(events)} rows, "
+        f"1000 placebo, 2000 bootstrap (SYNTHETIC sample)"
+    )
     print(f"  first call in process (compile or cache load): {first:.2f} s")
-    print(f"  warm: median {statistics.median(warm) * 1e3:.1f} ms, min {min(warm) * 1e3:.1f} ms over {len(warm)} runs")
+    print(
+        f"  warm: median {statistics.median(warm) * 1e3:.1f} ms, min {min(warm) * 1e3:.1f} ms over {len(warm)} runs"
+    )
     print(f"  {len(res.summary)} summary rows, {res.n_skipped} rows skipped")
 
 

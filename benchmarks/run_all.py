@@ -1,6 +1,6 @@
 """Run every benchmark in this folder, one after another, and print their reports.
 
-    python benchmarks/run_all.py
+python benchmarks/run_all.py
 """
 
 from __future__ import annotations

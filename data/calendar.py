@@ -67,7 +67,11 @@ def sessions(start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.DatetimeI
 def check_tz(tz: str, *, where: str = "tz") -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(str(tz))
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder such as 'America'
+    except (
+        zoneinfo.ZoneInfoNotFoundError,
+        ValueError,
+        OSError,
+    ):  # OSError: a folder such as 'America'
         raise InputError(
             f"{where}: unknown timezone {tz!r}: use an IANA name such as "
             "America/New_York or Asia/Shanghai"

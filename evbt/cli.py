@@ -52,9 +52,13 @@ def data_group() -> None:
 @click.argument("tickers", nargs=-1, required=True)
 @click.option("--start", default="2018-01-01", show_default=True)
 @click.option("--end", default=None, help="Last date (default: today).")
-@click.option("--cache-dir", default=None, help="Cache folder (default: $EVBT_CACHE or the user cache dir).")
+@click.option(
+    "--cache-dir", default=None, help="Cache folder (default: $EVBT_CACHE or the user cache dir)."
+)
 @click.option("--json", "as_json", is_flag=True)
-def data_fetch(tickers: tuple[str, ...], start: str, end: str | None, cache_dir: str | None, as_json: bool) -> None:
+def data_fetch(
+    tickers: tuple[str, ...], start: str, end: str | None, cache_dir: str | None, as_json: bool
+) -> None:
     """Download daily prices from Yahoo (yfinance) into the cache; only missing sessions."""
     from data.sources import load_prices
 
@@ -85,13 +89,26 @@ def _summary(df) -> list[dict[str, Any]]:
 
 @data_group.command("show")
 @click.argument("ticker")
-@click.option("--source", type=click.Choice(["sample", "yfinance", "file"]), default="sample", show_default=True)
+@click.option(
+    "--source",
+    type=click.Choice(["sample", "yfinance", "file"]),
+    default="sample",
+    show_default=True,
+)
 @click.option("--prices", "path", default=None, help="Price file for --source file.")
 @click.option("--start", default=None)
 @click.option("--end", default=None)
 @click.option("--tail", default=5, show_default=True, help="Rows to print.")
 @click.option("--json", "as_json", is_flag=True)
-def data_show(ticker: str, source: str, path: str | None, start: str | None, end: str | None, tail: int, as_json: bool) -> None:
+def data_show(
+    ticker: str,
+    source: str,
+    path: str | None,
+    start: str | None,
+    end: str | None,
+    tail: int,
+    as_json: bool,
+) -> None:
     """Print a ticker's date range and last rows, and whether the data is SYNTHETIC."""
     from data.sources import load_prices
 
@@ -102,7 +119,9 @@ def data_show(ticker: str, source: str, path: str | None, start: str | None, end
         emit_json(s)
         return
     flag = "  SYNTHETIC: invented prices, not market data" if s["synthetic"] else ""
-    click.echo(f"{ticker}: {s['first']} to {s['last']}, {s['rows']} sessions, source {s['source']}{flag}")
+    click.echo(
+        f"{ticker}: {s['first']} to {s['last']}, {s['rows']} sessions, source {s['source']}{flag}"
+    )
     click.echo(df.tail(tail).to_string(index=False))
 
 
@@ -155,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # internal error: one line, traceback with --debug
         if debug:
             raise
-        click.echo(f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)", err=True)
+        click.echo(
+            f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
+            err=True,
+        )
         return EXIT_INTERNAL
     return 0
 

@@ -24,9 +24,13 @@ def print_backtest(result, out_dir) -> None:
     man = result.manifest
     d, s = man["data"], man["signals"]
     if d["synthetic"]:
-        con.print("[bold red]SYNTHETIC DATA[/]: bundled sample prices are invented; results say nothing about markets.")
+        con.print(
+            "[bold red]SYNTHETIC DATA[/]: bundled sample prices are invented; results say nothing about markets."
+        )
     if s["allow_lookahead"]:
-        con.print(f"[bold yellow]LOOKAHEAD ALLOWED[/]: {s['n_lookahead_signals']} signal(s) enter before their event was knowable.")
+        con.print(
+            f"[bold yellow]LOOKAHEAD ALLOWED[/]: {s['n_lookahead_signals']} signal(s) enter before their event was knowable."
+        )
     con.print(
         f"strategy {result.config.strategy.name} | data {d['source']} {d['first_session']} to {d['last_session']} "
         f"| config {man['config_id']} | data hash {d['data_hash']}"
@@ -39,9 +43,14 @@ def print_backtest(result, out_dir) -> None:
     t.add_column(f"{bench} buy & hold", justify="right")
     b = result.extra.get("bench_metrics")
     rows = [
-        ("total return", "total_return", True), ("CAGR", "cagr", True), ("ann. volatility", "ann_vol", True),
-        ("Sharpe", "sharpe", False), ("Sortino", "sortino", False), ("max drawdown", "max_drawdown", True),
-        ("Calmar", "calmar", False), ("exposure", "exposure", True),
+        ("total return", "total_return", True),
+        ("CAGR", "cagr", True),
+        ("ann. volatility", "ann_vol", True),
+        ("Sharpe", "sharpe", False),
+        ("Sortino", "sortino", False),
+        ("max drawdown", "max_drawdown", True),
+        ("Calmar", "calmar", False),
+        ("exposure", "exposure", True),
     ]
     for label, key, pct in rows:
         t.add_row(label, _fmt(m[key], pct), _fmt(b[key], pct) if b is not None else "")
@@ -51,7 +60,11 @@ def print_backtest(result, out_dir) -> None:
     con.print(t)
     con.print(
         f"signals {s['n_signals']}, trades {s['n_trades']}, skipped {s['n_skipped']}"
-        + (f" ({', '.join(f'{k}: {v}' for k, v in s['skipped_by_reason'].items())})" if s["skipped_by_reason"] else "")
+        + (
+            f" ({', '.join(f'{k}: {v}' for k, v in s['skipped_by_reason'].items())})"
+            if s["skipped_by_reason"]
+            else ""
+        )
     )
     if result.study is not None:
         summ = result.study.summary
@@ -71,7 +84,14 @@ def print_backtest(result, out_dir) -> None:
 @click.option("--out", default=None, help="Output folder (default [output] dir).")
 @click.option("--no-study", is_flag=True, help="Skip the event study of the traded windows.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def backtest_cmd(config: str, prices: str | None, events: str | None, out: str | None, no_study: bool, as_json: bool) -> None:
+def backtest_cmd(
+    config: str,
+    prices: str | None,
+    events: str | None,
+    out: str | None,
+    no_study: bool,
+    as_json: bool,
+) -> None:
     """Backtest CONFIG (TOML): signals -> Numba core -> Parquet results and a summary."""
     from backtest.engine import run, write_result
     from backtest.metrics import compute_metrics
@@ -83,10 +103,18 @@ def backtest_cmd(config: str, prices: str | None, events: str | None, out: str |
         eq = result.benchmark / result.benchmark.iloc[0]
         import pandas as pd
 
-        result.extra["bench_metrics"] = compute_metrics(eq, pd.DataFrame(columns=["pnl", "ret", "exit_reason"]))
+        result.extra["bench_metrics"] = compute_metrics(
+            eq, pd.DataFrame(columns=["pnl", "ret", "exit_reason"])
+        )
     path = write_result(result, out or cfg.output.dir)
     if as_json:
-        emit_json({"results": str(path), "manifest": result.manifest, "metrics": frame_records(result.metrics)})
+        emit_json(
+            {
+                "results": str(path),
+                "manifest": result.manifest,
+                "metrics": frame_records(result.metrics),
+            }
+        )
     else:
         print_backtest(result, path)
 
@@ -94,11 +122,20 @@ def backtest_cmd(config: str, prices: str | None, events: str | None, out: str |
 @click.command("signals")
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @click.option("--asof", required=True, help="Date the alert view is computed for (YYYY-MM-DD).")
-@click.option("--strategy", "names", multiple=True, help="Preset name (repeatable); default all presets.")
+@click.option(
+    "--strategy", "names", multiple=True, help="Preset name (repeatable); default all presets."
+)
 @click.option("--events", default=None, help="Event catalog CSV (default: bundled).")
 @click.option("--horizon", default=20, show_default=True, help="Sessions ahead to look.")
 @click.option("--json", "as_json", is_flag=True)
-def signals_cmd(config: str | None, asof: str, names: tuple[str, ...], events: str | None, horizon: int, as_json: bool) -> None:
+def signals_cmd(
+    config: str | None,
+    asof: str,
+    names: tuple[str, ...],
+    events: str | None,
+    horizon: int,
+    as_json: bool,
+) -> None:
     """What each strategy would hold, enter or exit in the coming sessions, as of ASOF."""
     import pandas as pd
 
@@ -127,16 +164,39 @@ def signals_cmd(config: str | None, asof: str, names: tuple[str, ...], events: s
     from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"Signals as of {day:%Y-%m-%d} (next {horizon} sessions; catalog as known then)")
-    cols = ("strategy", "action", "event_id", "ticker", "direction", "entry_session", "exit_session", "window")
+    t = Table(
+        title=f"Signals as of {day:%Y-%m-%d} (next {horizon} sessions; catalog as known then)"
+    )
+    cols = (
+        "strategy",
+        "action",
+        "event_id",
+        "ticker",
+        "direction",
+        "entry_session",
+        "exit_session",
+        "window",
+    )
     for c in cols:
         t.add_column(c)
     for _, r in df.iterrows():
-        win = f"{r['window_start']:%Y-%m-%d}..{r['window_end']:%Y-%m-%d}" if pd.notna(r["window_start"]) else ""
-        vals = {**{c: str(r[c]) for c in cols[:5]}, "entry_session": f"{r['entry_session']:%Y-%m-%d}",
-                "exit_session": f"{r['exit_session']:%Y-%m-%d}", "window": win}
+        win = (
+            f"{r['window_start']:%Y-%m-%d}..{r['window_end']:%Y-%m-%d}"
+            if pd.notna(r["window_start"])
+            else ""
+        )
+        vals = {
+            **{c: str(r[c]) for c in cols[:5]},
+            "entry_session": f"{r['entry_session']:%Y-%m-%d}",
+            "exit_session": f"{r['exit_session']:%Y-%m-%d}",
+            "window": win,
+        }
         t.add_row(*(vals[c] for c in cols))
-    Console(width=130).print(t if len(df) else f"no positions to hold, enter or exit within {horizon} sessions of {day:%Y-%m-%d}")
+    Console(width=130).print(
+        t
+        if len(df)
+        else f"no positions to hold, enter or exit within {horizon} sessions of {day:%Y-%m-%d}"
+    )
 
 
 def print_study_tables(con, st) -> None:
@@ -145,17 +205,37 @@ def print_study_tables(con, st) -> None:
 
     summ = st.summary
     t = Table(title="CAAR and tests (two-sided p-values; bootstrap 95% CI)")
-    cols = [("group", "left"), ("window", "left"), ("n", "right"), ("CAAR", "right"), ("t", "right"),
-            ("Patell", "right"), ("BMP", "right"), ("rank", "right"), ("sign", "right"),
-            ("95% CI", "right"), ("placebo", "right"), ("overlap/thin", "right")]
-    for c, j in cols:
-        t.add_column(c, justify=j)
+    t.add_column("group")
+    t.add_column("window")
+    for c in (
+        "n",
+        "CAAR",
+        "t",
+        "Patell",
+        "BMP",
+        "rank",
+        "sign",
+        "95% CI",
+        "placebo",
+        "overlap/thin",
+    ):
+        t.add_column(c, justify="right")
     for _, r in summ.iterrows():
         grp = "all" if r["group_type"] == "all" else f"{r['group_type']}:{r['group']}"
-        t.add_row(grp, str(r["car_window"]), str(int(r["n"])), f"{r['caar']:+.2%}", f"{r['p_cs']:.3f}",
-                  f"{r['p_patell']:.3f}", f"{r['p_bmp']:.3f}", f"{r['p_corrado']:.3f}", f"{r['p_gsign']:.3f}",
-                  f"{r['boot_lo']:+.1%}..{r['boot_hi']:+.1%}", f"{r['placebo_p']:.3f}",
-                  f"{int(r['n_overlap'])}/{int(r['n_thin'])}")
+        t.add_row(
+            grp,
+            str(r["car_window"]),
+            str(int(r["n"])),
+            f"{r['caar']:+.2%}",
+            f"{r['p_cs']:.3f}",
+            f"{r['p_patell']:.3f}",
+            f"{r['p_bmp']:.3f}",
+            f"{r['p_corrado']:.3f}",
+            f"{r['p_gsign']:.3f}",
+            f"{r['boot_lo']:+.1%}..{r['boot_hi']:+.1%}",
+            f"{r['placebo_p']:.3f}",
+            f"{int(r['n_overlap'])}/{int(r['n_thin'])}",
+        )
     con.print(t)
     con.print(
         "n counts event x ticker rows. Rows of one event share its date, so the t, Patell, BMP, rank and "
@@ -165,7 +245,9 @@ def print_study_tables(con, st) -> None:
     car_cols = [c for c in ev.columns if c.startswith("car[")]
     if car_cols:
         main = car_cols[-1]
-        wide = ev.pivot_table(index=["event_id", "reaction_session"], columns="ticker", values=main, sort=False)
+        wide = ev.pivot_table(
+            index=["event_id", "reaction_session"], columns="ticker", values=main, sort=False
+        )
         e = Table(title=f"CAR {main[3:]} per event and ticker")
         e.add_column("event")
         e.add_column("day 0")
@@ -182,7 +264,9 @@ def print_study_tables(con, st) -> None:
 @click.option("--events", default=None, help="Event catalog CSV; overrides [data] events.")
 @click.option("--out", default=None, help="Output folder (default [output] dir).")
 @click.option("--json", "as_json", is_flag=True)
-def study_cmd(config: str, prices: str | None, events: str | None, out: str | None, as_json: bool) -> None:
+def study_cmd(
+    config: str, prices: str | None, events: str | None, out: str | None, as_json: bool
+) -> None:
     """Event study of the events CONFIG selects: abnormal returns, CAAR and its tests."""
     from backtest.engine import study, write_study
     from evbt.config import load_config
@@ -195,12 +279,13 @@ def study_cmd(config: str, prices: str | None, events: str | None, out: str | No
         emit_json({"results": str(path), "manifest": res.manifest, "summary": frame_records(summ)})
         return
     from rich.console import Console
-    from rich.table import Table
 
     con = Console(width=120)
     d = res.manifest["data"]
     if d["synthetic"]:
-        con.print("[bold red]SYNTHETIC DATA[/]: bundled sample prices are invented; no real effect can show.")
+        con.print(
+            "[bold red]SYNTHETIC DATA[/]: bundled sample prices are invented; no real effect can show."
+        )
     ev = res.manifest["events"]
     con.print(
         f"event study {cfg.strategy.name}: {ev['n_event_tickers']} event x ticker pairs, benchmark {d['benchmark']}, "

@@ -103,17 +103,25 @@ class Config:
                 f"{where}: [data] source = {self.data.source!r}: use sample, file or yfinance"
             )
         if self.data.source == "file" and not self.data.prices:
-            raise InputError(f'{where}: [data] source = "file" needs prices = "path/to/prices.parquet"')
+            raise InputError(
+                f'{where}: [data] source = "file" needs prices = "path/to/prices.parquet"'
+            )
         if not (0 <= self.costs.fees < 1):
-            raise InputError(f"{where}: [costs] fees = {self.costs.fees}: use a fraction in [0, 1), e.g. 0.0005")
+            raise InputError(
+                f"{where}: [costs] fees = {self.costs.fees}: use a fraction in [0, 1), e.g. 0.0005"
+            )
         if not (0 <= self.costs.slippage < 1):
             raise InputError(
                 f"{where}: [costs] slippage = {self.costs.slippage}: use a fraction in [0, 1)"
             )
         if not (self.portfolio.init_cash > 0):
-            raise InputError(f"{where}: [portfolio] init_cash = {self.portfolio.init_cash}: use an amount > 0")
+            raise InputError(
+                f"{where}: [portfolio] init_cash = {self.portfolio.init_cash}: use an amount > 0"
+            )
         if self.portfolio.mode not in ("per_ticker", "shared_cash"):
-            raise InputError(f"{where}: [portfolio] mode = {self.portfolio.mode!r}: use per_ticker or shared_cash")
+            raise InputError(
+                f"{where}: [portfolio] mode = {self.portfolio.mode!r}: use per_ticker or shared_cash"
+            )
         if self.portfolio.size_type not in ("fraction", "notional"):
             raise InputError(
                 f"{where}: [portfolio] size_type = {self.portfolio.size_type!r}: use fraction or notional"
@@ -121,7 +129,9 @@ class Config:
         if not (self.portfolio.size > 0):
             raise InputError(f"{where}: [portfolio] size = {self.portfolio.size}: use a number > 0")
         if not (self.portfolio.max_gross > 0):
-            raise InputError(f"{where}: [portfolio] max_gross = {self.portfolio.max_gross}: use a number > 0")
+            raise InputError(
+                f"{where}: [portfolio] max_gross = {self.portfolio.max_gross}: use a number > 0"
+            )
         a, b = self.study.window
         if a > 0 or b < 0:
             raise InputError(f"{where}: [study] window = [{a}, {b}]: use [-a, +b] with a, b >= 0")
@@ -156,13 +166,15 @@ def _coerce(where: str, table: str, key: str, value: Any, default: Any, hint: An
         if isinstance(value, str):
             value = [value]
         if not isinstance(value, list):
-            raise InputError(f"{name}: use a list, e.g. [\"NVDA\", \"AMD\"]")
+            raise InputError(f'{name}: use a list, e.g. ["NVDA", "AMD"]')
         return tuple(value)
     if hint_s in ("bool",) or isinstance(default, bool):
         if not isinstance(value, bool):
             raise InputError(f"{name}: use true or false")
         return value
-    if hint_s == "int" or (isinstance(default, int) and "float" not in hint_s and "None" not in hint_s):
+    if hint_s == "int" or (
+        isinstance(default, int) and "float" not in hint_s and "None" not in hint_s
+    ):
         if isinstance(value, bool) or not isinstance(value, int):
             raise InputError(f"{name}: use a whole number")
         return value
@@ -191,11 +203,17 @@ def _decode_table(where: str, table: str, cls: type, raw: dict[str, Any], base: 
         default = getattr(obj, key)
         if key == "select" and cls is StrategyParams:
             if not isinstance(value, dict):
-                raise InputError(f'{where}: [strategy] select: use a table, e.g. select = {{ kind = ["earnings"] }}')
+                raise InputError(
+                    f'{where}: [strategy] select: use a table, e.g. select = {{ kind = ["earnings"] }}'
+                )
             kw[key] = _decode_table(where, "strategy.select", Select, value)
             continue
         if key == "window" and cls is StudyConfig:
-            if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value)):
+            if not (
+                isinstance(value, list)
+                and len(value) == 2
+                and all(isinstance(v, int) for v in value)
+            ):
                 raise InputError(f"{where}: [study] window = {value!r}: use [-a, b], e.g. [-5, 10]")
             kw[key] = (value[0], value[1])
             continue
@@ -229,7 +247,9 @@ def _decode_sweep(where: str, raw: dict[str, Any]) -> dict[str, tuple[Any, ...]]
         elif isinstance(value, list) and value:
             out[key] = tuple(value)
         else:
-            raise InputError(f"{where}: [sweep] {key}: use a non-empty list or {{start, stop, step}}")
+            raise InputError(
+                f"{where}: [sweep] {key}: use a non-empty list or {{start, stop, step}}"
+            )
     return out
 
 
@@ -239,7 +259,9 @@ def from_dict(raw: dict[str, Any], *, origin: str = "<config>") -> Config:
         if table not in known:
             near = difflib.get_close_matches(table, known, n=1)
             hint = f"did you mean [{near[0]}]? " if near else ""
-            raise InputError(f"{origin}: unknown table [{table}]: {hint}known tables: {', '.join(known)}")
+            raise InputError(
+                f"{origin}: unknown table [{table}]: {hint}known tables: {', '.join(known)}"
+            )
         if not isinstance(val, dict):
             raise InputError(f"{origin}: {table} must be a table, e.g. [{table}]")
     strat_raw = dict(raw.get("strategy", {}))
@@ -250,7 +272,9 @@ def from_dict(raw: dict[str, Any], *, origin: str = "<config>") -> Config:
     parts: dict[str, Any] = {}
     for table, cls in _TABLES.items():
         if table in raw:
-            parts[table] = _decode_table(origin, table, cls, raw[table], base if cls is StrategyParams else None)
+            parts[table] = _decode_table(
+                origin, table, cls, raw[table], base if cls is StrategyParams else None
+            )
         elif cls is StrategyParams:
             parts[table] = base
     cfg = Config(**parts, sweep=_decode_sweep(origin, raw.get("sweep", {})), origin=origin)

@@ -16,8 +16,18 @@ from signals.rules import build_signals
 from strategies.presets import StrategyParams
 
 ALERT_COLUMNS = [
-    "strategy", "action", "event_id", "status", "ticker", "direction",
-    "entry_session", "exit_session", "reaction_session", "window_start", "window_end", "lookahead",
+    "strategy",
+    "action",
+    "event_id",
+    "status",
+    "ticker",
+    "direction",
+    "entry_session",
+    "exit_session",
+    "reaction_session",
+    "window_start",
+    "window_end",
+    "lookahead",
 ]
 
 
@@ -45,7 +55,9 @@ def alerts(
         sig = build_signals(catalog, params.replace(select=sel), asof=day).table
         for _, r in sig.iterrows():
             entry, exit_ = r["entry_session"], r["exit_session"]
-            w0, w1 = windows.loc[r["event_id"]] if r["event_id"] in windows.index else (pd.NaT, pd.NaT)
+            w0, w1 = (
+                windows.loc[r["event_id"]] if r["event_id"] in windows.index else (pd.NaT, pd.NaT)
+            )
             if r["status"] == "expected":
                 if pd.isna(w1) or w1 < day or w0 > limit:
                     continue
@@ -75,4 +87,6 @@ def alerts(
                 }
             )
     df = pd.DataFrame(out, columns=ALERT_COLUMNS)
-    return df.sort_values(["entry_session", "strategy", "ticker"], kind="stable").reset_index(drop=True)
+    return df.sort_values(["entry_session", "strategy", "ticker"], kind="stable").reset_index(
+        drop=True
+    )

@@ -92,7 +92,9 @@ def select_events(catalog: pd.DataFrame, params: StrategyParams) -> pd.DataFrame
         keep &= df["id"].isin(s.ids).to_numpy()
     if s.tags or s.tags_any:
         tagsets = [
-            {t.strip().lower() for t in str(x).split(";") if t.strip()} if isinstance(x, str) else set()
+            {t.strip().lower() for t in str(x).split(";") if t.strip()}
+            if isinstance(x, str)
+            else set()
             for x in df["tags"]
         ]
         if s.tags:
@@ -104,7 +106,9 @@ def select_events(catalog: pd.DataFrame, params: StrategyParams) -> pd.DataFrame
     return df.loc[keep]
 
 
-def _earnings_positions(known: pd.DataFrame, ticker: str, sessions: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+def _earnings_positions(
+    known: pd.DataFrame, ticker: str, sessions: pd.DatetimeIndex
+) -> tuple[np.ndarray, np.ndarray]:
     """Reaction-session positions and known_at dates of ``ticker``'s earnings rows."""
     rows = known[(known["kind"] == "earnings") & known["reaction_session"].notna()]
     rows = rows[[ticker in _tickers_of(r) for _, r in rows.iterrows()]]
@@ -145,12 +149,17 @@ def build_signals(
         for t in tickers:
             targets.extend(_tickers_of(ev) if t == REPORTER else [t])
         if pd.isna(react):
-            skipped.extend((eid, t, "outside_calendar", "no reaction session (outside the NYSE calendar)") for t in targets)
+            skipped.extend(
+                (eid, t, "outside_calendar", "no reaction session (outside the NYSE calendar)")
+                for t in targets
+            )
             continue
         rpos = int(sessions.get_indexer([pd.Timestamp(react)])[0])
         epos = rpos + params.entry_offset
         if epos < 0 or epos >= len(sessions):
-            skipped.extend((eid, t, "outside_calendar", "entry outside the NYSE calendar") for t in targets)
+            skipped.extend(
+                (eid, t, "outside_calendar", "entry outside the NYSE calendar") for t in targets
+            )
             continue
         entry = sessions[epos]
         scheduled = bool(ev["scheduled"])
@@ -173,17 +182,33 @@ def build_signals(
                 near = np.abs(epos_t - rpos) <= params.skip_if_earnings_within
                 near &= eknown <= np.datetime64(entry)
                 if near.any():
-                    skipped.append((eid, t, "earnings_nearby", f"{t} reports earnings within {params.skip_if_earnings_within} sessions"))
+                    skipped.append(
+                        (
+                            eid,
+                            t,
+                            "earnings_nearby",
+                            f"{t} reports earnings within {params.skip_if_earnings_within} sessions",
+                        )
+                    )
                     continue
             if params.exit_anchor == "next_earnings":
                 epos_t, eknown = earnings(t)
                 nxt = np.flatnonzero((epos_t > epos) & (eknown <= np.datetime64(entry)))
                 if nxt.size == 0:
-                    skipped.append((eid, t, "no_next_earnings", "no next earnings report known at entry"))
+                    skipped.append(
+                        (eid, t, "no_next_earnings", "no next earnings report known at entry")
+                    )
                     continue
                 xpos = int(epos_t[nxt[0]]) + params.exit_offset
                 if xpos <= epos:
-                    skipped.append((eid, t, "anchor_before_entry", "next earnings anchor falls at or before the entry"))
+                    skipped.append(
+                        (
+                            eid,
+                            t,
+                            "anchor_before_entry",
+                            "next earnings anchor falls at or before the entry",
+                        )
+                    )
                     continue
             else:
                 xpos = epos + params.hold
@@ -207,7 +232,9 @@ def build_signals(
     table = pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
     table, overlap_skips = _apply_overlap(table, params.overlap)
     skipped.extend(overlap_skips)
-    table = table.astype({"direction": "int64", "weight": "float64", "scheduled": bool, "lookahead": bool})
+    table = table.astype(
+        {"direction": "int64", "weight": "float64", "scheduled": bool, "lookahead": bool}
+    )
     for c in ("reaction_session", "entry_session", "exit_session"):
         table[c] = pd.to_datetime(table[c]).astype("datetime64[ns]")
     return SignalSet(
@@ -218,10 +245,14 @@ def build_signals(
     )
 
 
-def _apply_overlap(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, list[tuple[str, str, str, str]]]:
+def _apply_overlap(
+    table: pd.DataFrame, policy: str
+) -> tuple[pd.DataFrame, list[tuple[str, str, str, str]]]:
     if table.empty:
         return table, []
-    table = table.sort_values(["entry_session", "ticker", "event_id"], kind="stable").reset_index(drop=True)
+    table = table.sort_values(["entry_session", "ticker", "event_id"], kind="stable").reset_index(
+        drop=True
+    )
     keep: list[int] = []
     skipped: list[tuple[str, str, str, str]] = []
     last: dict[str, int] = {}
@@ -232,9 +263,13 @@ def _apply_overlap(table: pd.DataFrame, policy: str) -> tuple[pd.DataFrame, list
             if policy == "merge":
                 table.at[j, "exit_session"] = max(table.at[j, "exit_session"], r["exit_session"])
                 table.at[j, "event_id"] = f"{table.at[j, 'event_id']}+{r['event_id']}"
-                skipped.append((r["event_id"], t, "merged", f"merged into {table.at[j, 'event_id']}"))
+                skipped.append(
+                    (r["event_id"], t, "merged", f"merged into {table.at[j, 'event_id']}")
+                )
             else:
-                skipped.append((r["event_id"], t, "overlap", f"overlaps {table.at[j, 'event_id']} on {t}"))
+                skipped.append(
+                    (r["event_id"], t, "overlap", f"overlaps {table.at[j, 'event_id']} on {t}")
+                )
             continue
         keep.append(int(i))
         last[t] = int(i)

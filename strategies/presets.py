@@ -63,6 +63,7 @@ class StrategyParams:
 
     def check(self) -> StrategyParams:
         """Raise InputError for a bad value (one line: field and fix)."""
+
         def bad(f: str, fix: str) -> InputError:
             return InputError(f"[strategy] {f} = {getattr(self, f)!r}: {fix}")
 

@@ -16,5 +16,7 @@ EVENTS_MD = ROOT.parent / "shared" / "reference" / "events.md"
 def real_prices() -> pd.DataFrame:
     """The real daily prices (never copied into the repo); skip where absent."""
     if not REAL_PRICES.exists():
-        pytest.skip(f"real prices not found at {REAL_PRICES} (present on developer machines and CI)")
+        pytest.skip(
+            f"real prices not found at {REAL_PRICES} (present on developer machines and CI)"
+        )
     return pd.read_parquet(REAL_PRICES)

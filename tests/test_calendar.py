@@ -16,22 +16,88 @@ T = pd.Timestamp
 @pytest.mark.parametrize(
     ("date", "time", "tz", "expected", "why"),
     [
-        ("2025-01-20", "unknown", "Asia/Shanghai", "2025-01-21", "DeepSeek-R1: MLK Day, market closed"),
-        ("2025-01-20", "09:00", "Asia/Shanghai", "2025-01-21", "Beijing 09:00 Mon = Sun 20:00 NY; Mon is MLK Day"),
-        ("2025-03-24", "09:00", "Asia/Shanghai", "2025-03-24", "Beijing 09:00 Mon = Sun 20:00 NY -> Mon session"),
-        ("2025-03-25", "22:00", "Asia/Shanghai", "2025-03-25", "Beijing 22:00 = 10:00 NY, intraday"),
-        ("2025-01-24", "after_close", "America/New_York", "2025-01-27", "Friday after close -> Monday"),
-        ("2026-02-25", "after_close", "America/New_York", "2026-02-26", "NVDA Wednesday report -> Thursday"),
+        (
+            "2025-01-20",
+            "unknown",
+            "Asia/Shanghai",
+            "2025-01-21",
+            "DeepSeek-R1: MLK Day, market closed",
+        ),
+        (
+            "2025-01-20",
+            "09:00",
+            "Asia/Shanghai",
+            "2025-01-21",
+            "Beijing 09:00 Mon = Sun 20:00 NY; Mon is MLK Day",
+        ),
+        (
+            "2025-03-24",
+            "09:00",
+            "Asia/Shanghai",
+            "2025-03-24",
+            "Beijing 09:00 Mon = Sun 20:00 NY -> Mon session",
+        ),
+        (
+            "2025-03-25",
+            "22:00",
+            "Asia/Shanghai",
+            "2025-03-25",
+            "Beijing 22:00 = 10:00 NY, intraday",
+        ),
+        (
+            "2025-01-24",
+            "after_close",
+            "America/New_York",
+            "2025-01-27",
+            "Friday after close -> Monday",
+        ),
+        (
+            "2026-02-25",
+            "after_close",
+            "America/New_York",
+            "2026-02-26",
+            "NVDA Wednesday report -> Thursday",
+        ),
         ("2026-02-16", "unknown", "Asia/Shanghai", "2026-02-17", "Qwen3.5: Presidents' Day"),
         ("2026-04-03", "intraday", "America/New_York", "2026-04-06", "Good Friday 2026: closed"),
         ("2025-04-18", "pre_market", "America/New_York", "2025-04-21", "Good Friday 2025: closed"),
-        ("2025-01-09", "intraday", "America/New_York", "2025-01-10", "2025-01-09 national day of mourning closure"),
-        ("2025-01-08", "after_close", "America/New_York", "2025-01-10", "after close the day before the closure"),
+        (
+            "2025-01-09",
+            "intraday",
+            "America/New_York",
+            "2025-01-10",
+            "2025-01-09 national day of mourning closure",
+        ),
+        (
+            "2025-01-08",
+            "after_close",
+            "America/New_York",
+            "2025-01-10",
+            "after close the day before the closure",
+        ),
         ("2024-11-29", "14:00", "America/New_York", "2024-12-02", "after the 13:00 early close"),
         ("2024-11-29", "12:00", "America/New_York", "2024-11-29", "before the 13:00 early close"),
-        ("2025-01-21", "pre_market", "America/New_York", "2025-01-21", "pre-market news reacts that session"),
-        ("2025-01-21", "unknown", "America/New_York", "2025-01-22", "unknown time is treated as after close"),
-        ("2025-01-21", "16:00", "America/New_York", "2025-01-22", "at the close is too late for that session"),
+        (
+            "2025-01-21",
+            "pre_market",
+            "America/New_York",
+            "2025-01-21",
+            "pre-market news reacts that session",
+        ),
+        (
+            "2025-01-21",
+            "unknown",
+            "America/New_York",
+            "2025-01-22",
+            "unknown time is treated as after close",
+        ),
+        (
+            "2025-01-21",
+            "16:00",
+            "America/New_York",
+            "2025-01-22",
+            "at the close is too late for that session",
+        ),
     ],
 )
 def test_reaction_session_cases(date, time, tz, expected, why):
@@ -39,11 +105,14 @@ def test_reaction_session_cases(date, time, tz, expected, why):
 
 
 def test_beijing_time_converts_to_new_york():
-    assert info_instant("2025-01-29", "07:00", "Asia/Shanghai") == T("2025-01-28 18:00", tz="America/New_York")
+    assert info_instant("2025-01-29", "07:00", "Asia/Shanghai") == T(
+        "2025-01-28 18:00", tz="America/New_York"
+    )
 
 
 @pytest.mark.parametrize(
-    ("tz", "time"), [("Mars/Olympus", "unknown"), ("America", "unknown"), ("UTC", "25:00"), ("UTC", "noon")]
+    ("tz", "time"),
+    [("Mars/Olympus", "unknown"), ("America", "unknown"), ("UTC", "25:00"), ("UTC", "noon")],
 )
 def test_bad_time_or_zone_is_input_error(tz, time):
     with pytest.raises(InputError, match="time|timezone"):
@@ -58,9 +127,15 @@ def test_offsets_count_sessions_not_days():
 
 @settings(max_examples=200, derandomize=True, deadline=None)
 @given(
-    day=st.dates(min_value=pd.Timestamp("2016-01-01").date(), max_value=pd.Timestamp("2026-12-31").date()),
-    label=st.sampled_from(["pre_market", "intraday", "after_close", "unknown", "00:00", "09:29", "15:59", "23:59"]),
-    tz=st.sampled_from(["America/New_York", "Asia/Shanghai", "Europe/London", "America/Los_Angeles"]),
+    day=st.dates(
+        min_value=pd.Timestamp("2016-01-01").date(), max_value=pd.Timestamp("2026-12-31").date()
+    ),
+    label=st.sampled_from(
+        ["pre_market", "intraday", "after_close", "unknown", "00:00", "09:29", "15:59", "23:59"]
+    ),
+    tz=st.sampled_from(
+        ["America/New_York", "Asia/Shanghai", "Europe/London", "America/Los_Angeles"]
+    ),
 )
 def test_reaction_is_a_session_never_before_the_news(day, label, tz):
     r = reaction_session(day, label, tz)
@@ -83,5 +158,7 @@ def test_calendar_matches_real_prices_from_2020(real_prices):
         cal = sessions("2020-01-02", dates.max())
         missing = cal.difference(dates)
         extra = dates.difference(cal)
-        assert len(missing) == 0, f"{ticker}: {len(missing)} NYSE sessions missing, first {missing[:3]}"
+        assert len(missing) == 0, (
+            f"{ticker}: {len(missing)} NYSE sessions missing, first {missing[:3]}"
+        )
         assert len(extra) == 0, f"{ticker}: {len(extra)} non-sessions present, first {extra[:3]}"

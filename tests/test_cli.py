@@ -23,7 +23,17 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["backtest"], ["signals"], ["study"], ["data"], ["data", "show"], ["data", "fetch"], ["data", "validate"], ["events"]],
+    [
+        [],
+        ["backtest"],
+        ["signals"],
+        ["study"],
+        ["data"],
+        ["data", "show"],
+        ["data", "fetch"],
+        ["data", "validate"],
+        ["events"],
+    ],
 )
 def test_help_for_every_command(capsys, args):
     code, out, _ = run(capsys, *args, "--help")
@@ -71,7 +81,9 @@ dir = "{out}"
 
 
 def _body(tmp_path, strategy="", costs="", portfolio="", data=""):
-    body = BASE.format(strategy=strategy, costs=costs, portfolio=portfolio, out=(tmp_path / "out").as_posix())
+    body = BASE.format(
+        strategy=strategy, costs=costs, portfolio=portfolio, out=(tmp_path / "out").as_posix()
+    )
     if data:
         body = body.replace('source = "sample"', data)
     return body
@@ -126,7 +138,11 @@ def test_backtest_writes_results_and_manifest(capsys, tmp_path):
     assert man["signals"]["allow_lookahead"] is False
     trades = pd.read_parquet(folder / "trades.parquet")
     metrics = pd.read_parquet(folder / "metrics.parquet")
-    assert int(metrics.set_index("scope").loc["total", "n_trades"]) == len(trades) == man["signals"]["n_trades"]
+    assert (
+        int(metrics.set_index("scope").loc["total", "n_trades"])
+        == len(trades)
+        == man["signals"]["n_trades"]
+    )
     # a rerun of the same work lands in the same folder (config id + data hash)
     code2, out2, _ = run(capsys, "backtest", str(cfg), "--json")
     assert code2 == 0 and json.loads(out2)["results"] == res["results"]
@@ -150,5 +166,7 @@ def test_study_command_writes_tables(capsys, tmp_path):
     panel = pd.read_parquet(folder / "event_study.parquet")
     summary = pd.read_parquet(folder / "study_summary.parquet")
     assert {"event_id", "ticker", "day", "ar", "car"} <= set(panel.columns)
-    assert {"caar", "p_cs", "p_patell", "p_bmp", "p_corrado", "p_gsign", "placebo_p"} <= set(summary.columns)
+    assert {"caar", "p_cs", "p_patell", "p_bmp", "p_corrado", "p_gsign", "placebo_p"} <= set(
+        summary.columns
+    )
     assert res["manifest"]["data"]["synthetic"] is True

@@ -52,9 +52,11 @@ def test_main_command_runs_the_backtest_it_names(tmp_path, capsys):
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_config_runs(path, tmp_path, capsys):
     raw = tomllib.loads(path.read_text())
-    if raw.get("data", {}).get("source") == "file" and "shared/marketdata" in raw["data"].get("prices", ""):
-        if not REAL.exists():
-            pytest.skip(f"{path.name} reads real prices at {REAL}, absent here")
+    reads_real = raw.get("data", {}).get("source") == "file" and "shared/marketdata" in raw[
+        "data"
+    ].get("prices", "")
+    if reads_real and not REAL.exists():
+        pytest.skip(f"{path.name} reads real prices at {REAL}, absent here")
     command = "study" if "study" in path.stem else "backtest"
     args = [command, str(path), "--out", str(tmp_path), "--json"]
     code = main(args)

@@ -29,19 +29,30 @@ def _quiet_vbt():
 
 @pytest.mark.parametrize("mode", ["per_ticker", "shared_cash"])
 def test_run_on_sample_is_consistent(mode):
-    cfg = from_dict({"strategy": {"name": "launch_shock", "tickers": ["semis"], "weight": 0.14},
-                     "portfolio": {"mode": mode}, "study": {"enabled": False}})
+    cfg = from_dict(
+        {
+            "strategy": {"name": "launch_shock", "tickers": ["semis"], "weight": 0.14},
+            "portfolio": {"mode": mode},
+            "study": {"enabled": False},
+        }
+    )
     res = run(cfg)
     t = res.trades
     assert len(t) > 0
     # the account's P&L is the sum of its trades' P&L (open trades marked at the last close)
     eq = res.equity["total"]
-    assert math.isclose(eq.iloc[-1] - eq.iloc[0] + (0 if mode == "shared_cash" else 0), t["pnl"].sum(), rel_tol=1e-9)
+    assert math.isclose(
+        eq.iloc[-1] - eq.iloc[0] + (0 if mode == "shared_cash" else 0), t["pnl"].sum(), rel_tol=1e-9
+    )
     assert (t["entry_session"] <= t["exit_session"]).all()
     assert set(t["exit_reason"]) <= {"time", "stop_loss", "take_profit", "open"}
     if mode == "shared_cash":
-        gross = (res.position.abs() * pd.DataFrame(res.extra["market"].close, index=res.position.index,
-                                                    columns=res.position.columns)).sum(axis=1)
+        gross = (
+            res.position.abs()
+            * pd.DataFrame(
+                res.extra["market"].close, index=res.position.index, columns=res.position.columns
+            )
+        ).sum(axis=1)
         # the cap binds when a position is opened (no rebalancing afterwards, so prices may
         # drift gross above it later): check it on every entry session
         entries = pd.DatetimeIndex(t["entry_session"].unique())
@@ -51,8 +62,12 @@ def test_run_on_sample_is_consistent(mode):
 
 
 def test_to_vectorbt_has_the_same_trades():
-    cfg = from_dict({"strategy": {"name": "launch_shock", "tickers": ["NVDA", "AMD"], "stop_loss": 0.05},
-                     "study": {"enabled": False}})
+    cfg = from_dict(
+        {
+            "strategy": {"name": "launch_shock", "tickers": ["NVDA", "AMD"], "stop_loss": 0.05},
+            "study": {"enabled": False},
+        }
+    )
     res = run(cfg)
     ctx = _quiet_vbt()
     try:
@@ -64,8 +79,12 @@ def test_to_vectorbt_has_the_same_trades():
     assert len(rec) == len(res.trades)
     ours = res.trades.sort_values(["ticker", "entry_session"])
     theirs = rec.sort_values(["Column", "Entry Timestamp"])
-    np.testing.assert_allclose(theirs["Avg Entry Price"].to_numpy(), ours["entry_price"].to_numpy(), rtol=1e-9)
-    np.testing.assert_allclose(theirs["Avg Exit Price"].to_numpy(), ours["exit_price"].to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(
+        theirs["Avg Entry Price"].to_numpy(), ours["entry_price"].to_numpy(), rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        theirs["Avg Exit Price"].to_numpy(), ours["exit_price"].to_numpy(), rtol=1e-9
+    )
     np.testing.assert_allclose(theirs["Size"].to_numpy(), ours["size"].to_numpy(), rtol=1e-9)
     eq = res.equity[res.extra["market"].tickers]
     np.testing.assert_allclose(vbt_total, (eq.iloc[-1] / eq.iloc[0] - 1).to_numpy(), rtol=1e-9)
@@ -85,11 +104,21 @@ def test_golden_metrics_on_real_prices(real_prices):
     res = run(cfg)
     got = res.summary()
     # (2) the R1 trade, by hand from the file
-    nv = real_prices[real_prices["ticker"] == "NVDA"].assign(date=lambda d: pd.to_datetime(d["date"])).set_index("date")
+    nv = (
+        real_prices[real_prices["ticker"] == "NVDA"]
+        .assign(date=lambda d: pd.to_datetime(d["date"]))
+        .set_index("date")
+    )
     r1 = res.trades.set_index("event_id").loc["deepseek-r1"]
-    assert r1["entry_session"] == pd.Timestamp("2025-01-21") and r1["exit_session"] == pd.Timestamp("2025-01-28")
-    assert math.isclose(r1["entry_price"], nv.loc["2025-01-21", "close"] * (1 - 0.0005), rel_tol=1e-12)
-    assert math.isclose(r1["exit_price"], nv.loc["2025-01-28", "close"] * (1 + 0.0005), rel_tol=1e-12)
+    assert r1["entry_session"] == pd.Timestamp("2025-01-21") and r1["exit_session"] == pd.Timestamp(
+        "2025-01-28"
+    )
+    assert math.isclose(
+        r1["entry_price"], nv.loc["2025-01-21", "close"] * (1 - 0.0005), rel_tol=1e-12
+    )
+    assert math.isclose(
+        r1["exit_price"], nv.loc["2025-01-28", "close"] * (1 + 0.0005), rel_tol=1e-12
+    )
     # (1) vectorbt agrees on the total return
     ctx = _quiet_vbt()
     try:

@@ -32,7 +32,9 @@ def raw_catalog() -> pd.DataFrame:
 
 
 def test_calendar_cases_through_signals(catalog):
-    p = StrategyParams(select=Select(ids=("deepseek-r1", "qwen3.5", "nvda-q4-fy2026")), tickers=("NVDA",), hold=1)
+    p = StrategyParams(
+        select=Select(ids=("deepseek-r1", "qwen3.5", "nvda-q4-fy2026")), tickers=("NVDA",), hold=1
+    )
     t = build_signals(catalog, p).table.set_index("event_id")
     assert t.loc["deepseek-r1", "entry_session"] == T("2025-01-21")  # 2025-01-20 BJT, MLK Day
     assert t.loc["qwen3.5", "entry_session"] == T("2026-02-17")  # Presidents' Day
@@ -74,9 +76,13 @@ def _expected_as_of(raw: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
     return cat
 
 
-@settings(max_examples=25, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=25, derandomize=True, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
-    day=st.dates(min_value=pd.Timestamp("2021-01-01").date(), max_value=pd.Timestamp("2026-10-01").date()),
+    day=st.dates(
+        min_value=pd.Timestamp("2021-01-01").date(), max_value=pd.Timestamp("2026-10-01").date()
+    ),
     action=st.sampled_from(["drop", "shift", "add"]),
     preset=st.sampled_from(["launch_shock", "launch_rebound", "earnings_runup", "post_earnings"]),
     pick=st.integers(min_value=0, max_value=10_000),
@@ -110,7 +116,9 @@ def test_signals_as_of_ignore_what_was_known_later(raw_catalog, day, action, pre
             moved = T(raw.at[j, "date"]) + pd.Timedelta(days=3)
             raw.at[j, "date"] = f"{moved:%Y-%m-%d}"
             if raw.at[j, "known_since"]:
-                raw.at[j, "known_since"] = f"{max(T(raw.at[j, 'known_since']), moved - pd.Timedelta(days=60)):%Y-%m-%d}"
+                raw.at[j, "known_since"] = (
+                    f"{max(T(raw.at[j, 'known_since']), moved - pd.Timedelta(days=60)):%Y-%m-%d}"
+                )
                 if T(raw.at[j, "known_since"]) <= d:
                     return  # the alteration would make the row known by D: not this property
     after = build_signals(load_catalog(raw.reset_index(drop=True)), params, asof=d).table
@@ -125,7 +133,13 @@ def test_signals_as_of_ignore_what_was_known_later(raw_catalog, day, action, pre
     kind=st.sampled_from(["model_launch", "earnings", "other"]),
 )
 def test_no_unscheduled_entry_before_reaction(catalog, offset, hold, allow, kind):
-    p = StrategyParams(tickers=("NVDA",), select=Select(kind=(kind,)), entry_offset=offset, hold=hold, allow_lookahead=allow)
+    p = StrategyParams(
+        tickers=("NVDA",),
+        select=Select(kind=(kind,)),
+        entry_offset=offset,
+        hold=hold,
+        allow_lookahead=allow,
+    )
     try:
         s = build_signals(catalog, p)
     except InputError:
@@ -138,7 +152,9 @@ def test_no_unscheduled_entry_before_reaction(catalog, offset, hold, allow, kind
 
 
 def test_overlap_skip_and_merge(catalog):
-    p = StrategyParams(tickers=("NVDA",), select=Select(kind=("model_launch",), tags=("china",)), hold=15)
+    p = StrategyParams(
+        tickers=("NVDA",), select=Select(kind=("model_launch",), tags=("china",)), hold=15
+    )
     skip = build_signals(catalog, p)
     merge = build_signals(catalog, p.replace(overlap="merge"))
     assert (skip.skipped["code"] == "overlap").sum() > 0
@@ -153,26 +169,35 @@ def test_overlap_skip_and_merge(catalog):
 
 
 def test_skip_launch_near_earnings(catalog):
-    p = StrategyParams(tickers=("NVDA",), select=Select(kind=("model_launch",)), hold=1, skip_if_earnings_within=40)
+    p = StrategyParams(
+        tickers=("NVDA",), select=Select(kind=("model_launch",)), hold=1, skip_if_earnings_within=40
+    )
     s = build_signals(catalog, p)
     assert (s.skipped["code"] == "earnings_nearby").sum() > 0
     base = build_signals(catalog, p.replace(skip_if_earnings_within=None))
-    assert len(s.table) + (s.skipped["code"] == "earnings_nearby").sum() == len(base.table) + (
-        base.skipped["code"] == "overlap"
-    ).sum() - (s.skipped["code"] == "overlap").sum()
+    assert (
+        len(s.table) + (s.skipped["code"] == "earnings_nearby").sum()
+        == len(base.table)
+        + (base.skipped["code"] == "overlap").sum()
+        - (s.skipped["code"] == "overlap").sum()
+    )
 
 
 def test_exit_before_next_earnings_known_at_entry(catalog):
     p = StrategyParams(
-        tickers=("NVDA",), select=Select(ids=("deepseek-r1", "qwen2.5-max")),
-        exit_anchor="next_earnings", exit_offset=-1,
+        tickers=("NVDA",),
+        select=Select(ids=("deepseek-r1", "qwen2.5-max")),
+        exit_anchor="next_earnings",
+        exit_offset=-1,
     )
     s = build_signals(catalog, p)
     # NVDA reported 2025-02-26 after the close (reaction 2025-02-27). With the catalog's
     # default notice (date known 30 calendar days ahead, from 2025-01-27), Qwen2.5-Max
     # (entered 2025-01-29) can anchor on it and exits the session before, 2025-02-26;
     # DeepSeek-R1 (entered 2025-01-21) could not know that date yet, so it is skipped.
-    assert s.table.set_index("event_id")["exit_session"].to_dict() == {"qwen2.5-max": T("2025-02-26")}
+    assert s.table.set_index("event_id")["exit_session"].to_dict() == {
+        "qwen2.5-max": T("2025-02-26")
+    }
     assert s.skipped.set_index("event_id")["code"].to_dict() == {"deepseek-r1": "no_next_earnings"}
 
 
