@@ -170,3 +170,89 @@ def test_study_command_writes_tables(capsys, tmp_path):
         summary.columns
     )
     assert res["manifest"]["data"]["synthetic"] is True
+
+
+GOOD_ROWS = [
+    ("2025-01-21", "NVDA", 140.0, 142.0, 139.0, 141.0, 1e6),
+    ("2025-01-22", "NVDA", 141.0, 148.0, 140.5, 147.0, 1e6),
+    ("2025-01-23", "NVDA", 147.0, 148.0, 144.0, 147.2, 1e6),
+]
+
+
+def _price_csv(tmp_path: Path, rows, header="date,ticker,open,high,low,close,volume") -> Path:
+    p = tmp_path / "prices.csv"
+    p.write_text(header + "\n" + "\n".join(",".join(str(x) for x in r) for r in rows) + "\n")
+    return p
+
+
+@pytest.mark.parametrize(
+    ("rows", "header", "needles"),
+    [
+        ([r[:5] + r[6:] for r in GOOD_ROWS], "date,ticker,open,high,low,volume", ["close"]),
+        ([*GOOD_ROWS, GOOD_ROWS[-1]], None, ["NVDA", "duplicate", "2025-01-23"]),
+        ([GOOD_ROWS[1], GOOD_ROWS[0], GOOD_ROWS[2]], None, ["NVDA", "2025-01-21", "sort"]),
+        (
+            [GOOD_ROWS[0], ("2025-01-22", "NVDA", 141.0, 140.0, 139.0, 141.5, 1e6)],
+            None,
+            ["NVDA", "2025-01-22", "high"],
+        ),
+        (
+            [GOOD_ROWS[0], ("2025-01-22", "NVDA", 141.0, 142.0, 141.2, 141.5, 1e6)],
+            None,
+            ["NVDA", "2025-01-22", "low"],
+        ),
+        (
+            [GOOD_ROWS[0], ("2025-01-22", "NVDA", 0.0, 142.0, 0.0, 141.5, 1e6)],
+            None,
+            ["NVDA", "2025-01-22", "> 0"],
+        ),
+        (
+            [GOOD_ROWS[0], ("2025-01-22", "NVDA", "", 142.0, 140.0, 141.5, 1e6)],
+            None,
+            ["NVDA", "2025-01-22", "missing"],
+        ),
+        (
+            [GOOD_ROWS[0], ("22/01/2025x", "NVDA", 141.0, 142.0, 140.0, 141.5, 1e6)],
+            None,
+            ["NVDA", "date"],
+        ),
+        (
+            [GOOD_ROWS[0], ("2025-01-22", "NVDA", "abc", 142.0, 140.0, 141.5, 1e6)],
+            None,
+            ["NVDA", "2025-01-22", "open"],
+        ),
+    ],
+    ids=[
+        "missing-column",
+        "duplicate",
+        "unsorted",
+        "high",
+        "low",
+        "non-positive",
+        "partial-nan",
+        "bad-date",
+        "not-a-number",
+    ],
+)
+def test_data_validate_errors_exit_2_one_line(capsys, tmp_path, rows, header, needles):
+    path = _price_csv(tmp_path, rows, header or "date,ticker,open,high,low,close,volume")
+    before = path.read_bytes()
+    code, out, err = run(capsys, "data", "validate", str(path))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert str(path) in lines[0] or path.name in lines[0]
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+    assert lines[0].count(":") >= 2  # "error: <where>: <what>: <fix>"
+    assert out == ""
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["prices.csv"]
+
+
+def test_data_validate_good_file_and_halts(capsys, tmp_path):
+    rows = [*GOOD_ROWS, ("2025-01-24", "NVDA", "", "", "", "", 0)]
+    path = _price_csv(tmp_path, rows)
+    code, out, _ = run(capsys, "data", "validate", str(path))
+    assert code == 0
+    assert "1 tickers, 3 rows" in out and "1 halted rows dropped" in out
