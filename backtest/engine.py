@@ -323,13 +323,7 @@ def run_study_for(config: Config, market: Market, events: pd.DataFrame):
         rets[tick],
         bench,
         ev[["event_id", "ticker", "reaction_session"]].drop_duplicates().reset_index(drop=True),
-        window=st.window,
-        model=st.model,
-        estimation=st.estimation,
-        gap=st.gap,
-        bootstrap=st.bootstrap,
-        placebo=st.placebo,
-        seed=st.seed,
+        **st.run_kwargs(),
     )
 
 
@@ -357,26 +351,36 @@ def to_vectorbt(result: BacktestResult):
     )
 
 
-def make_manifest(
-    result: BacktestResult, market: Market, *, n_kernel_skips: int = 0
-) -> dict[str, Any]:
-    cfg = result.config
-    reasons = result.skipped["code"].value_counts().to_dict() if len(result.skipped) else {}
+def _manifest_head(cfg: Config, market: Market, *, benchmark: str | None = None) -> dict[str, Any]:
+    """What every manifest says first: code, config, and the data (SYNTHETIC or not)."""
+    data: dict[str, Any] = {
+        "source": market.source,
+        "synthetic": market.synthetic,
+        "data_hash": market.data_hash,
+        "tickers": market.tickers,
+        "first_session": f"{market.index[0]:%Y-%m-%d}",
+        "last_session": f"{market.index[-1]:%Y-%m-%d}",
+        "filled_cells": market.filled,
+    }
+    if benchmark is not None:
+        data["benchmark"] = benchmark
     return {
         "evbt_version": _code_version(),
         "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "config_id": cfg.id,
         "config_origin": cfg.origin,
         "config": cfg.canonical(),
-        "data": {
-            "source": market.source,
-            "synthetic": market.synthetic,
-            "data_hash": market.data_hash,
-            "tickers": market.tickers,
-            "first_session": f"{market.index[0]:%Y-%m-%d}",
-            "last_session": f"{market.index[-1]:%Y-%m-%d}",
-            "filled_cells": market.filled,
-        },
+        "data": data,
+    }
+
+
+def make_manifest(
+    result: BacktestResult, market: Market, *, n_kernel_skips: int = 0
+) -> dict[str, Any]:
+    cfg = result.config
+    reasons = result.skipped["code"].value_counts().to_dict() if len(result.skipped) else {}
+    return {
+        **_manifest_head(cfg, market),
         "signals": {
             "n_signals": int(len(result.signals.table)),
             "n_trades": int(len(result.trades)),
@@ -393,25 +397,20 @@ def result_dir_name(result: BacktestResult) -> str:
     return f"{result.config.strategy.name}-{result.config.id}-{result.manifest['data']['data_hash'][:8]}"
 
 
-def write_result(result: BacktestResult, out: str | Path) -> Path:
-    """Write the result folder atomically: all files or none (temp folder, then rename)."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    final = out / result_dir_name(result)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
+def _write_folder(final: Path, frames: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> Path:
+    """Write Parquet files and manifest.json into ``final`` atomically: all or nothing.
+
+    Everything goes to a temporary sibling folder first, which then replaces ``final`` by
+    rename; a failure leaves no half-written folder and an earlier result untouched.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
     try:
-        result.trades.to_parquet(tmp / "trades.parquet", index=False)
-        result.equity.reset_index().to_parquet(tmp / "equity.parquet", index=False)
-        result.metrics.to_parquet(tmp / "metrics.parquet", index=False)
-        result.pnl_by_event.to_parquet(tmp / "pnl_by_event.parquet", index=False)
-        result.skipped.to_parquet(tmp / "skipped.parquet", index=False)
-        result.signals.table.to_parquet(tmp / "signals.parquet", index=False)
-        if result.study is not None:
-            result.study.panel.to_parquet(tmp / "event_study.parquet", index=False)
-            result.study.summary.to_parquet(tmp / "study_summary.parquet", index=False)
-        (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, default=str))
+        for name, frame in frames.items():
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
         if final.exists():
-            old = out / f".old-{final.name}-{os.getpid()}"
+            old = final.parent / f".old-{final.name}-{os.getpid()}"
             os.replace(final, old)
             os.replace(tmp, final)
             shutil.rmtree(old, ignore_errors=True)
@@ -421,6 +420,21 @@ def write_result(result: BacktestResult, out: str | Path) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+def write_result(result: BacktestResult, out: str | Path) -> Path:
+    """Write the result folder (see README: what a run gives you)."""
+    frames = {
+        "trades": result.trades,
+        "equity": result.equity.reset_index(),
+        "metrics": result.metrics,
+        "pnl_by_event": result.pnl_by_event,
+        "skipped": result.skipped,
+        "signals": result.signals.table,
+    }
+    if result.study is not None:
+        frames |= {"event_study": result.study.panel, "study_summary": result.study.summary}
+    return _write_folder(Path(out) / result_dir_name(result), frames, result.manifest)
 
 
 @dataclass
@@ -493,29 +507,10 @@ def study(
         rets[[t for t in tickers if t != bench_t]],
         rets[bench_t],
         events,
-        window=st.window,
-        model=st.model,
-        estimation=st.estimation,
-        gap=st.gap,
-        bootstrap=st.bootstrap,
-        placebo=st.placebo,
-        seed=st.seed,
+        **st.run_kwargs(),
     )
-    manifest = {
-        "evbt_version": _code_version(),
-        "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "config_id": config.id,
-        "config_origin": config.origin,
-        "config": config.canonical(),
-        "data": {
-            "source": market.source,
-            "synthetic": market.synthetic,
-            "data_hash": market.data_hash,
-            "tickers": market.tickers,
-            "benchmark": bench_t,
-            "first_session": f"{market.index[0]:%Y-%m-%d}",
-            "last_session": f"{market.index[-1]:%Y-%m-%d}",
-        },
+    manifest = _manifest_head(config, market, benchmark=bench_t)
+    manifest |= {
         "events": {
             "n_event_tickers": int(len(events)),
             "n_outside_data": int(len(skipped)),
@@ -528,21 +523,6 @@ def study(
 
 def write_study(run_: StudyRun, out: str | Path) -> Path:
     """Write event_study.parquet, study_summary.parquet and manifest.json atomically."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    final = (
-        out
-        / f"study-{run_.config.strategy.name}-{run_.config.id}-{run_.manifest['data']['data_hash'][:8]}"
-    )
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=out))
-    try:
-        run_.study.panel.to_parquet(tmp / "event_study.parquet", index=False)
-        run_.study.summary.to_parquet(tmp / "study_summary.parquet", index=False)
-        (tmp / "manifest.json").write_text(json.dumps(run_.manifest, indent=2, default=str))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
+    name = f"study-{run_.config.strategy.name}-{run_.config.id}-{run_.manifest['data']['data_hash'][:8]}"
+    frames = {"event_study": run_.study.panel, "study_summary": run_.study.summary}
+    return _write_folder(Path(out) / name, frames, run_.manifest)

@@ -53,6 +53,24 @@ def nyse() -> xcals.ExchangeCalendar:
         return xcals.get_calendar("XNYS", start=CAL_START, end=end)
 
 
+def parse_day(value: object, what: str) -> pd.Timestamp | None:
+    """A user-given date as a tz-naive midnight Timestamp (None stays None).
+
+    Raises InputError naming ``what`` (e.g. "start") for anything unreadable.
+    """
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        ts = pd.NaT
+    if pd.isna(ts):
+        raise InputError(f"{what}: unreadable date {value!r}: write YYYY-MM-DD")
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return ts.normalize()
+
+
 def sessions(start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.DatetimeIndex:
     """NYSE sessions from ``start`` to ``end`` inclusive, tz-naive dates."""
     cal = nyse()

@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from data import files, yf
+from data.calendar import parse_day
 from data.contract import validate_prices
 from evbt.errors import InputError
 
@@ -49,7 +50,7 @@ def load_prices(
     """
     src = _source(source)
     names = _tickers(tickers)
-    lo, hi = _day(start, "start"), _day(end, "end")
+    lo, hi = parse_day(start, "start"), parse_day(end, "end")
     if lo is not None and hi is not None and lo > hi:
         raise InputError(f"start {lo:%Y-%m-%d} is after end {hi:%Y-%m-%d}: swap them")
     if path is not None and src != "file":
@@ -103,20 +104,6 @@ def _tickers(tickers: str | Sequence[str] | None) -> list[str] | None:
             f"ticker list {names!r} is empty or has a blank name: name tickers like NVDA"
         )
     return out
-
-
-def _day(value: object, what: str) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)  # type: ignore[arg-type]
-    except (ValueError, TypeError):
-        ts = pd.NaT
-    if pd.isna(ts):
-        raise InputError(f"{what}: unreadable date {value!r}: write YYYY-MM-DD")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize()
 
 
 def _restrict(

@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 import platformdirs
 
-from data.calendar import CAL_START, nyse, sessions
+from data.calendar import CAL_START, nyse, parse_day, sessions
 from data.contract import OPTIONAL, PRICE_COLS, REQUIRED, validate_prices
 from evbt.errors import InputError, OfflineError
 
@@ -685,20 +685,6 @@ def _update(
 # ---------------------------------------------------------------- loading
 
 
-def _as_day(value: object, what: str) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)  # type: ignore[arg-type]
-    except (ValueError, TypeError):
-        ts = pd.NaT
-    if pd.isna(ts):
-        raise InputError(f"{what}: unreadable date {value!r}: write YYYY-MM-DD")
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize()
-
-
 def _last_complete_session(now: pd.Timestamp) -> pd.Timestamp:
     """The last NYSE session that closed (plus half an hour for Yahoo) before ``now``."""
     cal = nyse()
@@ -732,7 +718,7 @@ def load(
     syms = list(dict.fromkeys(str(t).strip().upper() for t in names))
     if not syms or "" in syms:
         raise InputError("yfinance: name at least one ticker (e.g. NVDA)")
-    lo_req, hi_req = _as_day(start, "start"), _as_day(end, "end")
+    lo_req, hi_req = parse_day(start, "start"), parse_day(end, "end")
     first = _universe()[0]
     if lo_req is not None and lo_req < first:
         raise InputError(

@@ -68,6 +68,18 @@ class StudyConfig:
     seed: int = 0
     benchmark: str | None = None  # None = [data] benchmark
 
+    def run_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of backtest.study.run_study taken from this table."""
+        return {
+            "window": self.window,
+            "model": self.model,
+            "estimation": self.estimation,
+            "gap": self.gap,
+            "bootstrap": self.bootstrap,
+            "placebo": self.placebo,
+            "seed": self.seed,
+        }
+
 
 @dataclass(frozen=True)
 class OutputConfig:
