@@ -7,12 +7,14 @@ import click
 from evbt.cli import emit_json, frame_records
 
 
-def _fmt(v: float, pct: bool = True) -> str:
+def _fmt(v: float, pct: bool = True, sign: bool = True) -> str:
     import math
 
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "n/a"
-    return f"{v:+.2%}" if pct else f"{v:.2f}"
+    if not pct:
+        return f"{v:.2f}"
+    return f"{v:+.2%}" if sign else f"{v:.2%}"
 
 
 def print_backtest(result, out_dir) -> None:
@@ -45,17 +47,18 @@ def print_backtest(result, out_dir) -> None:
     rows = [
         ("total return", "total_return", True),
         ("CAGR", "cagr", True),
-        ("ann. volatility", "ann_vol", True),
         ("Sharpe", "sharpe", False),
         ("Sortino", "sortino", False),
         ("max drawdown", "max_drawdown", True),
         ("Calmar", "calmar", False),
-        ("exposure", "exposure", True),
     ]
     for label, key, pct in rows:
         t.add_row(label, _fmt(m[key], pct), _fmt(b[key], pct) if b is not None else "")
+    vol_b = _fmt(b["ann_vol"], sign=False) if b is not None else ""
+    t.add_row("ann. volatility", _fmt(m["ann_vol"], sign=False), vol_b)
+    t.add_row("exposure", _fmt(m["exposure"], sign=False), "100.00%")
     t.add_row("trades", f"{int(m['n_trades'])}", "")
-    t.add_row("hit rate", _fmt(m["hit_rate"]), "")
+    t.add_row("hit rate", _fmt(m["hit_rate"], sign=False), "")
     t.add_row("profit factor", _fmt(m["profit_factor"], False), "")
     con.print(t)
     con.print(
