@@ -42,7 +42,9 @@ class Market:
     source: str
     synthetic: bool
     data_hash: str
-    filled: int  # cells forward-filled because a ticker had no bar on a session
+    filled: int  # cells filled because a ticker had no bar on a session
+    first_bar: np.ndarray  # per ticker: position of its first real bar (earlier cells are fill)
+    last_bar: np.ndarray  # per ticker: position of its last real bar
 
 
 @dataclass
@@ -107,6 +109,11 @@ def load_market(config: Config, tickers: list[str], *, prices_path: str | None =
             f"no prices for {', '.join(missing)} in the window: check [data] start/end or the tickers"
         )
     n_fill = int(close.isna().sum().sum())
+    has = close.notna().to_numpy()
+    first_bar = np.argmax(has, axis=0).astype(np.int64)
+    last_bar = (len(has) - 1 - np.argmax(has[::-1], axis=0)).astype(np.int64)
+    # Cells before a ticker's first bar are back-filled only so the kernel sees finite numbers;
+    # no entry is allowed there (to_arrays drops it), so no trade sees a future price.
     close = close.ffill().bfill()
     mats = {}
     for f in ("open", "high", "low"):
@@ -129,6 +136,8 @@ def load_market(config: Config, tickers: list[str], *, prices_path: str | None =
         synthetic=bool(df.attrs.get("synthetic", False)),
         data_hash=h.hexdigest()[:16],
         filled=n_fill,
+        first_bar=first_bar,
+        last_bar=last_bar,
     )
 
 
@@ -156,7 +165,9 @@ def simulate(config: Config, market: Market, signals: SignalSet):
     """Run the kernel for one config on prepared market data; returns labelled frames."""
     from backtest.nb import simulate_nb
 
-    arrays, unplaced = to_arrays(signals.table, market.index, market.tickers)
+    arrays, unplaced = to_arrays(
+        signals.table, market.index, market.tickers, bars=(market.first_bar, market.last_bar)
+    )
     trades_rec, equity, position, n_skipped = simulate_nb(
         market.open,
         market.high,
@@ -273,6 +284,8 @@ def run(
             synthetic=market.synthetic,
             data_hash=market.data_hash,
             filled=market.filled,
+            first_bar=market.first_bar[keep],
+            last_bar=market.last_bar[keep],
         )
     trades, eq, pos, unplaced, n_overlap, arrays = simulate(config, trade_market, signals)
     metrics = _metrics_table(trades, eq, pos, bench, config)

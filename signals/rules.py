@@ -291,13 +291,19 @@ class SignalArrays:
 
 
 def to_arrays(
-    table: pd.DataFrame, index: pd.DatetimeIndex, tickers: list[str]
+    table: pd.DataFrame,
+    index: pd.DatetimeIndex,
+    tickers: list[str],
+    *,
+    bars: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[SignalArrays, pd.DataFrame]:
     """Map a signal table onto a price matrix's sessions and columns.
 
     Returns the arrays (sorted by entry, ticker) and the rows that could not be placed
     (entry session not in the price data, or ticker without prices), with a reason.
     An exit past the last price session is kept: the position stays open at the end.
+    ``bars`` gives, per ticker, the positions of its first and last real bar: an entry
+    outside them (where the matrix holds only filled values) is dropped as outside_data.
     """
     n = len(index)
     col = {t: i for i, t in enumerate(tickers)}
@@ -308,6 +314,10 @@ def to_arrays(
     ext = np.where(beyond, n, ext)
     tk = np.array([col.get(t, -1) for t in table["ticker"]], dtype=np.int64)
     ok = (ent >= 0) & (tk >= 0) & (ext > ent)
+    if bars is not None:
+        first, last = bars
+        safe = np.where(tk >= 0, tk, 0)
+        ok &= (ent >= first[safe]) & (ent <= last[safe])
     codes = np.where(tk < 0, "no_prices", "outside_data")
     reasons = np.where(tk < 0, "no prices for ticker", "entry session outside the price data")
     bad = pd.DataFrame(

@@ -151,3 +151,30 @@ GOLDEN_TABLE: dict[str, float] = {
     "benchmark_return": 6.747028315875933,  # SMH close 2026-08-21 / 2020-01-02 - 1 (not dividend-adjusted)
     "excess_return": -6.833584642917602,
 }
+
+
+def test_no_entry_before_a_tickers_first_bar(tmp_path):
+    """Regression: prices before a ticker's first bar are back-filled for the kernel only;
+    a signal there must be skipped, never filled at a future price."""
+    from data.sample import load_sample
+
+    px = load_sample()
+    late = px[(px["ticker"] != "NVDA") | (px["date"] >= "2025-02-03")]  # NVDA "lists" 2025-02-03
+    path = tmp_path / "late.parquet"
+    late.to_parquet(path, index=False)
+    cfg = from_dict(
+        {
+            "data": {
+                "source": "file",
+                "prices": str(path),
+                "start": "2024-01-02",
+                "benchmark": "SMH",
+            },
+            "strategy": {"name": "launch_shock", "stop_loss": 0.5},
+            "study": {"enabled": False},
+        }
+    )
+    res = run(cfg)
+    assert (res.trades["entry_session"] >= pd.Timestamp("2025-02-03")).all()
+    early = res.skipped[res.skipped["code"] == "outside_data"]["event_id"]
+    assert {"deepseek-r1", "deepseek-v3"} <= set(early)
