@@ -259,6 +259,22 @@ def uniform_ranks_nb(x):
 
 
 @jit
+def ticker_pos_key_nb(col, pos):
+    """One int64 key per event row that sorts by ticker, then by session position, and the
+    span (max position + 1) that separates tickers in the key."""
+    n = col.shape[0]
+    span = 0
+    for i in range(n):
+        if pos[i] > span:
+            span = pos[i]
+    span += 1
+    key = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        key[i] = col[i] * span + pos[i]
+    return key, span
+
+
+@jit
 def overlap_flags_nb(col, pos, width):
     """True for each event row whose window intersects another row's on the same ticker.
 
@@ -269,14 +285,7 @@ def overlap_flags_nb(col, pos, width):
     flags = np.zeros(n, dtype=np.bool_)
     if n < 2:
         return flags
-    span = 0
-    for i in range(n):
-        if pos[i] > span:
-            span = pos[i]
-    span += 1
-    key = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        key[i] = col[i] * span + pos[i]
+    key, _ = ticker_pos_key_nb(col, pos)
     order = np.argsort(key, kind="mergesort")
     for q in range(n - 1):
         i = order[q]
@@ -300,14 +309,7 @@ def est_overlap_flags_nb(col, pos, lo, hi, est_len, gap):
     flags = np.zeros(n, dtype=np.bool_)
     if n < 2:
         return flags
-    span = 0
-    for i in range(n):
-        if pos[i] > span:
-            span = pos[i]
-    span += 1
-    key = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        key[i] = col[i] * span + pos[i]
+    key, span = ticker_pos_key_nb(col, pos)
     skey = np.sort(key)
     for i in range(n):
         q_hi = pos[i] - gap - 1

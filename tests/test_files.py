@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _support import contract_rows, replay
 
-from data import yf
 from data.calendar import sessions
-from data.contract import validate_prices
 from data.files import read_prices
 from data.sources import load_prices
 from evbt.errors import InputError
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REAL_PRICES = Path(__file__).resolve().parents[1].parent / "shared/marketdata/prices.parquet"
-
-
-def _import_fixture(name: str):
-    key = f"evbt_tests_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, FIXTURES / f"{name}.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[key] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[key]
-
-
-replay = _import_fixture("yf_replay")
-
-
-def contract_rows(*tickers: str) -> pd.DataFrame:
-    """Valid long rows (SYNTHETIC, from the recordings) for ``tickers``."""
-    parts = [yf.long_from_download(replay.recorded(t), ticker=t) for t in tickers]
-    return validate_prices(pd.concat(parts, ignore_index=True), origin="rows")
 
 
 def write(df: pd.DataFrame, path: Path) -> Path:

@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import types
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from _support import contract_rows, replay
 
 from data import yf
 from data.contract import REQUIRED, validate_prices
 from data.sources import SOURCES, load_prices
 from evbt.errors import InputError, OfflineError
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def _import_fixture(name: str):
-    key = f"evbt_tests_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, FIXTURES / f"{name}.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[key] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[key]
-
-
-replay = _import_fixture("yf_replay")
-
-
-def contract_rows(*tickers: str) -> pd.DataFrame:
-    parts = [yf.long_from_download(replay.recorded(t), ticker=t) for t in tickers]
-    return validate_prices(pd.concat(parts, ignore_index=True), origin="rows")
 
 
 @pytest.fixture

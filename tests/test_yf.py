@@ -12,33 +12,19 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
-import sys
 import warnings
 from pathlib import Path
 
 import pandas as pd
 import platformdirs
 import pytest
+from _support import replay
 
 from data import yf
 from data.calendar import sessions
 from data.contract import REQUIRED, validate_prices
 from evbt.errors import InputError, OfflineError
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def _import_fixture(name: str):
-    key = f"evbt_tests_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, FIXTURES / f"{name}.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[key] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[key]
-
-
-replay = _import_fixture("yf_replay")
 PANDAS4 = getattr(pd.errors, "Pandas4Warning", DeprecationWarning)
 
 
