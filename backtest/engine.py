@@ -1,4 +1,4 @@
-"""The Python API of a backtest: ``run(config) -> BacktestResult`` and ``write_result``.
+"""Simulation wiring: ``run(config) -> BacktestResult`` and ``study(config) -> StudyRun``.
 
 Data flows one way: prices + catalog -> signals -> kernel -> labelled tables -> Parquet.
 This layer checks and aligns inputs, calls the kernel, and puts labels back; it holds no
@@ -7,44 +7,19 @@ trading logic of its own (that lives in signals/ and backtest/nb.py).
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
-import os
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from evbt.backtest.manifest import make_manifest, manifest_head
+from evbt.backtest.market import Market, load_market
+from evbt.signals.rules import SignalSet, build_signals, to_arrays
 
 from evbt.config import Config
 from evbt.errors import InputError
-from signals.rules import SignalSet, build_signals, to_arrays
 
 EXIT_REASONS = {0: "time", 1: "stop_loss", 2: "take_profit", 3: "open"}
-
-
-@dataclass(frozen=True)
-class Market:
-    """Price matrices (sessions x tickers) cut to the run's window."""
-
-    index: pd.DatetimeIndex
-    tickers: list[str]
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    source: str
-    synthetic: bool
-    data_hash: str
-    filled: int  # cells filled because a ticker had no bar on a session
-    first_bar: np.ndarray  # per ticker: position of its first real bar (earlier cells are fill)
-    last_bar: np.ndarray  # per ticker: position of its last real bar
 
 
 @dataclass
@@ -66,84 +41,9 @@ class BacktestResult:
         return self.metrics.set_index("scope").loc["total"]
 
 
-def _code_version() -> str:
-    try:
-        version = metadata.version("evbt")
-    except metadata.PackageNotFoundError:  # pragma: no cover
-        version = "0+unknown"
-    try:
-        here = Path(__file__).resolve().parents[1]
-        sha = subprocess.run(
-            ["git", "-C", str(here), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        sha = ""
-    return f"{version}+{sha}" if sha else version
-
-
-def load_market(config: Config, tickers: list[str], *, prices_path: str | None = None) -> Market:
-    """Load, validate and align prices for ``tickers`` over the config's window."""
-    from data.sources import load_prices
-
-    d = config.data
-    source = "file" if prices_path else d.source
-    path = prices_path or d.prices
-    df = load_prices(tickers, d.start, d.end, source=source, path=path)
-    if df.empty:
-        raise InputError(
-            f"no prices for {', '.join(tickers)} between {d.start or 'the start'} and "
-            f"{d.end or 'the end'}: widen [data] start/end or check the ticker names"
-        )
-    wide = {
-        f: df.pivot(index="date", columns="ticker", values=f).sort_index()
-        for f in ("open", "high", "low", "close")
-    }
-    close = wide["close"].reindex(columns=tickers)
-    missing = [t for t in tickers if close[t].isna().all()]
-    if missing:
-        raise InputError(
-            f"no prices for {', '.join(missing)} in the window: check [data] start/end or the tickers"
-        )
-    n_fill = int(close.isna().sum().sum())
-    has = close.notna().to_numpy()
-    first_bar = np.argmax(has, axis=0).astype(np.int64)
-    last_bar = (len(has) - 1 - np.argmax(has[::-1], axis=0)).astype(np.int64)
-    # Cells before a ticker's first bar are back-filled only so the kernel sees finite numbers;
-    # no entry is allowed there (to_arrays drops it), so no trade sees a future price.
-    close = close.ffill().bfill()
-    mats = {}
-    for f in ("open", "high", "low"):
-        m = wide[f].reindex(columns=tickers)
-        mats[f] = m.where(m.notna(), close).to_numpy(dtype=np.float64)
-    c = np.ascontiguousarray(close.to_numpy(dtype=np.float64))
-    h = hashlib.sha256()
-    h.update("|".join(tickers).encode())
-    h.update(close.index.asi8.tobytes())
-    for arr in (mats["open"], mats["high"], mats["low"], c):
-        h.update(np.ascontiguousarray(arr).tobytes())
-    return Market(
-        index=pd.DatetimeIndex(close.index, name="date"),
-        tickers=list(tickers),
-        open=np.ascontiguousarray(mats["open"]),
-        high=np.ascontiguousarray(mats["high"]),
-        low=np.ascontiguousarray(mats["low"]),
-        close=c,
-        source=str(df.attrs.get("source", source)),
-        synthetic=bool(df.attrs.get("synthetic", False)),
-        data_hash=h.hexdigest()[:16],
-        filled=n_fill,
-        first_bar=first_bar,
-        last_bar=last_bar,
-    )
-
-
 def sim_params(config: Config):
     """Config -> the kernel's SimParams NamedTuple."""
-    from backtest.enums import SimParams
+    from evbt.backtest.enums import SimParams
 
     s, p, c = config.strategy, config.portfolio, config.costs
     return SimParams(
@@ -163,7 +63,7 @@ def sim_params(config: Config):
 
 def simulate(config: Config, market: Market, signals: SignalSet):
     """Run the kernel for one config on prepared market data; returns labelled frames."""
-    from backtest.nb import simulate_nb
+    from evbt.backtest.nb import simulate_nb
 
     arrays, unplaced = to_arrays(
         signals.table, market.index, market.tickers, bars=(market.first_bar, market.last_bar)
@@ -224,7 +124,7 @@ def _coded(trades: pd.DataFrame) -> pd.DataFrame:
 
 
 def _metrics_table(trades, eq, pos, bench, config: Config) -> pd.DataFrame:
-    from backtest.metrics import compute_metrics
+    from evbt.backtest.metrics import compute_metrics
 
     trades = _coded(trades)
     rows = []
@@ -251,8 +151,8 @@ def run(
     study: bool | None = None,
 ) -> BacktestResult:
     """Run one backtest: load prices and the catalog, build signals, simulate, measure."""
-    from backtest.metrics import pnl_by_event
-    from data.catalog import load_catalog
+    from evbt.backtest.metrics import pnl_by_event
+    from evbt.data.catalog import load_catalog
 
     catalog = load_catalog(events_path or config.data.events)
     signals = build_signals(catalog, config.strategy)
@@ -318,7 +218,7 @@ def run(
 
 def run_study_for(config: Config, market: Market, events: pd.DataFrame):
     """The event study of the windows a backtest traded (same events, same sessions)."""
-    from backtest.study import run_study
+    from evbt.backtest.study import run_study
 
     st = config.study
     bench_t = st.benchmark or config.data.benchmark
@@ -343,7 +243,7 @@ def run_study_for(config: Config, market: Market, events: pd.DataFrame):
 def to_vectorbt(result: BacktestResult):
     """A ``vectorbt.Portfolio`` holding the same trades as ``result`` (per_ticker mode), so
     vectorbt's analytics and plots work on an evbt run. See README: differences."""
-    from backtest.interop import to_vectorbt as _to_vectorbt
+    from evbt.backtest.interop import to_vectorbt as _to_vectorbt
 
     m, a = result.extra["market"], result.extra["arrays"]
     return _to_vectorbt(
@@ -364,92 +264,6 @@ def to_vectorbt(result: BacktestResult):
     )
 
 
-def _manifest_head(cfg: Config, market: Market, *, benchmark: str | None = None) -> dict[str, Any]:
-    """What every manifest says first: code, config, and the data (SYNTHETIC or not)."""
-    data: dict[str, Any] = {
-        "source": market.source,
-        "synthetic": market.synthetic,
-        "data_hash": market.data_hash,
-        "tickers": market.tickers,
-        "first_session": f"{market.index[0]:%Y-%m-%d}",
-        "last_session": f"{market.index[-1]:%Y-%m-%d}",
-        "filled_cells": market.filled,
-    }
-    if benchmark is not None:
-        data["benchmark"] = benchmark
-    return {
-        "evbt_version": _code_version(),
-        "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "config_id": cfg.id,
-        "config_origin": cfg.origin,
-        "config": cfg.canonical(),
-        "data": data,
-    }
-
-
-def make_manifest(
-    result: BacktestResult, market: Market, *, n_kernel_skips: int = 0
-) -> dict[str, Any]:
-    cfg = result.config
-    reasons = result.skipped["code"].value_counts().to_dict() if len(result.skipped) else {}
-    return {
-        **_manifest_head(cfg, market),
-        "signals": {
-            "n_signals": int(len(result.signals.table)),
-            "n_trades": int(len(result.trades)),
-            "n_skipped": int(len(result.skipped)),
-            "n_skipped_in_kernel": int(n_kernel_skips),
-            "skipped_by_reason": {str(k): int(v) for k, v in reasons.items()},
-            "allow_lookahead": bool(result.signals.allow_lookahead),
-            "n_lookahead_signals": result.signals.n_lookahead,
-        },
-    }
-
-
-def result_dir_name(result: BacktestResult) -> str:
-    return f"{result.config.strategy.name}-{result.config.id}-{result.manifest['data']['data_hash'][:8]}"
-
-
-def _write_folder(final: Path, frames: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> Path:
-    """Write Parquet files and manifest.json into ``final`` atomically: all or nothing.
-
-    Everything goes to a temporary sibling folder first, which then replaces ``final`` by
-    rename; a failure leaves no half-written folder and an earlier result untouched.
-    """
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
-    try:
-        for name, frame in frames.items():
-            frame.to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        if final.exists():
-            old = final.parent / f".old-{final.name}-{os.getpid()}"
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
-
-
-def write_result(result: BacktestResult, out: str | Path) -> Path:
-    """Write the result folder (see README: what a run gives you)."""
-    frames = {
-        "trades": result.trades,
-        "equity": result.equity.reset_index(),
-        "metrics": result.metrics,
-        "pnl_by_event": result.pnl_by_event,
-        "skipped": result.skipped,
-        "signals": result.signals.table,
-    }
-    if result.study is not None:
-        frames |= {"event_study": result.study.panel, "study_summary": result.study.summary}
-    return _write_folder(Path(out) / result_dir_name(result), frames, result.manifest)
-
-
 @dataclass
 class StudyRun:
     config: Config
@@ -466,9 +280,9 @@ def study(
     Day 0 is each event's reaction session; the strategy's entry offset and hold play no
     part. The benchmark is ``[study] benchmark`` or ``[data] benchmark``.
     """
-    from data.catalog import load_catalog
-    from signals.rules import select_events
-    from strategies.presets import REPORTER
+    from evbt.data.catalog import load_catalog
+    from evbt.signals.rules import select_events
+    from evbt.strategies.presets import REPORTER
 
     catalog = load_catalog(events_path or config.data.events)
     chosen = select_events(catalog, config.strategy)
@@ -503,7 +317,7 @@ def study(
     market = load_market(
         config, tickers + ([bench_t] if bench_t not in tickers else []), prices_path=prices_path
     )
-    from backtest.study import run_study
+    from evbt.backtest.study import run_study
 
     close = pd.DataFrame(market.close, index=market.index, columns=market.tickers)
     rets = close.pct_change().iloc[1:]
@@ -522,7 +336,7 @@ def study(
         events,
         **st.run_kwargs(),
     )
-    manifest = _manifest_head(config, market, benchmark=bench_t)
+    manifest = manifest_head(config, market, benchmark=bench_t)
     manifest |= {
         "events": {
             "n_event_tickers": int(len(events)),
@@ -532,10 +346,3 @@ def study(
         },
     }
     return StudyRun(config=config, study=res, events=events, manifest=manifest)
-
-
-def write_study(run_: StudyRun, out: str | Path) -> Path:
-    """Write event_study.parquet, study_summary.parquet and manifest.json atomically."""
-    name = f"study-{run_.config.strategy.name}-{run_.config.id}-{run_.manifest['data']['data_hash'][:8]}"
-    frames = {"event_study": run_.study.panel, "study_summary": run_.study.summary}
-    return _write_folder(Path(out) / name, frames, run_.manifest)

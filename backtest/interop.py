@@ -21,9 +21,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
-from backtest.enums import CashMode, ExitReason, PriceMode, SimParams, SizeType, StopOn
-from backtest.nb import simulate_nb
+from evbt.backtest.enums import CashMode, ExitReason, PriceMode, SimParams, SizeType, StopOn
+from evbt.backtest.nb import simulate_nb
 
 if TYPE_CHECKING:
     import vectorbt as vbt

@@ -29,14 +29,14 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from evbt.backtest.enums import ExitReason
 
-from backtest.enums import ExitReason
 from evbt.errors import InputError
 
 PERIODS_PER_YEAR = 252
 DAYS_PER_YEAR = 365.25
 OPEN = ExitReason.OPEN
-"""``exit_reason`` of a trade still open at the end of the backtest (3, from backtest.enums)."""
+"""``exit_reason`` of a trade still open at the end of the backtest (3, from evbt.backtest.enums)."""
 
 METRICS = (
     "total_return",

@@ -39,8 +39,7 @@ Semantics (the contract; :mod:`backtest.reference` implements the same in plain 
 from __future__ import annotations
 
 import numpy as np
-
-from backtest.enums import (
+from evbt.backtest.enums import (
     MIN_ORDER_FRAC,
     CashMode,
     ExitReason,
@@ -50,7 +49,7 @@ from backtest.enums import (
     StopOn,
     trade_dt,
 )
-from backtest.jit import jit
+from evbt.backtest.jit import jit
 
 __all__ = [
     "check_inputs_nb",

@@ -12,8 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
-
-from backtest.enums import (
+from evbt.backtest.enums import (
     MIN_ORDER_FRAC,
     CashMode,
     ExitReason,

@@ -23,8 +23,7 @@ Conventions shared by every kernel here:
 from __future__ import annotations
 
 import numpy as np
-
-from backtest.jit import jit
+from evbt.backtest.jit import jit
 
 MODEL_MARKET_ADJUSTED = 0
 MODEL_MARKET_MODEL = 1

@@ -18,10 +18,9 @@ import time
 
 import numpy as np
 import pandas as pd
-
-from data.calendar import sessions
-from data.sources import load_prices
-from data.yf import write_cache
+from evbt.data.calendar import sessions
+from evbt.data.sources import load_prices
+from evbt.data.yf import write_cache
 
 TICKERS = ["NVDA", "AMD", "AVGO", "TSM", "MU", "INTC", "ASML", "SMH", "SOXX", "QQQ", "SPY"]
 START, END = "2016-01-04", "2024-12-31"  # 9 years

@@ -17,9 +17,8 @@ import tracemalloc
 import warnings
 
 import numpy as np
-
-from backtest.enums import SimParams
-from backtest.nb import simulate_nb
+from evbt.backtest.enums import SimParams
+from evbt.backtest.nb import simulate_nb
 
 SEED = 7
 

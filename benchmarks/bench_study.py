@@ -16,9 +16,8 @@ import time
 
 import numpy as np
 import pandas as pd
-
-from backtest.study import run_study
-from data.sample import load_sample
+from evbt.backtest.study import run_study
+from evbt.data.sample import load_sample
 
 SEED = 11
 

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+from evbt.data import files, yf
+from evbt.data.calendar import parse_day
+from evbt.data.contract import validate_prices
 
-from data import files, yf
-from data.calendar import parse_day
-from data.contract import validate_prices
 from evbt.errors import InputError
 
 SOURCES = ("sample", "yfinance", "file")
@@ -65,7 +65,9 @@ def load_prices(
         return _label(out, str(out.attrs["source"]), bool(out.attrs["synthetic"]))
 
     if src == "sample":
-        sample = importlib.import_module("data.sample")  # the sample's loader is optional to import
+        sample = importlib.import_module(
+            "evbt.data.sample"
+        )  # the sample's loader is optional to import
         raw = sample.load_sample()
         synthetic = bool(raw.attrs.get("synthetic", True))
         label = "sample (SYNTHETIC)" if synthetic else "sample"

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from evbt.errors import InputError
-from strategies.presets import Select, StrategyParams, get_preset
+from evbt.strategies.presets import Select, StrategyParams, get_preset
 
 
 @dataclass(frozen=True)

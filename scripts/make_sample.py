@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from data.calendar import sessions  # noqa: E402
+from evbt.data.calendar import sessions  # noqa: E402
 
 SEED = 20260223
 START, END = "2018-01-02", "2026-09-30"

@@ -1,5 +1,5 @@
 """Events -> reaction sessions -> signal table and arrays (the lookahead guard lives here)."""
 
-from signals.rules import SignalArrays, SignalSet, build_signals, select_events, to_arrays
+from evbt.signals.rules import SignalArrays, SignalSet, build_signals, select_events, to_arrays
 
 __all__ = ["SignalArrays", "SignalSet", "build_signals", "select_events", "to_arrays"]

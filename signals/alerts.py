@@ -10,10 +10,9 @@ from __future__ import annotations
 import dataclasses
 
 import pandas as pd
-
-from data.calendar import nyse
-from signals.rules import build_signals
-from strategies.presets import StrategyParams
+from evbt.data.calendar import nyse
+from evbt.signals.rules import build_signals
+from evbt.strategies.presets import StrategyParams
 
 ALERT_COLUMNS = [
     "strategy",

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from evbt.data.calendar import CAL_START, nyse
+from evbt.strategies.presets import REPORTER, StrategyParams
 
-from data.calendar import CAL_START, nyse
 from evbt.errors import InputError
-from strategies.presets import REPORTER, StrategyParams
 
 SIGNAL_COLUMNS = [
     "event_id",
@@ -124,7 +124,7 @@ def build_signals(
     asof: str | pd.Timestamp | None = None,
 ) -> SignalSet:
     """Turn catalog events into the signal table of ``params`` (see the module docstring)."""
-    from data.catalog import as_of as catalog_as_of  # the catalog layer owns "as of"
+    from evbt.data.catalog import as_of as catalog_as_of  # the catalog layer owns "as of"
 
     params.check()
     cutoff = pd.Timestamp(asof) if asof is not None else None

@@ -1,5 +1,5 @@
 """Named, typed parameter sets that configure signal rules."""
 
-from strategies.presets import BASKETS, PRESETS, Select, StrategyParams, get_preset
+from evbt.strategies.presets import BASKETS, PRESETS, Select, StrategyParams, get_preset
 
 __all__ = ["BASKETS", "PRESETS", "Select", "StrategyParams", "get_preset"]

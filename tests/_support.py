@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-
-from data import yf
-from data.contract import validate_prices
+from evbt.data import yf
+from evbt.data.contract import validate_prices
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

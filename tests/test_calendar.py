@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from evbt.data.calendar import info_instant, reaction_session, session_offset, sessions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data.calendar import info_instant, reaction_session, session_offset, sessions
 from evbt.errors import InputError
 
 T = pd.Timestamp
@@ -143,7 +143,7 @@ def test_reaction_is_a_session_never_before_the_news(day, label, tz):
     assert r in sess
     news = info_instant(day, label, tz)
     # the reaction session's close is after the news, and the session before closed before it
-    from data.calendar import nyse
+    from evbt.data.calendar import nyse
 
     cal = nyse()
     assert cal.session_close(r) > news

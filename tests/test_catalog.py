@@ -13,11 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from data import catalog as catmod
-from data.catalog import (
+from evbt.data import catalog as catmod
+from evbt.data.catalog import (
     COLUMNS,
     DEFAULT_CATALOG,
     DEFAULT_NOTICE_DAYS,
@@ -31,6 +28,9 @@ from data.catalog import (
     upcoming,
     validate_catalog,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from evbt.errors import InputError, OfflineError
 
 T = pd.Timestamp

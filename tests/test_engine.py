@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from evbt.backtest.engine import run, to_vectorbt
 
-from backtest.engine import run, to_vectorbt
 from evbt.config import from_dict, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,7 +156,7 @@ GOLDEN_TABLE: dict[str, float] = {
 def test_no_entry_before_a_tickers_first_bar(tmp_path):
     """Regression: prices before a ticker's first bar are back-filled for the kernel only;
     a signal there must be skipped, never filled at a future price."""
-    from data.sample import load_sample
+    from evbt.data.sample import load_sample
 
     px = load_sample()
     late = px[(px["ticker"] != "NVDA") | (px["date"] >= "2025-02-03")]  # NVDA "lists" 2025-02-03

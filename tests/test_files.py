@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from _support import contract_rows, replay
+from evbt.data.calendar import sessions
+from evbt.data.files import read_prices
+from evbt.data.sources import load_prices
 
-from data.calendar import sessions
-from data.files import read_prices
-from data.sources import load_prices
 from evbt.errors import InputError
 
 REAL_PRICES = Path(__file__).resolve().parents[1].parent / "shared/marketdata/prices.parquet"
@@ -184,7 +184,7 @@ def test_halts_are_dropped_and_counted(tmp_path, caplog):
     rows = contract_rows("NVDA").astype({"date": "datetime64[ns]"})
     rows.loc[[5, 9], ["open", "high", "low", "close"]] = np.nan
     path = write(rows, tmp_path / "halts.csv")
-    with caplog.at_level("INFO", logger="data.files"):
+    with caplog.at_level("INFO", logger="evbt.data.files"):
         got = read_prices(path)
     assert got.attrs["dropped_halts"] == 2 and len(got) == len(rows) - 2
     assert "dropped 2 halted row(s)" in caplog.text

@@ -18,10 +18,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-from backtest.enums import (
+from evbt.backtest.enums import (
     CashMode,
     ExitReason,
     PriceMode,
@@ -31,8 +28,10 @@ from backtest.enums import (
     sim_params,
     trade_dt,
 )
-from backtest.nb import entry_units_nb, order_nb, simulate_nb, stop_exit_nb, ticker_groups_nb
-from backtest.reference import simulate_reference
+from evbt.backtest.nb import entry_units_nb, order_nb, simulate_nb, stop_exit_nb, ticker_groups_nb
+from evbt.backtest.reference import simulate_reference
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 RTOL = 1e-9
 
@@ -420,8 +419,8 @@ NO_JIT_SCRIPT = textwrap.dedent(
     import json, sys
     import numpy as np
     from numba.core import config
-    from backtest.nb import simulate_nb
-    from backtest.enums import sim_params
+    from evbt.backtest.nb import simulate_nb
+    from evbt.backtest.enums import sim_params
     from tests.test_kernel_reference import ALL_OPTIONS, make_market
 
     assert config.DISABLE_JIT and not hasattr(simulate_nb, "signatures")

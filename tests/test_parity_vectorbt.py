@@ -25,9 +25,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import vectorbt as vbt
-
-from backtest.enums import ExitReason, PriceMode, SimParams, StopOn, sim_params
-from backtest.nb import simulate_nb
+from evbt.backtest.enums import ExitReason, PriceMode, SimParams, StopOn, sim_params
+from evbt.backtest.nb import simulate_nb
 
 RTOL = 1e-9
 SEED = 20240611
@@ -442,7 +441,7 @@ def _market(seed, n=80, m=3):
     ids=["close", "close-stops", "intrabar-stops-fraction", "next-open", "notional"],
 )
 def test_to_vectorbt_has_the_kernel_trades(params):
-    from backtest.interop import to_vectorbt
+    from evbt.backtest.interop import to_vectorbt
 
     prices, signals = _market(5)
     sig_event = np.arange(len(signals["sig_ticker"]), dtype=np.int64)
@@ -478,7 +477,7 @@ def test_to_vectorbt_has_the_kernel_trades(params):
     ],
 )
 def test_to_vectorbt_refuses_what_vectorbt_cannot_mirror(params, message):
-    from backtest.interop import to_vectorbt
+    from evbt.backtest.interop import to_vectorbt
 
     prices, signals = _market(1, n=10, m=1)
     with pytest.raises(ValueError, match=message):
@@ -486,7 +485,7 @@ def test_to_vectorbt_refuses_what_vectorbt_cannot_mirror(params, message):
 
 
 def test_to_vectorbt_checks_shapes():
-    from backtest.interop import to_vectorbt
+    from evbt.backtest.interop import to_vectorbt
 
     prices, signals = _market(1, n=10, m=2)
     prices["high"] = prices["high"][:, :1]

@@ -9,13 +9,13 @@ from contextlib import redirect_stdout
 import numpy as np
 import pandas as pd
 import pytest
+from evbt.data.catalog import DEFAULT_CATALOG, load_catalog
+from evbt.signals.rules import build_signals, to_arrays
+from evbt.strategies.presets import Select, StrategyParams, get_preset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from data.catalog import DEFAULT_CATALOG, load_catalog
 from evbt.errors import InputError
-from signals.rules import build_signals, to_arrays
-from strategies.presets import Select, StrategyParams, get_preset
 
 T = pd.Timestamp
 
@@ -226,7 +226,7 @@ def test_cli_signals_asof_lists_nvda_entry_before_report():
 
 
 def test_alerts_show_expected_v4_window_not_the_april_date(catalog):
-    from signals.alerts import alerts
+    from evbt.signals.alerts import alerts
 
     df = alerts(catalog, [get_preset("launch_shock")], "2026-02-10")
     v4 = df[df["event_id"].str.startswith("deepseek-v4")]

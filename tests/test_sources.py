@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from _support import contract_rows, replay
+from evbt.data import yf
+from evbt.data.contract import REQUIRED, validate_prices
+from evbt.data.sources import SOURCES, load_prices
 
-from data import yf
-from data.contract import REQUIRED, validate_prices
-from data.sources import SOURCES, load_prices
 from evbt.errors import InputError, OfflineError
 
 
@@ -35,7 +35,7 @@ def seam(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 @pytest.fixture
 def fake_sample(monkeypatch: pytest.MonkeyPatch):
     """A stand-in data.sample whose table the test controls."""
-    mod = types.ModuleType("data.sample")
+    mod = types.ModuleType("evbt.data.sample")
     rows = contract_rows("NVDA", "AMD")
     rows.attrs["synthetic"] = True
 
@@ -44,7 +44,7 @@ def fake_sample(monkeypatch: pytest.MonkeyPatch):
 
     mod.rows = rows
     mod.load_sample = load_sample
-    monkeypatch.setitem(sys.modules, "data.sample", mod)
+    monkeypatch.setitem(sys.modules, "evbt.data.sample", mod)
     return mod
 
 
@@ -82,7 +82,7 @@ def test_labels(price_file, tmp_path, seam, fake_sample):
 
 
 def test_bundled_sample_is_marked_synthetic():
-    pytest.importorskip("data.sample", reason="data/sample.py not in this tree")
+    pytest.importorskip("evbt.data.sample", reason="data/sample.py not in this tree")
     got = load_prices(["NVDA"], "2024-01-02", "2024-03-28")  # source defaults to the sample
     assert got.attrs["synthetic"] is True and "SYNTHETIC" in got.attrs["source"]
     assert set(got["ticker"]) == {"NVDA"} and len(got) > 0

@@ -18,12 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from scipy import stats
-
-from backtest import study_nb as nb
-from backtest.study import (
+from evbt.backtest import study_nb as nb
+from evbt.backtest.study import (
     MIN_EST_OBS,
     SUMMARY_COLUMNS,
     THIN_MIN_OBS,
@@ -31,6 +27,10 @@ from backtest.study import (
     run_study,
     study_arrays,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
 from evbt.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -928,7 +928,7 @@ _TINY = textwrap.dedent(
     import numpy as np
     sys.path.insert(0, {tests!r})
     from test_study import make_data
-    from backtest.study import run_study
+    from evbt.backtest.study import run_study
     rets, bench, events = make_data(seed=21, n_ses=260, tickers=("AAA", "BBB"))
     rets.iloc[30, 0] = np.nan
     res = run_study(rets, bench, events, window=(-2, 3), estimation=40, gap=3,

@@ -19,10 +19,10 @@ import pandas as pd
 import platformdirs
 import pytest
 from _support import replay
+from evbt.data import yf
+from evbt.data.calendar import sessions
+from evbt.data.contract import REQUIRED, validate_prices
 
-from data import yf
-from data.calendar import sessions
-from data.contract import REQUIRED, validate_prices
 from evbt.errors import InputError, OfflineError
 
 PANDAS4 = getattr(pd.errors, "Pandas4Warning", DeprecationWarning)
@@ -268,7 +268,7 @@ def test_rebased_history_is_fetched_again_not_stitched(cache, seam, caplog):
     pre_split = expected("NVDA", "2024-01-02", "2024-02-15")
     pre_split[["open", "high", "low", "close", "adj_close"]] *= 10  # cached before a 10:1 split
     yf.write_cache(pre_split, cache_dir=cache)
-    with caplog.at_level(logging.INFO, logger="data.yf"):
+    with caplog.at_level(logging.INFO, logger="evbt.data.yf"):
         got = yf.load("NVDA", "2024-01-02", "2024-03-28", cache_dir=cache)
     assert seam.calls == [
         ("NVDA", "2024-02-15", "2024-03-28"),
@@ -416,9 +416,9 @@ def test_corrupt_cache_is_logged_deleted_and_fetched_again(cache, seam, caplog, 
     yf.load("NVDA", "2024-01-02", "2024-02-15", cache_dir=cache)
     pq, js = files(cache)
     damage(pq, js)
-    with caplog.at_level(logging.WARNING, logger="data.yf"):
+    with caplog.at_level(logging.WARNING, logger="evbt.data.yf"):
         got = yf.load("NVDA", "2024-01-02", "2024-02-15", cache_dir=cache)
-    (rec,) = [r for r in caplog.records if r.name == "data.yf"]
+    (rec,) = [r for r in caplog.records if r.name == "evbt.data.yf"]
     assert rec.levelno == logging.WARNING and "\n" not in rec.getMessage()
     assert (
         "NVDA" in rec.getMessage() and "corrupt" in rec.getMessage() and reason in rec.getMessage()

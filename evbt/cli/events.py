@@ -12,7 +12,7 @@ from typing import Any
 import click
 import pandas as pd
 
-from data import catalog as cat
+from evbt.data import catalog as cat
 
 _CATALOG_HELP = "Catalog CSV (default: the bundled data/events/catalog.csv)."
 
@@ -221,3 +221,6 @@ def refresh_earnings(ticker: str, limit: int, path: str | None) -> None:
         click.echo(f"no new report dates for {ticker.upper()} in {where}")
     if res.skipped:
         click.echo(f"skipped {len(res.skipped)} already in the catalog")
+
+
+COMMANDS = (events,)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from evbt.cli import emit_json, frame_records
+from evbt.cli._common import emit_json, frame_records
 
 
 def _fmt(v: float, pct: bool = True, sign: bool = True) -> str:
@@ -96,9 +96,10 @@ def backtest_cmd(
     as_json: bool,
 ) -> None:
     """Backtest CONFIG (TOML): signals -> Numba core -> Parquet results and a summary."""
-    from backtest.engine import run, write_result
-    from backtest.metrics import compute_metrics
+    from evbt.backtest.engine import run
+    from evbt.backtest.metrics import compute_metrics
     from evbt.config import load_config
+    from evbt.store import write_result
 
     cfg = load_config(config)
     result = run(cfg, prices_path=prices, events_path=events, study=False if no_study else None)
@@ -142,11 +143,11 @@ def signals_cmd(
     """What each strategy would hold, enter or exit in the coming sessions, as of ASOF."""
     import pandas as pd
 
-    from data.catalog import load_catalog
     from evbt.config import load_config
+    from evbt.data.catalog import load_catalog
     from evbt.errors import InputError
-    from signals.alerts import alerts
-    from strategies.presets import PRESETS, get_preset
+    from evbt.signals.alerts import alerts
+    from evbt.strategies.presets import PRESETS, get_preset
 
     try:
         day = pd.Timestamp(asof)
@@ -271,8 +272,9 @@ def study_cmd(
     config: str, prices: str | None, events: str | None, out: str | None, as_json: bool
 ) -> None:
     """Event study of the events CONFIG selects: abnormal returns, CAAR and its tests."""
-    from backtest.engine import study, write_study
+    from evbt.backtest.engine import study
     from evbt.config import load_config
+    from evbt.store import write_study
 
     cfg = load_config(config)
     res = study(cfg, prices_path=prices, events_path=events)
@@ -299,7 +301,4 @@ def study_cmd(
     con.print(f"results: {path}")
 
 
-def register(cli: click.Group) -> None:
-    for cmd in (backtest_cmd, signals_cmd, study_cmd):
-        if cmd.name not in cli.commands:
-            cli.add_command(cmd)
+COMMANDS = (backtest_cmd, signals_cmd, study_cmd)

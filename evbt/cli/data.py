@@ -1,49 +1,15 @@
-"""The ``evbt`` command line: decodes arguments and TOML configs, calls the Python API.
-
-No logic of its own. Exit codes: 0 success, 2 bad input (one line, no traceback unless
-``--debug``), 1 internal error.
-"""
+"""``evbt data``: fetch, show and validate prices."""
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Any
 
 import click
 
-from evbt.errors import InputError
-
-EXIT_INPUT, EXIT_INTERNAL = 2, 1
+from evbt.cli._common import emit_json, frame_records
 
 
-def emit_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, default=str))
-
-
-def frame_records(df) -> list[dict[str, Any]]:
-    """DataFrame -> JSON-ready records with ISO dates and no NaN."""
-    import pandas as pd
-
-    out = df.copy()
-    for c in out.columns:
-        if pd.api.types.is_datetime64_any_dtype(out[c]):
-            out[c] = out[c].dt.strftime("%Y-%m-%d")
-    return json.loads(out.to_json(orient="records", date_format="iso"))
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
-@click.version_option(package_name="evbt")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
-    """evbt: event-driven backtests of AI launches and earnings on NVDA and the semis."""
-    ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
-
-
-# ---------------------------------------------------------------- data
-@cli.group("data")
+@click.group("data")
 def data_group() -> None:
     """Prices: fetch, show and validate."""
 
@@ -60,7 +26,7 @@ def data_fetch(
     tickers: tuple[str, ...], start: str, end: str | None, cache_dir: str | None, as_json: bool
 ) -> None:
     """Download daily prices from Yahoo (yfinance) into the cache; only missing sessions."""
-    from data.sources import load_prices
+    from evbt.data.sources import load_prices
 
     df = load_prices(list(tickers), start, end, source="yfinance", cache_dir=cache_dir)
     summary = _summary(df)
@@ -110,7 +76,7 @@ def data_show(
     as_json: bool,
 ) -> None:
     """Print a ticker's date range and last rows, and whether the data is SYNTHETIC."""
-    from data.sources import load_prices
+    from evbt.data.sources import load_prices
 
     df = load_prices([ticker], start, end, source=source, path=path, offline=True)
     s = _summary(df)[0]
@@ -129,7 +95,7 @@ def data_show(
 @click.argument("file", type=click.Path(dir_okay=False))
 def data_validate(file: str) -> None:
     """Check a price file (Parquet or CSV) against the price contract."""
-    from data.files import read_prices
+    from evbt.data.files import read_prices
 
     df = read_prices(file)
     halts = df.attrs.get("dropped_halts", 0)
@@ -139,48 +105,4 @@ def data_validate(file: str) -> None:
     )
 
 
-def _register_optional() -> None:
-    """Attach command groups that live in their own modules."""
-    from evbt import commands
-
-    commands.register(cli)
-    try:
-        from evbt.cli_events import events
-    except ImportError:  # pragma: no cover - during development only
-        return
-    cli.add_command(events)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point: run the CLI and map errors to exit codes."""
-    args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
-    _register_optional()
-    try:
-        cli.main(args=args, prog_name="evbt", standalone_mode=False)
-    except InputError as e:
-        if debug:
-            raise
-        click.echo(f"error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", err=True)
-        return EXIT_INPUT
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return EXIT_INPUT
-    except click.ClickException as e:
-        e.show()
-        return EXIT_INPUT
-    except click.exceptions.Exit as e:
-        return int(e.exit_code or 0)
-    except Exception as e:  # internal error: one line, traceback with --debug
-        if debug:
-            raise
-        click.echo(
-            f"internal error: {type(e).__name__}: {e} (rerun with --debug for the traceback)",
-            err=True,
-        )
-        return EXIT_INTERNAL
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+COMMANDS = (data_group,)
