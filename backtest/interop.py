@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from evbt.backtest.enums import CashMode, ExitReason, PriceMode, SimParams, SizeType, StopOn
 from evbt.backtest.nb import simulate_nb
 

@@ -29,8 +29,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from evbt.backtest.enums import ExitReason
 
+from evbt.backtest.enums import ExitReason
 from evbt.errors import InputError
 
 PERIODS_PER_YEAR = 252

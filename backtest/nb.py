@@ -39,6 +39,7 @@ Semantics (the contract; :mod:`backtest.reference` implements the same in plain 
 from __future__ import annotations
 
 import numpy as np
+
 from evbt.backtest.enums import (
     MIN_ORDER_FRAC,
     CashMode,

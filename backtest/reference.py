@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+
 from evbt.backtest.enums import (
     MIN_ORDER_FRAC,
     CashMode,

@@ -84,9 +84,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from evbt.backtest import study_nb as nb
 from scipy import stats
 
+from evbt.backtest import study_nb as nb
 from evbt.errors import InputError
 
 MODELS = {"market_adjusted": nb.MODEL_MARKET_ADJUSTED, "market_model": nb.MODEL_MARKET_MODEL}

@@ -23,6 +23,7 @@ Conventions shared by every kernel here:
 from __future__ import annotations
 
 import numpy as np
+
 from evbt.backtest.jit import jit
 
 MODEL_MARKET_ADJUSTED = 0

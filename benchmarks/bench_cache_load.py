@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import pandas as pd
+
 from evbt.data.calendar import sessions
 from evbt.data.sources import load_prices
 from evbt.data.yf import write_cache

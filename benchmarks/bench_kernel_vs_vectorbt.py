@@ -17,6 +17,7 @@ import tracemalloc
 import warnings
 
 import numpy as np
+
 from evbt.backtest.enums import SimParams
 from evbt.backtest.nb import simulate_nb
 

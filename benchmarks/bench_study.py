@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 import pandas as pd
+
 from evbt.backtest.study import run_study
 from evbt.data.sample import load_sample
 

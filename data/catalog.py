@@ -50,8 +50,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from evbt.data.calendar import NY, check_time, check_tz, reaction_session, sessions
 
+from evbt.data.calendar import NY, check_time, check_tz, reaction_session, sessions
 from evbt.errors import InputError, OfflineError
 
 DEFAULT_CATALOG = Path(__file__).resolve().parent / "events" / "catalog.csv"

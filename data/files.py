@@ -18,9 +18,9 @@ import os
 from pathlib import Path
 
 import pandas as pd
+
 from evbt.data.contract import validate_prices
 from evbt.data.yf import long_from_download
-
 from evbt.errors import InputError
 
 log = logging.getLogger(__name__)

@@ -11,6 +11,7 @@ import functools
 from pathlib import Path
 
 import pandas as pd
+
 from evbt.data.contract import validate_prices
 
 SAMPLE_PATH = Path(__file__).resolve().parent / "sample" / "sample_prices.parquet"

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+
 from evbt.data import files, yf
 from evbt.data.calendar import parse_day
 from evbt.data.contract import validate_prices
-
 from evbt.errors import InputError
 
 SOURCES = ("sample", "yfinance", "file")

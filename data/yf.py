@@ -61,9 +61,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import platformdirs
+
 from evbt.data.calendar import CAL_START, nyse, parse_day, sessions
 from evbt.data.contract import OPTIONAL, PRICE_COLS, REQUIRED, validate_prices
-
 from evbt.errors import InputError, OfflineError
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evbt.errors import InputError
+from evbt.errors import InputError, unknown_key
+from evbt.grid import decode_sweep
 from evbt.strategies.presets import Select, StrategyParams, get_preset
 
 
@@ -164,12 +165,6 @@ _TABLES = {
 }
 
 
-def _unknown(where: str, table: str, key: str, known: list[str]) -> InputError:
-    near = difflib.get_close_matches(key, known, n=1)
-    hint = f"did you mean {near[0]!r}? " if near else ""
-    return InputError(f"{where}: unknown key [{table}] {key}: {hint}known keys: {', '.join(known)}")
-
-
 def _coerce(where: str, table: str, key: str, value: Any, default: Any, hint: Any) -> Any:
     """Check a TOML value against the field's type, with a one-line error."""
     name = f"{where}: [{table}] {key} = {value!r}"
@@ -211,7 +206,7 @@ def _decode_table(where: str, table: str, cls: type, raw: dict[str, Any], base: 
     kw: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in fields:
-            raise _unknown(where, table, key, list(fields))
+            raise unknown_key(where, table, key, list(fields))
         default = getattr(obj, key)
         if key == "select" and cls is StrategyParams:
             if not isinstance(value, dict):
@@ -231,38 +226,6 @@ def _decode_table(where: str, table: str, cls: type, raw: dict[str, Any], base: 
             continue
         kw[key] = _coerce(where, table, key, value, default, fields[key].type)
     return dataclasses.replace(obj, **kw)
-
-
-def _decode_sweep(where: str, raw: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
-    known = [f.name for f in dataclasses.fields(StrategyParams)] + ["fees", "slippage"]
-    out: dict[str, tuple[Any, ...]] = {}
-    for key, value in raw.items():
-        if key not in known:
-            raise _unknown(where, "sweep", key, known)
-        if isinstance(value, dict):
-            try:
-                start, stop = value["start"], value["stop"]
-                step = value.get("step", 1)
-            except KeyError:
-                raise InputError(
-                    f"{where}: [sweep] {key}: a range needs start and stop (and optional step)"
-                ) from None
-            if not step or (stop - start) / step < 0:
-                raise InputError(f"{where}: [sweep] {key}: step must move start toward stop")
-            n = int(round((stop - start) / step)) + 1
-            vals = [start + i * step for i in range(n)]
-            if all(isinstance(v, int) for v in (start, stop, step)):
-                vals = [int(v) for v in vals]
-            else:
-                vals = [round(float(v), 12) for v in vals]
-            out[key] = tuple(vals)
-        elif isinstance(value, list) and value:
-            out[key] = tuple(value)
-        else:
-            raise InputError(
-                f"{where}: [sweep] {key}: use a non-empty list or {{start, stop, step}}"
-            )
-    return out
 
 
 def from_dict(raw: dict[str, Any], *, origin: str = "<config>") -> Config:
@@ -289,7 +252,7 @@ def from_dict(raw: dict[str, Any], *, origin: str = "<config>") -> Config:
             )
         elif cls is StrategyParams:
             parts[table] = base
-    cfg = Config(**parts, sweep=_decode_sweep(origin, raw.get("sweep", {})), origin=origin)
+    cfg = Config(**parts, sweep=decode_sweep(origin, raw.get("sweep", {})), origin=origin)
     return cfg.check()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 import pandas as pd
+
 from evbt.data.calendar import nyse
 from evbt.signals.rules import build_signals
 from evbt.strategies.presets import StrategyParams

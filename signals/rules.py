@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from evbt.data.calendar import CAL_START, nyse
-from evbt.strategies.presets import REPORTER, StrategyParams
 
+from evbt.data.calendar import CAL_START, nyse
 from evbt.errors import InputError
+from evbt.signals.select import select_events, tickers_of
+from evbt.strategies.presets import REPORTER, StrategyParams
 
 SIGNAL_COLUMNS = [
     "event_id",
@@ -63,55 +64,12 @@ def _all_sessions() -> pd.DatetimeIndex:
     return pd.DatetimeIndex(idx.tz_localize(None) if idx.tz else idx)
 
 
-def _tickers_of(row: pd.Series) -> list[str]:
-    raw = row.get("tickers")
-    if raw is None or (isinstance(raw, float) and np.isnan(raw)):
-        return []
-    return [t.strip() for t in str(raw).split(";") if t.strip()]
-
-
-def select_events(catalog: pd.DataFrame, params: StrategyParams) -> pd.DataFrame:
-    """Catalog rows matching ``params.select`` (case-insensitive; tags AND, tags_any OR)."""
-    s = params.select
-    df = catalog
-    keep = np.ones(len(df), dtype=bool)
-
-    def isin(col: str, vals: tuple[str, ...]) -> np.ndarray:
-        have = df[col].fillna("").astype(str).str.lower()
-        return have.isin([v.lower() for v in vals]).to_numpy()
-
-    if s.kind:
-        keep &= isin("kind", s.kind)
-    if s.org:
-        keep &= isin("org", s.org)
-    if s.status:
-        keep &= isin("status", s.status)
-    if s.confidence:
-        keep &= isin("confidence", s.confidence)
-    if s.ids:
-        keep &= df["id"].isin(s.ids).to_numpy()
-    if s.tags or s.tags_any:
-        tagsets = [
-            {t.strip().lower() for t in str(x).split(";") if t.strip()}
-            if isinstance(x, str)
-            else set()
-            for x in df["tags"]
-        ]
-        if s.tags:
-            need = {t.lower() for t in s.tags}
-            keep &= np.array([need <= ts for ts in tagsets], dtype=bool)
-        if s.tags_any:
-            anyof = {t.lower() for t in s.tags_any}
-            keep &= np.array([bool(anyof & ts) for ts in tagsets], dtype=bool)
-    return df.loc[keep]
-
-
 def _earnings_positions(
     known: pd.DataFrame, ticker: str, sessions: pd.DatetimeIndex
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reaction-session positions and known_at dates of ``ticker``'s earnings rows."""
     rows = known[(known["kind"] == "earnings") & known["reaction_session"].notna()]
-    rows = rows[[ticker in _tickers_of(r) for _, r in rows.iterrows()]]
+    rows = rows[[ticker in tickers_of(r) for _, r in rows.iterrows()]]
     pos = sessions.get_indexer(pd.DatetimeIndex(rows["reaction_session"]))
     order = np.argsort(pos, kind="stable")
     return pos[order], pd.DatetimeIndex(rows["known_at"]).to_numpy()[order]
@@ -147,7 +105,7 @@ def build_signals(
         react = ev["reaction_session"]
         targets: list[str] = []
         for t in tickers:
-            targets.extend(_tickers_of(ev) if t == REPORTER else [t])
+            targets.extend(tickers_of(ev) if t == REPORTER else [t])
         if pd.isna(react):
             skipped.extend(
                 (eid, t, "outside_calendar", "no reaction session (outside the NYSE calendar)")

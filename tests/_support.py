@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+
 from evbt.data import yf
 from evbt.data.contract import validate_prices
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from evbt.data.calendar import info_instant, reaction_session, session_offset, sessions
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from evbt.data.calendar import info_instant, reaction_session, session_offset, sessions
 from evbt.errors import InputError
 
 T = pd.Timestamp

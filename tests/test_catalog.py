@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from evbt.data import catalog as catmod
 from evbt.data.catalog import (
     COLUMNS,
@@ -28,9 +31,6 @@ from evbt.data.catalog import (
     upcoming,
     validate_catalog,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from evbt.errors import InputError, OfflineError
 
 T = pd.Timestamp

@@ -18,10 +18,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from evbt.data import catalog as catmod
-from evbt.data.catalog import DEFAULT_CATALOG, load_catalog
 
 from evbt.cli.events import events
+from evbt.data import catalog as catmod
+from evbt.data.catalog import DEFAULT_CATALOG, load_catalog
 from evbt.errors import InputError, OfflineError
 
 CORPUS = Path(__file__).resolve().parent / "malformed_catalogs"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from evbt.strategies.presets import BASKETS, PRESETS, get_preset
 
 from evbt.config import from_dict, load_config
 from evbt.errors import InputError
+from evbt.strategies.presets import BASKETS, PRESETS, get_preset
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml"))
 

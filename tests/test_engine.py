@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from evbt.backtest.engine import run, to_vectorbt
 
+from evbt.backtest.engine import run, to_vectorbt
 from evbt.config import from_dict, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,9 +49,7 @@ def test_run_on_sample_is_consistent(mode):
     if mode == "shared_cash":
         gross = (
             res.position.abs()
-            * pd.DataFrame(
-                res.extra["market"].close, index=res.position.index, columns=res.position.columns
-            )
+            * pd.DataFrame(res.market.close, index=res.position.index, columns=res.position.columns)
         ).sum(axis=1)
         # the cap binds when a position is opened (no rebalancing afterwards, so prices may
         # drift gross above it later): check it on every entry session
@@ -86,7 +84,7 @@ def test_to_vectorbt_has_the_same_trades():
         theirs["Avg Exit Price"].to_numpy(), ours["exit_price"].to_numpy(), rtol=1e-9
     )
     np.testing.assert_allclose(theirs["Size"].to_numpy(), ours["size"].to_numpy(), rtol=1e-9)
-    eq = res.equity[res.extra["market"].tickers]
+    eq = res.equity[res.market.tickers]
     np.testing.assert_allclose(vbt_total, (eq.iloc[-1] / eq.iloc[0] - 1).to_numpy(), rtol=1e-9)
 
 

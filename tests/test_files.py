@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from _support import contract_rows, replay
+
 from evbt.data.calendar import sessions
 from evbt.data.files import read_prices
 from evbt.data.sources import load_prices
-
 from evbt.errors import InputError
 
 REAL_PRICES = Path(__file__).resolve().parents[1].parent / "shared/marketdata/prices.parquet"

@@ -18,6 +18,9 @@ import textwrap
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from evbt.backtest.enums import (
     CashMode,
     ExitReason,
@@ -30,8 +33,6 @@ from evbt.backtest.enums import (
 )
 from evbt.backtest.nb import entry_units_nb, order_nb, simulate_nb, stop_exit_nb, ticker_groups_nb
 from evbt.backtest.reference import simulate_reference
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 RTOL = 1e-9
 

@@ -17,10 +17,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from evbt.backtest import metrics as m
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from evbt.backtest import metrics as m
 from evbt.errors import InputError
 
 PPY = 252

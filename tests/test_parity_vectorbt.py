@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import vectorbt as vbt
+
 from evbt.backtest.enums import ExitReason, PriceMode, SimParams, StopOn, sim_params
 from evbt.backtest.nb import simulate_nb
 

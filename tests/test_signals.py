@@ -9,13 +9,13 @@ from contextlib import redirect_stdout
 import numpy as np
 import pandas as pd
 import pytest
-from evbt.data.catalog import DEFAULT_CATALOG, load_catalog
-from evbt.signals.rules import build_signals, to_arrays
-from evbt.strategies.presets import Select, StrategyParams, get_preset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from evbt.data.catalog import DEFAULT_CATALOG, load_catalog
 from evbt.errors import InputError
+from evbt.signals.rules import build_signals, to_arrays
+from evbt.strategies.presets import Select, StrategyParams, get_preset
 
 T = pd.Timestamp
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from _support import contract_rows, replay
+
 from evbt.data import yf
 from evbt.data.contract import REQUIRED, validate_prices
 from evbt.data.sources import SOURCES, load_prices
-
 from evbt.errors import InputError, OfflineError
 
 

@@ -18,6 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
 from evbt.backtest import study_nb as nb
 from evbt.backtest.study import (
     MIN_EST_OBS,
@@ -27,10 +31,6 @@ from evbt.backtest.study import (
     run_study,
     study_arrays,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from scipy import stats
-
 from evbt.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]

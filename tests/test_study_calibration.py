@@ -25,9 +25,10 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from scipy import stats
+
 from evbt.backtest import study_nb as nb
 from evbt.backtest.study import study_arrays
-from scipy import stats
 
 LO, HI, EST, GAP = -5, 10, 120, 10
 WIN = np.array([[0, 0], [0, 1], [LO, HI]])

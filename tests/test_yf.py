@@ -19,10 +19,10 @@ import pandas as pd
 import platformdirs
 import pytest
 from _support import replay
+
 from evbt.data import yf
 from evbt.data.calendar import sessions
 from evbt.data.contract import REQUIRED, validate_prices
-
 from evbt.errors import InputError, OfflineError
 
 PANDAS4 = getattr(pd.errors, "Pandas4Warning", DeprecationWarning)
