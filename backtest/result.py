@@ -1,41 +1,267 @@
-"""What a run returns: ``BacktestResult`` (a backtest) and ``StudyRun`` (an event study)."""
+"""What a run returns: :class:`BacktestResult` (a backtest) and :class:`StudyRun` (an event
+study), with typed fields and the few methods a notebook needs.
+
+>>> import evbt
+>>> result = evbt.run(evbt.Config(strategy=evbt.presets()["launch_shock"]), study=False)
+>>> result.manifest["data"]["synthetic"]  # the bundled sample: invented prices
+True
+>>> list(result.stats().columns)
+['strategy', 'benchmark']
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from evbt.backtest.market import Market
-from evbt.config import Config
-from evbt.signals.rules import SignalArrays, SignalSet
+if TYPE_CHECKING:  # annotations only: importing the result type loads no calendar, no Numba
+    import plotly.graph_objects as go
+
+    from evbt.backtest.market import Market
+    from evbt.backtest.study import StudyResult
+    from evbt.config import Config
+    from evbt.signals.rules import SignalArrays, SignalSet
+
+#: Rows of :meth:`BacktestResult.stats`, in order (names as in ``metrics.parquet``).
+STATS_ROWS = (
+    "total_return",
+    "cagr",
+    "ann_vol",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "calmar",
+    "exposure",
+    "n_trades",
+    "hit_rate",
+    "profit_factor",
+)
+# Trade statistics say nothing about a buy and hold: NaN in its column.
+_TRADE_ROWS = ("n_trades", "hit_rate", "avg_win", "avg_loss", "profit_factor")
 
 
-@dataclass
+@dataclass(repr=False)
 class BacktestResult:
+    """One backtest: the tables a run writes, the inputs the kernel saw, and the manifest.
+
+    Fields:
+        config: the :class:`~evbt.config.Config` that was run.
+        signals: the signal table (and the signals skipped before the kernel).
+        trades: one row per trade (entry/exit session and price, size, fees, P&L, ``ret``,
+            ``exit_reason``, ``lookahead``).
+        equity: daily equity per account (each ticker, or ``"portfolio"`` in shared-cash
+            mode) and ``"total"``.
+        position: daily position per ticker.
+        metrics: one row per scope (``"total"``, then each ticker in per-ticker mode).
+        pnl_by_event: P&L per event.
+        skipped: every skipped signal with its reason.
+        manifest: config, data source and hash, SYNTHETIC flag, counts, run id.
+        study: the event study of the traded windows (None with ``study=False``).
+        benchmark: the benchmark's closes on the run's sessions (None without one).
+        market: the aligned prices the kernel saw (trade tickers only).
+        arrays: the signal arrays the kernel saw.
+        bench_metrics: the benchmark's buy and hold, same metrics (filled by :meth:`stats`).
+
+    >>> import evbt
+    >>> result = evbt.run(evbt.Config(strategy=evbt.presets()["launch_shock"]), study=False)
+    >>> result  # doctest: +ELLIPSIS
+    <BacktestResult launch_shock: ... trades, total return ..., config ..., SYNTHETIC>
+    >>> int(result.summary()["n_trades"]) == len(result.trades)
+    True
+    >>> float(result.stats().loc["exposure", "benchmark"])  # buy and hold is always in
+    1.0
+    >>> type(result.plot()).__name__
+    'Figure'
+    """
+
     config: Config
     signals: SignalSet
     trades: pd.DataFrame
-    equity: pd.DataFrame  # per account (ticker or "portfolio") plus "total"
+    equity: pd.DataFrame
     position: pd.DataFrame
-    metrics: pd.DataFrame  # one row per scope: total, each ticker
+    metrics: pd.DataFrame
     pnl_by_event: pd.DataFrame
     skipped: pd.DataFrame
     manifest: dict[str, Any]
-    study: Any = None
+    study: StudyResult | None = None
     benchmark: pd.Series | None = None
-    market: Market | None = None  # the aligned prices the kernel saw (trade tickers only)
-    arrays: SignalArrays | None = None  # the signal arrays the kernel saw
-    bench_metrics: pd.Series | None = None  # the benchmark's buy and hold, same metrics
+    market: Market | None = None
+    arrays: SignalArrays | None = None
+    bench_metrics: pd.Series | None = None
+
+    def __repr__(self) -> str:
+        m = self.summary()
+        flags = [
+            f
+            for f, on in (("SYNTHETIC", self._synthetic()), ("ruined", self.manifest.get("ruined")))
+            if on
+        ]
+        return (
+            f"<BacktestResult {self.config.strategy.name}: {len(self.trades)} trades, "
+            f"total return {m['total_return']:+.2%}, config {self.config.id}"
+            + (f", {', '.join(flags)}" if flags else "")
+            + ">"
+        )
+
+    def _repr_html_(self) -> str:  # a notebook shows the header and the stats table
+        import html
+
+        return f"<p>{html.escape(repr(self))}</p>" + self.stats().to_html(
+            float_format="{:.4g}".format
+        )
+
+    def _synthetic(self) -> bool:
+        return bool(self.manifest.get("data", {}).get("synthetic"))
 
     def summary(self) -> pd.Series:
+        """The strategy's metrics over the whole run (the ``"total"`` row of ``metrics``)."""
         return self.metrics.set_index("scope").loc["total"]
 
+    def benchmark_metrics(self) -> pd.Series | None:
+        """The benchmark's buy and hold over the run's sessions, in the strategy's metrics
+        (trade statistics NaN, exposure 1); None when the run has no benchmark."""
+        if self.bench_metrics is None and self.benchmark is not None:
+            from evbt.backtest.metrics import compute_metrics
 
-@dataclass
+            b = self.benchmark.dropna()
+            if len(b) < 2:
+                return None
+            eq = b / b.iloc[0]
+            no_trades = pd.DataFrame({"pnl": [], "ret": [], "exit_reason": []})
+            m = compute_metrics(eq, no_trades, position=pd.Series(1.0, index=eq.index))
+            for k in _TRADE_ROWS:
+                if k in m.index:
+                    m[k] = float("nan")
+            self.bench_metrics = m
+        return self.bench_metrics
+
+    def stats(self) -> pd.DataFrame:
+        """The strategy beside its benchmark's buy and hold, one row per metric
+        (:data:`STATS_ROWS`), columns ``strategy`` and ``benchmark`` (its ticker in
+        ``attrs["benchmark"]``). Fractions stay fractions: 0.05 is 5%."""
+        strat = self.summary().reindex(list(STATS_ROWS)).astype("float64")
+        bench = self.benchmark_metrics()
+        out = pd.DataFrame(
+            {
+                "strategy": strat,
+                "benchmark": (
+                    bench.reindex(list(STATS_ROWS)).astype("float64")
+                    if bench is not None
+                    else float("nan")
+                ),
+            }
+        )
+        out.index.name = "metric"
+        out.attrs["benchmark"] = str(self.benchmark.name) if self.benchmark is not None else None
+        return out
+
+    def plot(self) -> go.Figure:
+        """A Plotly figure: total equity (and the benchmark's buy and hold scaled to the same
+        start), entries and exits marked on the curve, events as dotted lines."""
+        import plotly.graph_objects as go
+
+        eq = self.equity["total"]
+        fig = go.Figure()
+        fig.add_trace(go.Scatter(x=eq.index, y=eq.to_numpy(), mode="lines", name="strategy"))
+        if self.benchmark is not None and self.benchmark.notna().any():
+            b = self.benchmark.dropna()
+            fig.add_trace(
+                go.Scatter(
+                    x=b.index,
+                    y=(b / b.iloc[0] * eq.iloc[0]).to_numpy(),
+                    mode="lines",
+                    line={"dash": "dash", "width": 1},
+                    name=f"{b.name} buy & hold",
+                )
+            )
+        tr = self.trades
+        for col, label, symbol in (
+            ("entry_session", "entry", "triangle-up"),
+            ("exit_session", "exit", "x"),
+        ):
+            if len(tr):
+                x = pd.DatetimeIndex(tr[col])
+                fig.add_trace(
+                    go.Scatter(
+                        x=x,
+                        y=eq.reindex(x).to_numpy(),
+                        mode="markers",
+                        marker={"symbol": symbol, "size": 9},
+                        name=label,
+                        text=[
+                            f"{e} {t} {d}"
+                            for e, t, d in zip(
+                                tr["event_id"], tr["ticker"], tr["direction"], strict=True
+                            )
+                        ],
+                        hovertemplate="%{text}<br>%{x|%Y-%m-%d}<extra>" + label + "</extra>",
+                    )
+                )
+        events = self.signals.table.drop_duplicates("event_id")
+        for day, eid in zip(events["reaction_session"], events["event_id"], strict=True):
+            fig.add_vline(x=pd.Timestamp(day), line={"dash": "dot", "width": 1, "color": "grey"})
+            fig.add_annotation(
+                x=pd.Timestamp(day),
+                y=1,
+                yref="paper",
+                text=str(eid),
+                showarrow=False,
+                textangle=-90,
+                xanchor="right",
+                yanchor="top",
+                font={"size": 9},
+            )
+        title = f"{self.config.strategy.name}: equity"
+        if self._synthetic():
+            title += " (SYNTHETIC DATA)"
+        fig.update_layout(title=title, xaxis_title="session", yaxis_title="equity")
+        return fig
+
+    def to_vectorbt(self) -> Any:
+        """A ``vectorbt.Portfolio`` of the same trades (per-ticker mode), for vectorbt's
+        analytics and plots; see the README for the deliberate differences."""
+        from evbt.backtest.engine import to_vectorbt
+
+        return to_vectorbt(self)
+
+    def write(self, root: str | os.PathLike[str] | None = None, *, force: bool = False) -> Path:
+        """Write the run folder (Parquet tables + manifest) under ``root`` (default: the
+        results root: ``EVBT_RESULTS``, else ``[output] dir``); returns the folder."""
+        from evbt.store import write_result
+
+        return write_result(self, root, force=force)
+
+
+@dataclass(repr=False)
 class StudyRun:
+    """An event study of the events a config selects (``evbt.study(config)``).
+
+    Fields: ``config``; ``study`` (the :class:`~evbt.backtest.study.StudyResult`: ``panel``
+    event x ticker x day, ``summary`` per group and window with every test); ``events`` (the
+    event x ticker rows studied); ``manifest``.
+    """
+
     config: Config
-    study: Any
+    study: StudyResult
     events: pd.DataFrame
     manifest: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return (
+            f"<StudyRun {self.config.strategy.name}: {len(self.events)} event x ticker rows, "
+            f"config {self.config.id}>"
+        )
+
+    def summary(self) -> pd.DataFrame:
+        """CAAR and its tests per group and window (``study_summary.parquet``)."""
+        return self.study.summary
+
+    def write(self, root: str | os.PathLike[str] | None = None, *, force: bool = False) -> Path:
+        """Write the run folder (event_study, study_summary, manifest); returns it."""
+        from evbt.store import write_study
+
+        return write_study(self, root, force=force)

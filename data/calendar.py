@@ -19,11 +19,15 @@ Offsets are counted in sessions, never calendar days.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import os
+import pickle
 import re
 import warnings
 import zoneinfo
+from pathlib import Path
 
 import exchange_calendars as xcals
 import numpy as np
@@ -44,13 +48,46 @@ CAL_START = "2000-01-03"
 
 @functools.lru_cache(maxsize=1)
 def nyse() -> xcals.ExchangeCalendar:
-    """The XNYS calendar from 2000 to two years past today (built once per process)."""
+    """The XNYS calendar from 2000 to two years past today (built once per process).
+
+    Building it from the holiday rules takes about half a second, so the built calendar is
+    kept in the user cache folder (platformdirs' user cache dir for evbt), keyed by the
+    exchange-calendars version and the range; a missing or unreadable copy is rebuilt.
+    """
     end = (pd.Timestamp.today().normalize() + pd.DateOffset(years=2)).strftime("%Y-%m-%d")
+    path = _calendar_cache_path(end)
+    if path is not None:
+        with contextlib.suppress(Exception):  # any problem with the copy: rebuild it
+            with path.open("rb") as fh:
+                cal = pickle.load(fh)
+            if isinstance(cal, xcals.ExchangeCalendar):
+                return cal
     with warnings.catch_warnings():
         # exchange-calendars 4.13 reads Series.values on tz-aware data while building the
         # calendar, which pandas 3.1 flags (Pandas4Warning). Not ours and harmless here.
         warnings.filterwarnings("ignore", category=pd.errors.Pandas4Warning)
-        return xcals.get_calendar("XNYS", start=CAL_START, end=end)
+        cal = xcals.get_calendar("XNYS", start=CAL_START, end=end)
+    if path is not None:
+        with contextlib.suppress(OSError, pickle.PicklingError):  # a read-only cache is fine
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for old in path.parent.glob("XNYS-*.pkl"):
+                old.unlink(missing_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(cal, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+    return cal
+
+
+def _calendar_cache_path(end: str) -> Path | None:
+    """Where the built calendar is kept, or None when no cache folder can be named."""
+    try:
+        import platformdirs
+
+        root = platformdirs.user_cache_dir("evbt")
+    except Exception:  # pragma: no cover - platformdirs is a dependency
+        return None
+    return Path(root) / "calendars" / f"XNYS-{xcals.__version__}-{CAL_START}-{end}.pkl"
 
 
 def parse_day(value: object, what: str) -> pd.Timestamp | None:
@@ -69,6 +106,44 @@ def parse_day(value: object, what: str) -> pd.Timestamp | None:
     if ts.tzinfo is not None:
         ts = ts.tz_localize(None)
     return ts.normalize()
+
+
+def parse_asof(value: object, what: str = "--asof") -> pd.Timestamp:
+    """An as-of date given by a user: a plain date inside the NYSE calendar.
+
+    Refuses, with one line naming ``what``: an empty or unreadable value, a time of day or
+    a time zone (an as-of day is a date, read in New York), and dates the calendar does not
+    cover (before 2000-01-03 or more than two years ahead).
+    """
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        raise InputError(f"{what}: empty: give a date YYYY-MM-DD")
+    day = parse_day(text, what)
+    if day is None:  # pragma: no cover - parse_day returns None only for None
+        raise InputError(f"{what}: empty: give a date YYYY-MM-DD")
+    stamp = pd.Timestamp(text)
+    if stamp.tzinfo is not None or stamp != stamp.normalize():
+        raise InputError(
+            f"{what} {text!r}: has a time of day or a time zone: give a plain date YYYY-MM-DD "
+            "(read in New York)"
+        )
+    return check_in_calendar(day, what)
+
+
+def check_in_calendar(day: pd.Timestamp, what: str) -> pd.Timestamp:
+    """``day`` unchanged if the NYSE calendar covers it, else a one-line InputError."""
+    cal = nyse()
+    first, last = (
+        (pd.Timestamp(x).tz_localize(None) for x in (cal.first_session, cal.last_session))
+        if cal.first_session.tz
+        else (cal.first_session, cal.last_session)
+    )
+    if not first <= day <= last:
+        raise InputError(
+            f"{what} {day:%Y-%m-%d}: outside the NYSE calendar ({first:%Y-%m-%d} to "
+            f"{last:%Y-%m-%d}): use a date inside it"
+        )
+    return day
 
 
 def sessions(start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.DatetimeIndex:

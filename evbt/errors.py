@@ -22,4 +22,28 @@ def unknown_key(where: str, table: str, key: str, known: list[str]) -> InputErro
     """The error for a key a TOML table does not have, with a "did you mean" hint."""
     near = difflib.get_close_matches(key, known, n=1)
     hint = f"did you mean {near[0]!r}? " if near else ""
-    return InputError(f"{where}: unknown key [{table}] {key}: {hint}known keys: {', '.join(known)}")
+    return FieldError(where, f"unknown key [{table}] {key}: {hint}known keys: {', '.join(known)}")
+
+
+def unknown_table(where: str, table: str, known: list[str]) -> InputError:
+    """The error for a table a config does not have, with a "did you mean" hint."""
+    near = difflib.get_close_matches(table, known, n=1)
+    hint = f"did you mean [{near[0]}]? " if near else ""
+    return FieldError(where, f"unknown table [{table}]: {hint}known tables: {', '.join(known)}")
+
+
+class FieldError(InputError):
+    """A bad value in a config table: ``"<where>: [table] field = value: fix"``, one line.
+
+    ``where`` is the config file when the value came from TOML, else the dataclass that was
+    built (``"PortfolioConfig"``); :meth:`at` puts the file in its place, so TOML and Python
+    give the same message after the prefix.
+    """
+
+    def __init__(self, where: str, body: str) -> None:
+        self.where, self.body = where, body
+        super().__init__(f"{where}: {body}")
+
+    def at(self, where: str) -> FieldError:
+        """The same error, said of ``where`` (the config file) instead."""
+        return FieldError(where, self.body)

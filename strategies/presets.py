@@ -8,8 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Literal
 
-from evbt.errors import InputError
+from evbt.errors import FieldError
+from evbt.fields import bad, check_fields, table
+
+# The TOML words, checked on construction (evbt.fields); kernel codes are mapped from them
+# in one place (backtest/enums.py). Kinds, statuses, confidences: the catalog's vocabulary.
+Direction = Literal["long", "short"]
+ExitAnchor = Literal["none", "next_earnings"]
+PriceAt = Literal["close", "next_open"]
+StopOn = Literal["close", "high_low"]
+Overlap = Literal["skip", "merge"]
+Kind = Literal["model_launch", "earnings", "product", "policy", "other"]
+Status = Literal["confirmed", "expected"]
+Confidence = Literal["confirmed", "single", "unconfirmed"]
 
 #: Named ticker baskets usable wherever tickers are given.
 BASKETS: dict[str, tuple[str, ...]] = {
@@ -22,73 +35,115 @@ BASKETS: dict[str, tuple[str, ...]] = {
 REPORTER = "reporter"
 
 
+@table("strategy.select")
 @dataclass(frozen=True)
 class Select:
     """Which catalog events a strategy trades. Empty tuple = no filter on that field.
 
-    ``tags`` are all required (AND); ``tags_any`` needs at least one (OR).
+    ``tags`` are all required (AND); ``tags_any`` needs at least one (OR); ``tickers``
+    keeps events naming any of them (so ``kind = ["earnings"], tickers = ["AMD"]`` picks
+    AMD's reports). ``attrs`` filters on the launch attributes (``data/events/attributes.csv``), in TOML
+    ``attrs = { open_weights = true, active_params_b = { max = 40 } }`` (a value must be
+    equal; ``min``/``max`` bound a number, inclusive; an event without the attribute never
+    matches). ``weight_by`` names a numeric attribute that scales the strategy's ``weight``:
+    ``value / max`` over the selected events (``min / value`` with ``weight_invert``), so
+    weights stay in (0, 1]; events without it are not selected.
     """
 
-    kind: tuple[str, ...] = ()
+    kind: tuple[Kind, ...] = ()
     org: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     tags_any: tuple[str, ...] = ()
     ids: tuple[str, ...] = ()
-    status: tuple[str, ...] = ("confirmed",)
-    confidence: tuple[str, ...] = ()
+    tickers: tuple[str, ...] = ()  # events naming any of these (e.g. the reporter "AMD")
+    status: tuple[Status, ...] = ("confirmed",)
+    confidence: tuple[Confidence, ...] = ()
+    attrs: tuple[tuple[str, str, float | bool], ...] = ()
+    weight_by: str = ""
+    weight_invert: bool = False
+
+    def __post_init__(self) -> None:
+        if self.attrs:
+            from evbt.data.attributes import normalise_attr_spec
+            from evbt.errors import InputError
+
+            try:
+                spec = normalise_attr_spec(self.attrs, where="attrs")
+            except InputError as e:
+                raise FieldError(type(self).__name__, f"[strategy.select] {e}") from None
+            object.__setattr__(self, "attrs", spec)
+        check_fields(self, "strategy.select")
+        if self.weight_by and not self.weight_by.replace("_", "a").isalnum():
+            raise bad(
+                self,
+                "strategy.select",
+                "weight_by",
+                "name a numeric attribute, e.g. active_params_b",
+            )
 
 
+@table("strategy")
 @dataclass(frozen=True)
 class StrategyParams:
     """The ``event_window`` rule: enter ``entry_offset`` sessions from each selected event's
     reaction session, hold ``hold`` sessions (or exit ``exit_offset`` sessions from the
-    ticker's next known earnings reaction when ``exit_anchor = "next_earnings"``)."""
+    ticker's next known earnings reaction when ``exit_anchor = "next_earnings"``).
+
+    Values are checked on construction (TOML words, no leverage: ``weight`` in (0, 1]):
+
+    >>> p = get_preset("launch_shock").replace(hold=3, tickers=("NVDA", "semis_etf"))
+    >>> p.direction, p.hold, p.resolved_tickers()
+    ('short', 3, ('NVDA', 'SMH', 'SOXX'))
+    >>> p.replace(direction="down")
+    Traceback (most recent call last):
+    ...
+    evbt.errors.FieldError: StrategyParams: [strategy] direction = "down": use "long" or "short"
+    """
 
     name: str = "event_window"
     tickers: tuple[str, ...] = ("NVDA",)
     select: Select = field(default_factory=Select)
-    direction: str = "long"  # long | short
+    direction: Direction = "long"
     entry_offset: int = 0  # sessions from the reaction session (negative = before)
     hold: int = 5  # sessions from entry to the time exit
-    exit_anchor: str = "none"  # none | next_earnings
+    exit_anchor: ExitAnchor = "none"
     exit_offset: int = -1  # sessions from the anchor's reaction session
     stop_loss: float | None = None  # fraction, e.g. 0.08
     take_profit: float | None = None
-    price: str = "close"  # close | next_open
-    stop_on: str = "close"  # close | high_low
+    price: PriceAt = "close"
+    stop_on: StopOn = "close"
     weight: float = 1.0
-    overlap: str = "skip"  # skip | merge
+    overlap: Overlap = "skip"
     skip_if_earnings_within: int | None = None  # sessions; None = no interaction rule
     allow_lookahead: bool = False
 
-    def check(self) -> StrategyParams:
-        """Raise InputError for a bad value (one line: field and fix)."""
-
-        def bad(f: str, fix: str) -> InputError:
-            return InputError(f"[strategy] {f} = {getattr(self, f)!r}: {fix}")
-
-        if self.direction not in ("long", "short"):
-            raise bad("direction", 'use "long" or "short"')
-        if self.price not in ("close", "next_open"):
-            raise bad("price", 'use "close" or "next_open"')
-        if self.stop_on not in ("close", "high_low"):
-            raise bad("stop_on", 'use "close" or "high_low"')
-        if self.exit_anchor not in ("none", "next_earnings"):
-            raise bad("exit_anchor", 'use "none" or "next_earnings"')
-        if self.overlap not in ("skip", "merge"):
-            raise bad("overlap", 'use "skip" or "merge"')
-        if not isinstance(self.hold, int) or self.hold < 1:
-            raise bad("hold", "use a whole number of sessions >= 1")
-        if not isinstance(self.entry_offset, int):
-            raise bad("entry_offset", "use a whole number of sessions")
+    def __post_init__(self) -> None:
+        check_fields(self, "strategy")  # types and Literal words
+        if not self.name:
+            raise bad(self, "strategy", "name", 'name a strategy, e.g. "event_window"')
+        if self.hold < 1:
+            raise bad(self, "strategy", "hold", "use a whole number of sessions >= 1")
         for f in ("stop_loss", "take_profit"):
             v = getattr(self, f)
-            if v is not None and not (0 < v < 10):
-                raise bad(f, "use a fraction > 0 (e.g. 0.08 for 8%), or leave it out")
-        if not (self.weight > 0):
-            raise bad("weight", "use a number > 0")
+            if v is not None and not v > 0:
+                raise bad(
+                    self, "strategy", f, "use a fraction > 0 (e.g. 0.08 for 8%), or leave it out"
+                )
+        if not 0 < self.weight <= 1:
+            raise bad(
+                self, "strategy", "weight", "use a fraction of equity in (0, 1] (no leverage)"
+            )
+        if self.skip_if_earnings_within is not None and self.skip_if_earnings_within < 0:
+            raise bad(
+                self, "strategy", "skip_if_earnings_within", "use sessions >= 0, or leave it out"
+            )
         if not self.tickers:
-            raise bad("tickers", 'name at least one ticker or a basket such as "semis"')
+            raise bad(
+                self, "strategy", "tickers", 'name at least one ticker or a basket such as "semis"'
+            )
+
+    def check(self) -> StrategyParams:
+        """Kept for callers: the fields were checked on construction (``__post_init__``)."""
         return self
 
     def resolved_tickers(self) -> tuple[str, ...]:
@@ -189,7 +244,8 @@ def get_preset(name: str) -> StrategyParams:
     if name not in PRESETS:
         near = difflib.get_close_matches(name, list(PRESETS), n=1)
         hint = f"did you mean {near[0]!r}? " if near else ""
-        raise InputError(
-            f"[strategy] name = {name!r} is not a strategy: {hint}choose one of {', '.join(PRESETS)}"
+        raise FieldError(
+            "get_preset",
+            f'[strategy] name = "{name}" is not a strategy: {hint}choose one of {", ".join(PRESETS)}',
         )
     return PRESETS[name]()

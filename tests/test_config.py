@@ -34,30 +34,52 @@ def test_config_id_is_canonical_and_sensitive():
     assert a.id != c.id
 
 
-@pytest.mark.parametrize(
-    ("raw", "needle"),
-    [
-        ({"strategy": {"hodl": 3}}, "did you mean 'hold'"),
-        ({"stratgy": {}}, "did you mean [strategy]"),
-        ({"strategy": {"name": "launch_shok"}}, "did you mean 'launch_shock'"),
-        ({"costs": {"fees": 1.0}}, "[costs] fees"),
-        ({"costs": {"slippage": -0.1}}, "[costs] slippage"),
-        ({"portfolio": {"init_cash": 0}}, "[portfolio] init_cash"),
-        ({"portfolio": {"mode": "both"}}, "[portfolio] mode"),
-        ({"strategy": {"stop_loss": 0}}, "[strategy] stop_loss"),
-        ({"strategy": {"stop_loss": -0.1}}, "[strategy] stop_loss"),
-        ({"strategy": {"hold": 0}}, "[strategy] hold"),
-        ({"strategy": {"hold": "5"}}, "[strategy] hold"),
-        ({"strategy": {"direction": "up"}}, "[strategy] direction"),
-        ({"strategy": {"price": "vwap"}}, "[strategy] price"),
-        ({"strategy": {"select": {"knd": ["earnings"]}}}, "did you mean 'kind'"),
-        ({"data": {"source": "bloomberg"}}, "[data] source"),
-        ({"data": {"source": "file"}}, "needs prices"),
-        ({"study": {"window": [3, 5]}}, "[study] window"),
-        ({"sweep": {"hold": {"start": 5, "stop": 1}}}, "[sweep] hold"),
-        ({"sweep": {"hodl": [1, 2]}}, "did you mean 'hold'"),
-    ],
-)
+#: Every bad config the TOML path refuses (tests/test_config_api.py builds each in Python).
+BAD_CONFIGS = [
+    ({"strategy": {"hodl": 3}}, "did you mean 'hold'"),
+    ({"stratgy": {}}, "did you mean [strategy]"),
+    ({"strategy": {"name": "launch_shok"}}, "did you mean 'launch_shock'"),
+    ({"costs": {"fees": 1.0}}, "[costs] fees"),
+    ({"costs": {"slippage": -0.1}}, "[costs] slippage"),
+    ({"portfolio": {"init_cash": 0}}, "[portfolio] init_cash"),
+    ({"portfolio": {"mode": "both"}}, "[portfolio] mode"),
+    ({"strategy": {"stop_loss": 0}}, "[strategy] stop_loss"),
+    ({"strategy": {"stop_loss": -0.1}}, "[strategy] stop_loss"),
+    ({"strategy": {"hold": 0}}, "[strategy] hold"),
+    ({"strategy": {"hold": "5"}}, "[strategy] hold"),
+    ({"strategy": {"direction": "up"}}, "[strategy] direction"),
+    ({"strategy": {"price": "vwap"}}, "[strategy] price"),
+    ({"strategy": {"select": {"knd": ["earnings"]}}}, "did you mean 'kind'"),
+    ({"data": {"source": "bloomberg"}}, "[data] source"),
+    ({"data": {"source": "file"}}, "needs prices"),
+    ({"study": {"window": [3, 5]}}, "[study] window"),
+    ({"sweep": {"hold": {"start": 5, "stop": 1}}}, "[sweep] hold"),
+    ({"sweep": {"hodl": [1, 2]}}, "did you mean 'hold'"),
+    # no leverage (contract C1), finite amounts, the TOML words and documented bounds
+    ({"portfolio": {"size": 5}}, "[portfolio] size = 5: use a fraction of equity in (0, 1]"),
+    ({"portfolio": {"size_type": "notional", "size": -1}}, "[portfolio] size = -1"),
+    ({"portfolio": {"size_type": "equity_fraction"}}, '"fraction" or "notional"'),
+    ({"portfolio": {"mode": "shared"}}, '"per_ticker" or "shared_cash"'),
+    ({"portfolio": {"max_gross": 1.5}}, "[portfolio] max_gross"),
+    ({"portfolio": {"init_cash": float("inf")}}, "use a finite number"),
+    ({"costs": {"fees": float("nan")}}, "[costs] fees = nan"),
+    ({"costs": {"fees": "0.001"}}, "[costs] fees"),
+    ({"strategy": {"weight": 2}}, "[strategy] weight"),
+    ({"strategy": {"take_profit": 0}}, "[strategy] take_profit"),
+    ({"strategy": {"stop_on": "intrabar"}}, '"close" or "high_low"'),
+    ({"strategy": {"tickers": []}}, "[strategy] tickers"),
+    ({"strategy": {"allow_lookahead": "yes"}}, "use true or false"),
+    ({"strategy": {"select": {"kind": ["earning"]}}}, "[strategy.select] kind"),
+    ({"data": {"start": "2024-02-30"}}, "[data] start"),
+    ({"study": {"model": "capm"}}, "[study] model"),
+    ({"study": {"estimation": 10}}, "[study] estimation"),
+    ({"study": {"placebo": -1}}, "[study] placebo"),
+    ({"sweep": {"hold": [1, 0]}}, "[sweep] hold = 0"),
+    ({"sweep": {"fees": [0.0, 0.5]}}, "[sweep] fees = 0.5"),
+]
+
+
+@pytest.mark.parametrize(("raw", "needle"), BAD_CONFIGS)
 def test_bad_config_one_line_error(raw, needle):
     with pytest.raises(InputError) as e:
         from_dict(raw, origin="cfg.toml")

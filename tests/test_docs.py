@@ -57,9 +57,31 @@ def test_every_example_config_runs(path, tmp_path, capsys):
     ].get("prices", "")
     if reads_real and not REAL.exists():
         pytest.skip(f"{path.name} reads real prices at {REAL}, absent here")
-    command = "study" if "study" in path.stem else "backtest"
+    command = "sweep" if raw.get("sweep") else "study" if "study" in path.stem else "backtest"
     args = [command, str(path), "--out", str(tmp_path), "--json"]
     code = main(args)
     err = capsys.readouterr().err
     assert code == 0, err
     assert any(tmp_path.iterdir())
+
+
+# Modules whose docstring examples are the notebook API's documentation: they must run.
+DOCTEST_MODULES = ["evbt", "evbt.config", "evbt.backtest.result", "evbt.strategies.presets"]
+
+
+@pytest.mark.parametrize("name", DOCTEST_MODULES)
+def test_docstring_examples_run(name, tmp_path, monkeypatch):
+    import doctest
+    import importlib
+    import io
+
+    monkeypatch.chdir(tmp_path)  # an example that writes, writes here
+    module = importlib.import_module(name)
+    finder = doctest.DocTestFinder()
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    out = io.StringIO()
+    for test in finder.find(module, name):
+        runner.run(test, out=out.write)
+    result = runner.summarize(verbose=False)
+    assert result.attempted > 0, f"{name} has no docstring examples"
+    assert result.failed == 0, out.getvalue()[-4000:]

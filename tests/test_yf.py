@@ -21,6 +21,7 @@ import pytest
 from _support import replay
 
 from evbt.data import yf
+from evbt.data.cache import paths
 from evbt.data.calendar import sessions
 from evbt.data.contract import REQUIRED, validate_prices
 from evbt.errors import InputError, OfflineError
@@ -68,7 +69,7 @@ def use(monkeypatch: pytest.MonkeyPatch, r):
 
 
 def files(cache: Path, ticker: str = "NVDA") -> tuple[Path, Path]:
-    return yf._paths(cache / "prices", ticker)
+    return paths(cache / "prices", ticker)
 
 
 # ---------------------------------------------------------------- the real download call

@@ -1,0 +1,139 @@
+"""The notebook API: ``import evbt`` is cheap, its names resolve, and a BacktestResult
+gives stats beside the benchmark, a figure, a run folder and a vectorbt portfolio."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import evbt
+from evbt.backtest.result import STATS_ROWS, BacktestResult
+
+HEAVY = ("pandas", "numpy", "scipy", "vectorbt", "exchange_calendars", "numba", "pyarrow")
+# What no command of the demo path needs (the study uses scipy.special, not scipy.stats).
+NEVER = ("scipy.stats", "vectorbt", "yfinance", "plotly", "duckdb", "dask")
+
+
+def _loaded_after(code: str, names: tuple[str, ...] = HEAVY, cwd: object = None) -> list[str]:
+    probe = f"{code}\nimport sys, json; print(json.dumps(sorted(m for m in {names!r} if m in sys.modules)))"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=cwd
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_import_evbt_loads_nothing_heavy():
+    assert _loaded_after("import evbt; evbt.presets(); evbt.Config(); evbt.InputError") == []
+
+
+def test_cli_help_loads_nothing_heavy():
+    code = "from evbt.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"
+    assert _loaded_after(code) == []
+
+
+def test_events_list_loads_no_kernels():
+    code = "import io, contextlib\nfrom evbt.cli import main\nwith contextlib.redirect_stdout(io.StringIO()):\n    assert main(['events', 'list']) == 0"
+    assert _loaded_after(code, ("numba", "scipy", *NEVER)) == []
+
+
+def test_demo_backtest_loads_only_what_it_uses(tmp_path):
+    demo = Path(__file__).resolve().parents[1] / "examples" / "launch_shock.toml"
+    code = (
+        "import io, contextlib\nfrom evbt.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['backtest', {str(demo)!r}, '--out', {str(tmp_path)!r}]) == 0"
+    )
+    assert _loaded_after(code, NEVER) == []
+
+
+@pytest.mark.parametrize("name", evbt.__all__)
+def test_public_names_resolve(name):
+    module = evbt._LAZY.get(name, ("evbt", name))[0]
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} has not landed in this tree")
+    assert getattr(evbt, name) is not None
+    assert name in dir(evbt)
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="no attribute 'runn'"):
+        evbt.runn  # noqa: B018
+
+
+def test_presets_are_fresh_frozen_params():
+    p = evbt.presets()
+    assert {"event_window", "launch_shock", "earnings_runup"} <= set(p)
+    assert p["launch_shock"] == evbt.presets()["launch_shock"]
+    assert p["launch_shock"].replace(hold=2).hold == 2
+
+
+@pytest.fixture(scope="module")
+def result() -> BacktestResult:
+    # the README's demo strategy on the bundled sample, built in Python
+    return evbt.run(evbt.Config(strategy=evbt.presets()["launch_shock"]), study=False)
+
+
+def test_stats_puts_the_strategy_beside_the_benchmark(result):
+    st = result.stats()
+    assert list(st.index) == list(STATS_ROWS) and list(st.columns) == ["strategy", "benchmark"]
+    assert st.attrs["benchmark"] == result.config.data.benchmark == "SMH"
+    pd.testing.assert_series_equal(
+        st["strategy"], result.summary().reindex(list(STATS_ROWS)).astype(float), check_names=False
+    )
+    b = result.benchmark
+    assert st.loc["total_return", "benchmark"] == pytest.approx(
+        b.iloc[-1] / b.iloc[0] - 1, rel=1e-12
+    )
+    assert st.loc["exposure", "benchmark"] == 1.0
+    assert np.isnan(st.loc["n_trades", "benchmark"])  # trade statistics do not apply
+    assert result.bench_metrics is not None  # computed once, kept
+
+
+def test_notebook_display_is_a_summary_not_the_tables(result):
+    text = repr(result)
+    assert text.startswith("<BacktestResult launch_shock: ") and "SYNTHETIC" in text
+    assert "\n" not in text
+    html = result._repr_html_()
+    assert "total_return" in html and "benchmark" in html
+
+
+def test_plot_marks_equity_trades_and_events(result):
+    fig = result.plot()
+    names = [t.name for t in fig.data]
+    assert names[:2] == ["strategy", "SMH buy & hold"]
+    assert {"entry", "exit"} <= set(names)
+    entries = next(t for t in fig.data if t.name == "entry")
+    assert len(entries.x) == len(result.trades)
+    n_events = result.signals.table["event_id"].nunique()
+    assert len(fig.layout.shapes) == n_events
+    assert "SYNTHETIC" in fig.layout.title.text
+
+
+def test_write_makes_the_run_folder(result, tmp_path):
+    path = result.write(tmp_path)
+    assert path.parent == tmp_path and (path / "manifest.json").exists()
+    back = pd.read_parquet(path / "trades.parquet")
+    assert len(back) == len(result.trades)
+
+
+@pytest.mark.slow  # about 20 s: vectorbt's import and its (uncached) compile
+def test_to_vectorbt_holds_the_same_trades(result):
+    pf = result.to_vectorbt()
+    assert pf.trades.count().sum() == len(result.trades)
+
+
+def test_study_run_summary_and_write(tmp_path):
+    cfg = evbt.Config(
+        strategy=evbt.presets()["launch_shock"],
+        study=evbt.config.StudyConfig(bootstrap=50, placebo=50),
+    )
+    run = evbt.study(cfg)
+    assert set(run.summary()["group_type"]) >= {"all"}
+    assert (run.write(tmp_path) / "study_summary.parquet").exists()
