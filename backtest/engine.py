@@ -10,92 +10,129 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from evbt.backtest.enums import EXIT_REASON_NAMES, STATUS_NAMES, SignalStatus
 from evbt.backtest.manifest import make_manifest
 from evbt.backtest.market import Market, load_market
 from evbt.backtest.result import BacktestResult
 from evbt.backtest.study_run import run_study_for
 from evbt.config import Config
 from evbt.errors import InputError
-from evbt.signals.rules import SignalSet, build_signals, to_arrays
+from evbt.signals.rules import (
+    SKIP_COLUMNS,
+    SignalArrays,
+    SignalSet,
+    build_signals,
+    no_signal_error,
+    to_arrays,
+)
 
-EXIT_REASONS = {0: "time", 1: "stop_loss", 2: "take_profit", 3: "open"}
+EXIT_REASONS = dict(enumerate(EXIT_REASON_NAMES))
 
 
 def sim_params(config: Config):
-    """Config -> the kernel's SimParams NamedTuple."""
-    from evbt.backtest.enums import SimParams
+    """Config -> the kernel's checked SimParams (TOML words mapped in backtest.enums)."""
+    from evbt.backtest.enums import params_from_config
 
-    s, p, c = config.strategy, config.portfolio, config.costs
-    return SimParams(
-        fees=float(c.fees),
-        slippage=float(c.slippage),
-        sl_stop=float(s.stop_loss) if s.stop_loss is not None else np.nan,
-        tp_stop=float(s.take_profit) if s.take_profit is not None else np.nan,
-        price_mode=0 if s.price == "close" else 1,
-        stop_on=0 if s.stop_on == "close" else 1,
-        size_type=0 if p.size_type == "fraction" else 1,
-        size=float(p.size),
-        init_cash=float(p.init_cash),
-        mode=0 if p.mode == "per_ticker" else 1,
-        max_gross=float(p.max_gross),
-    )
+    try:
+        return params_from_config(config)
+    except ValueError as e:
+        raise InputError(f"{config.origin}: {e}") from None
+
+
+def _kernel_skips(
+    status: np.ndarray, arrays: SignalArrays, market: Market, lag: int
+) -> pd.DataFrame:
+    """One skipped row (event_id, ticker, code, reason) per signal the kernel did not take."""
+    idx, n = market.index, len(market.index)
+    rows = []
+    for k in np.flatnonzero(status != SignalStatus.TRADED):
+        code = int(status[k])
+        ticker = market.tickers[int(arrays.ticker[k])]
+        b = int(arrays.entry[k]) + lag
+        x = int(arrays.exit[k])
+        xb = x if (lag == 0 or x == n - 1) else x + 1
+        if code == SignalStatus.NO_BAR_ENTRY:
+            why = (
+                f"{ticker} has no price bar on {idx[b]:%Y-%m-%d}, its entry fill session"
+                if b < n
+                else "its entry fills after the last session of the data"
+            )
+        elif code == SignalStatus.NO_BAR_EXIT:
+            why = f"{ticker} has no price bar on {idx[xb]:%Y-%m-%d}, its exit fill session"
+        elif code == SignalStatus.OVERLAP:
+            why = f"overlaps a trade taken on {ticker}"
+        elif code == SignalStatus.NO_CASH:
+            why = "no cash left to fund it"
+        elif code == SignalStatus.GROSS_CAP:
+            why = "the gross exposure cap (max_gross) left no room"
+        elif code == SignalStatus.RUINED:
+            why = "its account was ruined (equity <= 0) before the entry"
+        else:
+            why = "its fill price is not finite and > 0"
+        rows.append((arrays.event_ids[int(arrays.event[k])], ticker, STATUS_NAMES[code], why))
+    return pd.DataFrame(rows, columns=SKIP_COLUMNS)
 
 
 def simulate(config: Config, market: Market, signals: SignalSet):
-    """Run the kernel for one config on prepared market data; returns labelled frames."""
+    """Run the kernel for one config on prepared market data; returns labelled frames.
+
+    Returns ``(trades, equity, position, skipped, arrays)``: ``skipped`` holds the signals
+    that could not be placed on the price data and those the kernel refused (C1 codes).
+    """
     from evbt.backtest.nb import simulate_nb
 
-    arrays, unplaced = to_arrays(
-        signals.table, market.index, market.tickers, bars=(market.first_bar, market.last_bar)
-    )
-    trades_rec, equity, position, n_skipped = simulate_nb(
+    params = sim_params(config)
+    arrays, unplaced = to_arrays(signals.table, market.index, market.tickers)
+    trades_rec, equity, position, status = simulate_nb(
         market.open,
         market.high,
         market.low,
         market.close,
+        market.real,
         arrays.ticker,
         arrays.event,
         arrays.entry,
         arrays.exit,
         arrays.direction,
         arrays.weight,
-        sim_params(config),
+        params,
     )
     idx = market.index
-    n = len(idx)
     tr = pd.DataFrame(trades_rec)
+    has = len(tr) > 0
     trades = pd.DataFrame(
         {
-            "event_id": [arrays.event_ids[e] for e in tr["event"]] if len(tr) else [],
-            "ticker": [market.tickers[t] for t in tr["ticker"]] if len(tr) else [],
-            "direction": np.where(tr["direction"].to_numpy() > 0, "long", "short")
-            if len(tr)
-            else [],
-            "entry_session": idx[tr["entry_idx"].to_numpy()] if len(tr) else [],
-            "exit_session": idx[np.minimum(tr["exit_idx"].to_numpy(), n - 1)] if len(tr) else [],
-            "entry_price": tr["entry_price"] if len(tr) else [],
-            "exit_price": tr["exit_price"] if len(tr) else [],
-            "size": tr["size"] if len(tr) else [],
-            "entry_fees": tr["entry_fees"] if len(tr) else [],
-            "exit_fees": tr["exit_fees"] if len(tr) else [],
-            "pnl": tr["pnl"] if len(tr) else [],
-            "ret": tr["ret"] if len(tr) else [],
-            "exit_reason": [EXIT_REASONS[int(r)] for r in tr["exit_reason"]] if len(tr) else [],
-            "exit_reason_code": tr["exit_reason"] if len(tr) else [],
+            "event_id": [arrays.event_ids[e] for e in tr["event"]] if has else [],
+            "ticker": [market.tickers[t] for t in tr["ticker"]] if has else [],
+            "direction": np.where(tr["direction"].to_numpy() > 0, "long", "short") if has else [],
+            "entry_session": idx[tr["entry_idx"].to_numpy()] if has else [],
+            "exit_session": idx[tr["exit_idx"].to_numpy()] if has else [],
+            "entry_price": tr["entry_price"] if has else [],
+            "exit_price": tr["exit_price"] if has else [],
+            "size": tr["size"] if has else [],
+            "entry_fees": tr["entry_fees"] if has else [],
+            "exit_fees": tr["exit_fees"] if has else [],
+            "pnl": tr["pnl"] if has else [],
+            "ret": tr["ret"] if has else [],
+            "exit_reason": [EXIT_REASONS[int(r)] for r in tr["exit_reason"]] if has else [],
+            "exit_reason_code": tr["exit_reason"] if has else [],
+            "capped": tr["capped"] if has else [],
         }
     )
     trades["lookahead"] = (
-        signals.table["lookahead"].to_numpy()[arrays.rows[tr["signal"].to_numpy()]]
-        if len(tr)
-        else []
+        signals.table["lookahead"].to_numpy()[arrays.rows[tr["signal"].to_numpy()]] if has else []
     )
-    trades = trades.astype({"lookahead": bool})
+    trades = trades.astype(
+        {"lookahead": bool, "capped": bool, "exit_reason_code": np.int64, "size": np.float64}
+    )
     cols = market.tickers if config.portfolio.mode == "per_ticker" else ["portfolio"]
     eq = pd.DataFrame(equity, index=idx, columns=cols)
     eq["total"] = eq[cols].sum(axis=1)
     pos = pd.DataFrame(position, index=idx, columns=market.tickers)
-    overlap_skips = int(n_skipped)
-    return trades, eq, pos, unplaced, overlap_skips, arrays
+    skipped = pd.concat(
+        [unplaced, _kernel_skips(status, arrays, market, params.price_mode)], ignore_index=True
+    )
+    return trades, eq, pos, skipped, arrays
 
 
 def _coded(trades: pd.DataFrame) -> pd.DataFrame:
@@ -119,7 +156,7 @@ def _metrics_table(trades, eq, pos, bench, config: Config) -> pd.DataFrame:
     out = pd.DataFrame(rows).reset_index(drop=True)
     for c in out.columns:
         if c != "scope":
-            out[c] = out[c].astype("float64")
+            out[c] = out[c].astype("int64" if c == "n_trades" else "float64")
     return out
 
 
@@ -137,9 +174,13 @@ def run(
     catalog = load_catalog(events_path or config.data.events)
     signals = build_signals(catalog, config.strategy)
     if signals.table.empty:
+        raise no_signal_error(signals, config.origin)
+    params = sim_params(config)  # refuse what the kernel cannot take before loading prices
+    weight = config.strategy.weight
+    if not (0.0 < weight <= 1.0):
         raise InputError(
-            f"{config.origin}: [strategy] select matches no event in the catalog: "
-            "check kind/org/tags (evbt events list shows what is there)"
+            f"{config.origin}: [strategy] weight = {weight}: use a fraction in (0, 1] "
+            "(no leverage: 1 commits the whole size to each signal)"
         )
     tickers = list(dict.fromkeys(signals.table["ticker"]))
     bench_t = config.data.benchmark
@@ -150,32 +191,25 @@ def run(
         if bench_t
         else None
     )
-    trade_market = market
-    if bench_t and bench_t not in tickers:
-        keep = [market.tickers.index(t) for t in tickers]
-        trade_market = Market(
-            index=market.index,
-            tickers=tickers,
-            open=np.ascontiguousarray(market.open[:, keep]),
-            high=np.ascontiguousarray(market.high[:, keep]),
-            low=np.ascontiguousarray(market.low[:, keep]),
-            close=np.ascontiguousarray(market.close[:, keep]),
-            source=market.source,
-            synthetic=market.synthetic,
-            data_hash=market.data_hash,
-            filled=market.filled,
-            first_bar=market.first_bar[keep],
-            last_bar=market.last_bar[keep],
-        )
-    trades, eq, pos, unplaced, n_overlap, arrays = simulate(config, trade_market, signals)
+    trade_market = market.select(tickers) if bench_t and bench_t not in tickers else market
+    trades, eq, pos, kernel_skipped, arrays = simulate(config, trade_market, signals)
+    n_accounts = len(tickers) if config.portfolio.mode == "per_ticker" else 1
+    if bench is not None:
+        # The benchmark's buy and hold with the strategy's initial capital.
+        eq["benchmark"] = bench / bench.iloc[0] * (params.init_cash * n_accounts)
     metrics = _metrics_table(trades, eq, pos, bench, config)
-    skipped = pd.concat([signals.skipped, unplaced], ignore_index=True)
-    placed = len(signals.table) - len(unplaced)
+    skipped = pd.concat([signals.skipped, kernel_skipped], ignore_index=True)
+    skipped = skipped.astype({c: str for c in SKIP_COLUMNS})
+    placed = len(arrays.entry)
     if placed == 0:
         raise InputError(
-            f"no signal falls inside the price data ({market.index[0]:%Y-%m-%d} to "
-            f"{market.index[-1]:%Y-%m-%d}; {len(unplaced)} skipped): widen [data] start/end"
+            f"{config.origin}: no signal falls inside the price data "
+            f"({market.index[0]:%Y-%m-%d} to {market.index[-1]:%Y-%m-%d}; "
+            f"{len(signals.table)} signal(s) outside it): widen [data] start/end"
         )
+    ruined = bool((trades["exit_reason"] == "ruined").any()) or bool(
+        (eq.drop(columns=["benchmark"], errors="ignore") <= 0).any().any()
+    )
     result = BacktestResult(
         config=config,
         signals=signals,
@@ -193,13 +227,64 @@ def run(
     do_study = config.study.enabled if study is None else study
     if do_study:
         result.study = run_study_for(config, market, signals.table)
-    result.manifest = make_manifest(result, market, n_kernel_skips=n_overlap)
+    result.manifest = make_manifest(
+        result,
+        market,
+        catalog=catalog,
+        catalog_path=events_path or config.data.events,
+        prices_path=prices_path or config.data.prices,
+        ruined=ruined,
+    )
+    # Every signal accounted for (C1): signals = trades + skipped, each skip with its reason.
+    counts = result.manifest.setdefault("signals", {})
+    counts.pop("n_skipped_in_kernel", None)
+    by_reason = skipped["code"].value_counts().sort_index()
+    counts.update(
+        n_signals=int(len(trades) + len(skipped)),
+        n_trades=int(len(trades)),
+        n_skipped=int(len(skipped)),
+        skipped_by_reason={str(k): int(v) for k, v in by_reason.items()},
+    )
+    result.manifest["ruined"] = ruined
     return result
+
+
+def _kernel_trades(result: BacktestResult) -> np.ndarray:
+    """``result.trades`` back as the kernel's ``trade_dt`` records (what to_vectorbt reads)."""
+    from evbt.backtest.enums import ExitReason, trade_dt
+
+    t, m, a = result.trades, result.market, result.arrays
+    out = np.zeros(len(t), dtype=trade_dt)
+    if len(t) == 0:
+        return out
+    col = {name: i for i, name in enumerate(m.tickers)}
+    out["ticker"] = [col[x] for x in t["ticker"]]
+    out["direction"] = np.where(t["direction"] == "long", 1, -1)
+    out["entry_idx"] = m.index.get_indexer(pd.DatetimeIndex(t["entry_session"]))
+    out["exit_idx"] = m.index.get_indexer(pd.DatetimeIndex(t["exit_session"]))
+    out["exit_reason"] = t["exit_reason_code"].to_numpy()
+    # the signal each trade came from: its ticker's signal entering at (entry - lag)
+    lag = 1 if result.config.strategy.price == "next_open" else 0
+    key: dict[tuple[int, int], int] = {}
+    for k, (tk, e) in enumerate(zip(a.ticker, a.entry, strict=True)):
+        key.setdefault((int(tk), int(e)), k)  # a later twin is always OVERLAP (C1 rule 2)
+    out["signal"] = [
+        key[(int(tk), int(e) - lag)] for tk, e in zip(out["ticker"], out["entry_idx"], strict=True)
+    ]
+    if (out["exit_reason"] == ExitReason.RUINED).any():
+        raise ValueError(
+            "to_vectorbt cannot mirror a ruined account: vectorbt covers a losing short only "
+            "as far as its cash pays and never closes it"
+        )
+    return out
 
 
 def to_vectorbt(result: BacktestResult):
     """A ``vectorbt.Portfolio`` holding the same trades as ``result`` (per_ticker mode), so
-    vectorbt's analytics and plots work on an evbt run. See README: differences."""
+    vectorbt's analytics and plots work on an evbt run: its ``sharpe_ratio()`` equals
+    ``result.metrics``' Sharpe per ticker (``group_by=True``: the total), with the same
+    252-session year, and ``.plot()`` works with several tickers (it plots the total).
+    See README: differences, and ``backtest.interop``."""
     from evbt.backtest.interop import to_vectorbt as _to_vectorbt
 
     m, a = result.market, result.arrays
@@ -208,6 +293,7 @@ def to_vectorbt(result: BacktestResult):
         high=m.high,
         low=m.low,
         close=m.close,
+        real=m.real,
         sig_ticker=a.ticker,
         sig_entry=a.entry,
         sig_exit=a.exit,
@@ -215,6 +301,7 @@ def to_vectorbt(result: BacktestResult):
         sig_weight=a.weight,
         sig_event=a.event,
         params=sim_params(result.config),
+        trades=_kernel_trades(result),
         index=m.index,
         columns=m.tickers,
         freq="1D",

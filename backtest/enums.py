@@ -6,7 +6,9 @@ instance holds the integer codes, so Numba kernels read them as compile-time con
 
 The kernels in :mod:`backtest.nb` take one :class:`SimParams`; build it with
 :func:`sim_params`, which fills defaults, coerces types (so the kernels compile once) and
-checks every value with a message that says how to fix it.
+checks every value with a message that says how to fix it. :func:`params_from_config` is
+the one place where the config's TOML words (``fraction``, ``shared_cash``, ``high_low``,
+``next_open``) become the kernel's codes; the engine and the sweep both go through it.
 """
 
 from __future__ import annotations
@@ -23,9 +25,15 @@ __all__ = [
     "Direction",
     "ExitReason",
     "PriceMode",
+    "SignalStatus",
     "SimParams",
     "SizeType",
     "StopOn",
+    "CAP_TOL",
+    "EXIT_REASON_NAMES",
+    "STATUS_NAMES",
+    "TOML_WORDS",
+    "params_from_config",
     "sim_params",
     "trade_dt",
 ]
@@ -49,10 +57,45 @@ class ExitReasonT(NamedTuple):
     STOP_LOSS: int = 1
     TAKE_PROFIT: int = 2
     OPEN: int = 3
-    """Still open at the last session: valued at the last close, no exit fee or slippage."""
+    """Still open at the ticker's last real bar (the last session, or earlier when the
+    ticker's data ends first): valued at that close, no exit fee or slippage."""
+    RUINED: int = 4
+    """The account's equity reached <= 0 at this session's close: the position is closed
+    there, valued at that close (the marked price), no exit fee or slippage."""
 
 
 ExitReason = ExitReasonT()
+
+
+class SignalStatusT(NamedTuple):
+    """What the kernel did with each signal (``status[k]``, int8, one per signal). Contract C1."""
+
+    TRADED: int = 0
+    """Taken: it has a trade record."""
+    OVERLAP: int = 1
+    """Its entry is at or before the exit session of the last trade taken on its ticker, or
+    an earlier signal of the same ticker enters on the same session."""
+    NO_CASH: int = 2
+    """The account's cash could not fund a position worth more than dust."""
+    GROSS_CAP: int = 3
+    """Shared cash: the gross-exposure cap left no room for it."""
+    NO_BAR_ENTRY: int = 4
+    """The ticker has no real bar at the entry fill session (or it lies past the data)."""
+    NO_BAR_EXIT: int = 5
+    """The ticker has no real bar at the time-exit fill session, which lies within its data."""
+    RUINED: int = 6
+    """Its account was ruined (equity <= 0) before the entry."""
+    BAD_PRICE: int = 7
+    """The fill price is not finite and > 0."""
+
+
+SignalStatus = SignalStatusT()
+
+STATUS_NAMES: tuple[str, ...] = tuple(f.lower() for f in SignalStatus._fields)
+"""``STATUS_NAMES[code]`` is the skip code written to ``skipped.parquet``."""
+
+EXIT_REASON_NAMES: tuple[str, ...] = tuple(f.lower() for f in ExitReason._fields)
+"""``EXIT_REASON_NAMES[code]`` is the ``exit_reason`` written to ``trades.parquet``."""
 
 
 class PriceModeT(NamedTuple):
@@ -115,6 +158,10 @@ MIN_ORDER_FRAC = 1e-9
 It keeps rounding residue (the 1e-14 of cash left after an all-in buy) from opening
 dust positions, so the kernel and the reference agree on which entries are taken."""
 
+CAP_TOL = 1e-9
+"""An entry is flagged ``capped`` only when cash or the gross cap cut it by more than this
+fraction: an all-in entry whose cost exceeds cash by a rounding error is not "capped"."""
+
 
 class SimParams(NamedTuple):
     """Parameters of one simulation. Build with :func:`sim_params` (it checks the values)."""
@@ -131,11 +178,12 @@ class SimParams(NamedTuple):
     stop_on: int = StopOn.CLOSE
     size_type: int = SizeType.EQUITY_FRACTION
     size: float = 1.0
+    """Equity fraction in (0, 1] (no leverage), or a cash amount > 0 for notional sizing."""
     init_cash: float = 100.0
     mode: int = CashMode.PER_TICKER
     max_gross: float = 1.0
-    """Shared-cash mode only: gross exposure (sum of ``|position value|``) after an entry
-    never exceeds ``max_gross * equity``."""
+    """Shared-cash mode only, in (0, 1]: gross exposure (sum of ``|position value|``) after
+    an entry never exceeds ``max_gross * equity``."""
 
 
 _ENUMS: dict[str, Any] = {
@@ -150,6 +198,7 @@ _FLOATS = ("fees", "slippage", "sl_stop", "tp_stop", "size", "init_cash", "max_g
 def _enum_code(name: str, value: object) -> int:
     enum = _ENUMS[name]
     codes = {field.lower(): getattr(enum, field) for field in enum._fields}
+    codes.update(TOML_WORDS[_TOML_FIELD[name]])  # the config's words work too
     if isinstance(value, str):
         key = value.strip().lower()
         if key not in codes:
@@ -167,7 +216,8 @@ def _enum_code(name: str, value: object) -> int:
 def sim_params(**kwargs: object) -> SimParams:
     """Return checked :class:`SimParams`; unknown names get a "did you mean" hint.
 
-    Enum fields accept the code or the name, e.g. ``price_mode="next_open"``.
+    Enum fields accept the code, the kernel name or the config word, e.g.
+    ``price_mode="next_open"``, ``mode="shared_cash"``, ``stop_on="high_low"``.
     """
     fields = SimParams._fields
     for key in kwargs:
@@ -208,14 +258,65 @@ def sim_params(**kwargs: object) -> SimParams:
         f"size={values['size']} must be positive and finite (1.0 = all-in for equity_fraction)",
     )
     need(
+        values["size_type"] != SizeType.EQUITY_FRACTION or values["size"] <= 1.0,
+        f"size={values['size']} is a fraction of equity above 1 (leverage): use a value in (0, 1]",
+    )
+    need(
         math.isfinite(values["init_cash"]) and values["init_cash"] > 0.0,
         f"init_cash={values['init_cash']} must be positive and finite",
     )
     need(
-        math.isfinite(values["max_gross"]) and values["max_gross"] > 0.0,
-        f"max_gross={values['max_gross']} must be positive and finite (1.0 = no leverage)",
+        math.isfinite(values["max_gross"]) and 0.0 < values["max_gross"] <= 1.0,
+        f"max_gross={values['max_gross']} must be in (0, 1] (1.0 = fully invested, no leverage)",
     )
     return SimParams(**values)  # type: ignore[arg-type]
+
+
+_TOML_FIELD = {
+    "price_mode": "price",
+    "stop_on": "stop_on",
+    "size_type": "size_type",
+    "mode": "mode",
+}
+
+TOML_WORDS: dict[str, dict[str, int]] = {
+    "price": {"close": PriceMode.CLOSE, "next_open": PriceMode.NEXT_OPEN},
+    "stop_on": {"close": StopOn.CLOSE, "high_low": StopOn.INTRABAR},
+    "size_type": {"fraction": SizeType.EQUITY_FRACTION, "notional": SizeType.NOTIONAL},
+    "mode": {"per_ticker": CashMode.PER_TICKER, "shared_cash": CashMode.SHARED},
+}
+"""The config's words for each kernel enum: the only place they are mapped to codes."""
+
+
+def _word(field: str, value: str) -> int:
+    words = TOML_WORDS[field]
+    if value not in words:
+        raise ValueError(f"{field} = {value!r} is unknown: use one of {sorted(words)}")
+    return words[value]
+
+
+def params_from_config(config: Any, **overrides: object) -> SimParams:
+    """The checked :class:`SimParams` of an ``evbt.config.Config`` (TOML words -> codes).
+
+    ``overrides`` replace single kernel fields (by their SimParams names), e.g. a sweep's
+    ``sl_stop=0.05``. Raises ``ValueError`` for a value the kernel cannot take.
+    """
+    s, p, c = config.strategy, config.portfolio, config.costs
+    values: dict[str, object] = {
+        "fees": c.fees,
+        "slippage": c.slippage,
+        "sl_stop": math.nan if s.stop_loss is None else s.stop_loss,
+        "tp_stop": math.nan if s.take_profit is None else s.take_profit,
+        "price_mode": _word("price", s.price),
+        "stop_on": _word("stop_on", s.stop_on),
+        "size_type": _word("size_type", p.size_type),
+        "size": p.size,
+        "init_cash": p.init_cash,
+        "mode": _word("mode", p.mode),
+        "max_gross": p.max_gross,
+    }
+    values.update(overrides)
+    return sim_params(**values)
 
 
 trade_dt = np.dtype(
@@ -234,6 +335,7 @@ trade_dt = np.dtype(
         ("pnl", np.float64),
         ("ret", np.float64),
         ("exit_reason", np.int64),
+        ("capped", np.bool_),
     ],
     align=True,
 )
@@ -250,4 +352,5 @@ trade_dt = np.dtype(
 - ``ret``: ``pnl / (size * entry_price)``, exactly vectorbt's trade ``return`` (the entry
   value at the slipped fill price, entry fees not included).
 - ``exit_reason``: :data:`ExitReason`.
+- ``capped``: the entry was cut by cash or the gross cap (by more than :data:`CAP_TOL`).
 """

@@ -14,6 +14,14 @@ the way :func:`backtest.nb.simulate_nb` does:
   while flat), ``'value'`` for notional amounts; ``min_size=0``;
 - ``open``/``high``/``low`` only for ``StopOn.INTRABAR``; for ``PriceMode.NEXT_OPEN`` the
   order price is the next open (the last close where an exit falls back to it).
+
+The portfolio is an :class:`EvbtPortfolio`: a ``vbt.Portfolio`` whose returns statistics use
+evbt's conventions (:mod:`backtest.metrics`): a 252-session year and returns from one close to
+the next (the first session, where vectorbt counts a return against the initial cash, has
+none), so ``pf.sharpe_ratio()`` equals evbt's Sharpe per ticker, and
+``pf.sharpe_ratio(group_by=True)`` the total's. ``pf.plot()`` with several tickers plots the
+total (value, cumulative returns, drawdowns); ``pf.plot(column="NVDA")`` one ticker's orders
+and trades as vectorbt does.
 """
 
 from __future__ import annotations
@@ -28,7 +36,69 @@ from evbt.backtest.nb import simulate_nb
 if TYPE_CHECKING:
     import vectorbt as vbt
 
-__all__ = ["to_vectorbt"]
+__all__ = ["EvbtPortfolio", "to_vectorbt"]
+
+YEAR_FREQ = "252 days"
+"""With a daily ``freq``, vectorbt annualises by ``year_freq / freq`` = 252 (evbt's year)."""
+
+GROUP_SUBPLOTS = ("value", "cum_returns", "drawdowns")
+"""What ``EvbtPortfolio.plot()`` shows for several tickers (subplots that support groups)."""
+
+
+def _portfolio_class() -> Any:
+    """:class:`EvbtPortfolio`, built on first use so importing this module stays light."""
+    global EvbtPortfolio
+    if EvbtPortfolio is not None:
+        return EvbtPortfolio
+    import vectorbt as vbt
+
+    class _EvbtPortfolio(vbt.Portfolio):  # type: ignore[misc,name-defined]
+        """A ``vbt.Portfolio`` with evbt's return conventions (see the module docstring)."""
+
+        def get_returns_acc(  # type: ignore[override]
+            self,
+            group_by: Any = None,
+            benchmark_rets: Any = None,
+            freq: Any = None,
+            year_freq: Any = None,
+            use_asset_returns: bool = False,
+            defaults: Any = None,
+            **kwargs: Any,
+        ) -> Any:
+            if use_asset_returns:
+                returns = self.asset_returns(group_by=group_by)
+            else:
+                returns = self.returns(group_by=group_by)
+            if benchmark_rets is None:
+                benchmark_rets = self.benchmark_returns(group_by=group_by)
+            # evbt: no return on the first session (vectorbt's is against the initial cash).
+            returns = returns.iloc[1:]
+            benchmark_rets = benchmark_rets.iloc[1:]
+            return returns.vbt.returns(
+                benchmark_rets=benchmark_rets,
+                freq=self.wrapper.freq if freq is None else freq,
+                year_freq=YEAR_FREQ if year_freq is None else year_freq,
+                defaults=defaults,
+                **kwargs,
+            )
+
+        def plot(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            several = len(self.wrapper.columns) > 1
+            if (
+                several
+                and kwargs.get("column") is None
+                and kwargs.get("group_by") is None
+                and not args
+            ):
+                kwargs = {"group_by": True, "subplots": list(GROUP_SUBPLOTS), **kwargs}
+            return super().plot(*args, **kwargs)
+
+    _EvbtPortfolio.__name__ = _EvbtPortfolio.__qualname__ = "EvbtPortfolio"
+    EvbtPortfolio = _EvbtPortfolio
+    return EvbtPortfolio
+
+
+EvbtPortfolio: Any = None
 
 
 def _as_2d(name: str, a: Any, shape: tuple[int, int] | None = None) -> np.ndarray:
@@ -46,6 +116,7 @@ def to_vectorbt(
     high: Any,
     low: Any,
     close: Any,
+    real: Any = None,
     sig_ticker: Any,
     sig_entry: Any,
     sig_exit: Any,
@@ -60,21 +131,24 @@ def to_vectorbt(
 ) -> vbt.Portfolio:
     """Return a ``vectorbt.Portfolio`` with the same trades as :func:`simulate_nb`.
 
-    Arguments are those of :func:`backtest.nb.simulate_nb` (``sig_event`` optional);
-    ``trades`` may pass the kernel's trades to skip re-running it. ``index``/``columns``
+    Arguments are those of :func:`backtest.nb.simulate_nb` (``sig_event`` optional, ``real``
+    all True when omitted); ``trades`` may pass the kernel's trades to skip re-running it. ``index``/``columns``
     label the portfolio's sessions/tickers, ``freq`` is passed to vectorbt.
 
     Supported: ``CashMode.PER_TICKER`` (vectorbt's cash sharing has no gross cap), any
     ``SizeType`` and ``StopOn``; ``PriceMode.NEXT_OPEN`` only without stops (vectorbt checks
     stops on the session an exit fills at its open, before that fill). Known gaps, where the
-    portfolio will not match: a short that loses more than its account (vectorbt covers only
-    what its cash pays for), a notional short larger than the account (we cap it at the
-    account, vectorbt does not), and a next-open entry on the last session whose exit falls
-    back to that close (one vectorbt bar holds one order).
+    portfolio will not match: a ruined account (a short that loses more than its account:
+    vectorbt covers only what its cash pays for and never closes it), a notional short
+    larger than the account (we cap it at the account, vectorbt does not), and a next-open
+    entry on the last session whose exit falls back to that close (one vectorbt bar holds
+    one order). Missing bars (``real`` False) need nothing: the trades come from the kernel,
+    which never fills on them, and vectorbt marks them at the same forward-filled closes.
     """
     import pandas as pd
     import vectorbt as vbt
 
+    portfolio_cls = _portfolio_class()
     if params.mode != CashMode.PER_TICKER:
         raise ValueError(
             "to_vectorbt needs params.mode=per_ticker: vectorbt's cash sharing has no gross "
@@ -100,9 +174,10 @@ def to_vectorbt(
     if sig_event is None:
         sig_event = np.arange(len(sig_ticker), dtype=np.int64)
     sig_event = np.asarray(sig_event, dtype=np.int64)
+    real_a = np.ones(shape, dtype=bool) if real is None else np.asarray(real, dtype=bool)
     if trades is None:
         trades = simulate_nb(
-            open_a, high_a, low_a, close_a, sig_ticker, sig_event, sig_entry, sig_exit,
+            open_a, high_a, low_a, close_a, real_a, sig_ticker, sig_event, sig_entry, sig_exit,
             sig_direction, sig_weight, params,
         )[0]  # fmt: skip
 
@@ -136,7 +211,7 @@ def to_vectorbt(
     ohlc: dict[str, Any] = {}
     if params.stop_on == StopOn.INTRABAR:
         ohlc = {"open": frame(open_a), "high": frame(high_a), "low": frame(low_a)}
-    return vbt.Portfolio.from_signals(
+    return portfolio_cls.from_signals(
         frame(close_a),
         entries=frame(long_entries),
         exits=frame(long_exits),

@@ -1,8 +1,9 @@
 """Market alignment: prices for the run's tickers as session x ticker matrices.
 
 Loads prices through the data layer, checks them, and aligns them on one session index so
-the kernels can take plain arrays. Records which cells are fills (a ticker with no bar on a
-session) so that no fill happens on a price that does not exist.
+the kernels can take plain arrays. Records which cells are real bars (``Market.real``) and
+which are fills (a ticker with no bar on a session: forward-filled, back-filled before its
+first bar), so that no trade ever fills on a price the market did not print (contract C1).
 """
 
 from __future__ import annotations
@@ -33,6 +34,30 @@ class Market:
     filled: int  # cells filled because a ticker had no bar on a session
     first_bar: np.ndarray  # per ticker: position of its first real bar (earlier cells are fill)
     last_bar: np.ndarray  # per ticker: position of its last real bar
+    real: np.ndarray  # bool [sessions, tickers]: True where the ticker has a real bar
+
+    def select(self, tickers: list[str]) -> Market:
+        """The same market restricted to ``tickers`` (in that order)."""
+        keep = [self.tickers.index(t) for t in tickers]
+
+        def cols(a: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(a[:, keep])
+
+        return Market(
+            index=self.index,
+            tickers=list(tickers),
+            open=cols(self.open),
+            high=cols(self.high),
+            low=cols(self.low),
+            close=cols(self.close),
+            source=self.source,
+            synthetic=self.synthetic,
+            data_hash=self.data_hash,
+            filled=int((~self.real[:, keep]).sum()),
+            first_bar=self.first_bar[keep],
+            last_bar=self.last_bar[keep],
+            real=cols(self.real),
+        )
 
 
 def load_market(config: Config, tickers: list[str], *, prices_path: str | None = None) -> Market:
@@ -48,6 +73,23 @@ def load_market(config: Config, tickers: list[str], *, prices_path: str | None =
             f"no prices for {', '.join(tickers)} between {d.start or 'the start'} and "
             f"{d.end or 'the end'}: widen [data] start/end or check the ticker names"
         )
+    return align_prices(
+        df,
+        tickers,
+        source=str(df.attrs.get("source", source)),
+        synthetic=bool(df.attrs.get("synthetic", False)),
+    )
+
+
+def align_prices(
+    df: pd.DataFrame, tickers: list[str], *, source: str = "file", synthetic: bool = False
+) -> Market:
+    """Align a long price table (the data contract) into session x ticker matrices.
+
+    Sessions are the dates any ticker has a bar on. A ticker without a bar on a session gets
+    its last close there (its first close before its first bar) in every price field, and
+    ``real`` False: such cells mark equity, never fill a trade.
+    """
     wide = {
         f: df.pivot(index="date", columns="ticker", values=f).sort_index()
         for f in ("open", "high", "low", "close")
@@ -62,8 +104,8 @@ def load_market(config: Config, tickers: list[str], *, prices_path: str | None =
     has = close.notna().to_numpy()
     first_bar = np.argmax(has, axis=0).astype(np.int64)
     last_bar = (len(has) - 1 - np.argmax(has[::-1], axis=0)).astype(np.int64)
-    # Cells before a ticker's first bar are back-filled only so the kernel sees finite numbers;
-    # no entry is allowed there (to_arrays drops it), so no trade sees a future price.
+    # Cells without a bar (before a ticker's first bar: back-filled) hold numbers only so the
+    # kernel can mark equity; they are not real, so no trade ever fills there (C1).
     close = close.ffill().bfill()
     mats = {}
     for f in ("open", "high", "low"):
@@ -75,6 +117,7 @@ def load_market(config: Config, tickers: list[str], *, prices_path: str | None =
     h.update(close.index.asi8.tobytes())
     for arr in (mats["open"], mats["high"], mats["low"], c):
         h.update(np.ascontiguousarray(arr).tobytes())
+    h.update(np.packbits(has).tobytes())  # which cells are real bars decides fills too
     return Market(
         index=pd.DatetimeIndex(close.index, name="date"),
         tickers=list(tickers),
@@ -82,10 +125,11 @@ def load_market(config: Config, tickers: list[str], *, prices_path: str | None =
         high=np.ascontiguousarray(mats["high"]),
         low=np.ascontiguousarray(mats["low"]),
         close=c,
-        source=str(df.attrs.get("source", source)),
-        synthetic=bool(df.attrs.get("synthetic", False)),
+        source=source,
+        synthetic=synthetic,
         data_hash=h.hexdigest()[:16],
         filled=n_fill,
         first_bar=first_bar,
         last_bar=last_bar,
+        real=np.ascontiguousarray(has),
     )

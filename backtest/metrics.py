@@ -5,10 +5,18 @@ and aligns its pandas inputs, calls those functions and labels the result.
 
 Conventions shared by every metric:
 
-- ``equity`` is the strategy's account value at the close of each session, > 0 throughout.
+- ``equity`` is the strategy's account value at the close of each session: finite, > 0 at
+  the first session.
 - Returns are simple per-session returns of the equity curve,
   ``r_t = E_t / E_{t-1} - 1`` for ``t = 1..n-1``: a curve of ``n`` sessions has ``n - 1``
-  returns and a one-session curve has none.
+  returns and a one-session curve has none. Flat sessions (no position) count, as zeros.
+- Ruin: a curve that reaches ``E <= 0`` (a short that lost more than its account) is ruined
+  at the first such session ``r``; the account is dead from there, so every metric reads the
+  curve up to and including ``r``: ``total_return = E_r / E_0 - 1`` is the actual loss, which
+  is below -100% when the equity went negative (the account owes money); ``cagr = -1``
+  (-100%: nothing is left to compound); returns, volatility, Sharpe and Sortino use the
+  returns up to ``r`` (the last one is ``<= -1``); ``max_drawdown`` is ``<= -1``; ``calmar``
+  is ``cagr / |max_drawdown|``. :func:`ruin_index` finds ``r``.
 - ``ppy`` (periods per year) is 252 sessions unless passed; ratios are annualised by
   ``sqrt(ppy)``.
 - The risk-free rate is 0 unless passed. The building blocks take it per period
@@ -67,6 +75,13 @@ _STD_TOL = 1e-12
 # ---------------------------------------------------------------------------------------
 # NumPy building blocks
 # ---------------------------------------------------------------------------------------
+
+
+def ruin_index(equity: np.ndarray) -> int:
+    """Index of the first session with equity <= 0; -1 when the curve never gets there."""
+    e = np.asarray(equity, dtype=np.float64)
+    hit = np.flatnonzero(e <= 0.0)
+    return int(hit[0]) if hit.size else -1
 
 
 def simple_returns(equity: np.ndarray) -> np.ndarray:
@@ -281,12 +296,16 @@ def _check_equity(equity: pd.Series) -> np.ndarray:
         raise InputError(
             f"equity has dtype {equity.dtype}, not numbers: pass account values as floats"
         ) from None
-    bad = ~np.isfinite(e) | (e <= 0)
+    bad = ~np.isfinite(e)
     if bad.any():
         raise InputError(
-            f"equity must be finite and > 0 at every session; {int(bad.sum())} session(s) are not, "
-            f"first {_day(equity.index[bad][0])} ({e[bad][0]!r}): "
-            "fill the curve at every session, or stop the backtest before the account is wiped out"
+            f"equity must be finite at every session; {int(bad.sum())} session(s) are not, "
+            f"first {_day(equity.index[bad][0])} ({e[bad][0]!r}): fill the curve at every session"
+        )
+    if not e[0] > 0:
+        raise InputError(
+            f"equity must be > 0 at its first session {_day(equity.index[0])} ({e[0]!r}): "
+            "start the curve with the initial capital"
         )
     return e
 
@@ -366,7 +385,8 @@ def compute_metrics(
 
     Args:
         equity: account value at each session's close, indexed by unique, sorted session
-            dates; finite and > 0.
+            dates; finite, > 0 at the first session (a later value <= 0 is ruin: see the
+            module docstring).
         trades: one row per trade with at least ``pnl`` and ``exit_reason`` (int; ``3`` =
             still open); the engine's table also has ``ret``, which only
             :func:`pnl_by_event` reads. Closed trades need a finite ``pnl``; open ones may
@@ -419,11 +439,13 @@ def compute_metrics(
 
     ppy = int(periods_per_year)
     rf = float((1.0 + risk_free_rate) ** (1.0 / ppy) - 1.0)
-    r = simple_returns(e)
-    tr = total_return(e)
+    ruin = ruin_index(e)
+    live = e if ruin < 0 else e[: ruin + 1]  # a ruined account is dead after its ruin session
+    r = simple_returns(live)
+    tr = total_return(live)
     naive = sessions.tz_convert(None) if sessions.tz is not None else sessions
-    growth = cagr(e, naive.to_numpy())
-    mdd = max_drawdown(e)
+    growth = cagr(e, naive.to_numpy()) if ruin < 0 else -1.0
+    mdd = max_drawdown(live)
 
     expo = np.nan
     if position is not None:
@@ -487,7 +509,8 @@ def pnl_by_event(trades: pd.DataFrame) -> pd.DataFrame:
     trades; NaN when none is closed). Open trades (``exit_reason == 3``) are left out of
     pnl and mean_ret because their result is not realised, so ``pnl.sum()`` equals the
     gross wins minus gross losses behind ``profit_factor``. A missing event_id (NaN) forms
-    its own group. Groups are sorted by key.
+    its own group. Groups are sorted by key; the keys are columns (``event_id`` first, then
+    ``ticker``), so the table keeps them when written to Parquet without its index.
     """
     trades = _trades_or_empty(trades, ("event_id", "pnl", "ret", "exit_reason"))
     keys = ["event_id", "ticker"] if "ticker" in trades.columns else ["event_id"]
@@ -509,6 +532,7 @@ def pnl_by_event(trades: pd.DataFrame) -> pd.DataFrame:
         pnl=("pnl", "sum"),
         mean_ret=("mean_ret", "mean"),
     )
-    return out.astype(
+    out = out.astype(
         {"n_trades": np.int64, "n_open": np.int64, "pnl": np.float64, "mean_ret": np.float64}
     )
+    return out.reset_index()

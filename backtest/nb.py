@@ -4,36 +4,78 @@ Entry point: :func:`simulate_nb`. It never imports pandas; the pandas face valid
 labels. The pieces are small so each can be tested alone:
 
 - :func:`order_nb`: one fill (slippage, fees, cash), the step every entry and exit goes through.
-- :func:`entry_units_nb`: how many units an entry buys or sells short.
+- :func:`entry_units_nb`: how many units a per-ticker entry buys or sells short.
 - :func:`stop_exit_nb`: whether a stop-loss / take-profit fires on a bar, and at what price.
+- :func:`exit_fill_bar_nb`: the session a time exit fills in.
 - :func:`simulate_1d_nb`: one ticker's account (``CashMode.PER_TICKER``), trade by trade; it
   only visits sessions inside trade windows and fills the flat stretches with cash.
 - :func:`simulate_shared_nb`: one account for all tickers (``CashMode.SHARED``), session by
   session, jumping over sessions with nothing open and nothing to enter.
 
-Semantics (the contract; :mod:`backtest.reference` implements the same in plain Python):
+Semantics (contract C1; :mod:`backtest.reference` implements the same in plain Python, and
+``backtest.sweep_nb`` mirrors it):
 
+- Inputs are ``[n_sessions, n_tickers]`` price arrays and ``real``, True where the ticker
+  has a real bar (a row in the price data). Cells that are not real hold forward-filled
+  prices (back-filled before the first bar): they are used to mark equity, never to fill.
+  ``last_real[t]`` is ticker ``t``'s last real bar.
 - Signal ``k`` on ticker ``t`` enters at session ``e = sig_entry[k]`` and time-exits at
   ``x = sig_exit[k]`` (``x > e``; ``x >= n_sessions`` runs past the data). With
   ``PriceMode.CLOSE`` both fill at the close of ``e`` / ``x``; with ``PriceMode.NEXT_OPEN`` at
-  the open of ``e + 1`` / ``x + 1``: an entry at the last session is not taken and an exit at
-  the last session fills at its close.
-- A signal is skipped when ``e`` is at or before the exit session of the last trade taken on
-  its ticker (the time-exit signal session, or the session a stop fired). So a position is
-  never added to, and an entry on the session of an exit is skipped, as in vectorbt.
-- Stops are checked from the session after the entry fill to ``min(x, last session)``, before
-  that session's time exit; the stop-loss is checked before the take-profit (vectorbt order).
-  Levels are relative to the entry price before slippage.
-- A trade still open after the last session is reported with ``ExitReason.OPEN``, exit price
-  the last close, no exit fee (like vectorbt's open trades); equity marks it at each close.
-- ``n_skipped = n_signals - n_trades``: overlaps, entries that cannot fill, and entries that
-  get no capital (non-finite price, no equity, no cash for a long, gross cap reached).
-- Shared cash: within a session, exits (time exits at the open, stops, time exits at the
-  close) come before the entries filling at the same price, so freed cash is reused; entries
-  go in signal order, each sized on equity marked at its fill price row (the closes, or the
-  opens for ``PriceMode.NEXT_OPEN``).
-- Prices inside trade windows are assumed finite and positive (the pandas layer checks);
-  an entry whose fill price is not is skipped.
+  the open of ``b = e + 1`` / ``x + 1``, except that an exit at the last session fills at its
+  close. The entry fill bar is ``b = e + lag`` (lag 0 or 1), the exit fill bar ``xb``
+  (:func:`exit_fill_bar_nb`; ``n_sessions`` when it lies past the data).
+- Each signal gets one status (:data:`SignalStatus`), decided at its entry fill session by
+  the first rule that applies, in this order:
+  1. ``RUINED``: its account was ruined at a session before ``b``.
+  2. ``OVERLAP``: ``e`` is at or before the exit session of the last trade taken on its
+     ticker (the time-exit signal session ``x``, or the session a stop fired), or the
+     previous signal (in the sorted order) has the same ticker and entry session. So a
+     position is never added to, and an entry on the session of an exit is skipped.
+  3. ``NO_BAR_ENTRY``: ``b >= n_sessions`` or ``real[b, t]`` is False.
+  4. ``NO_BAR_EXIT``: ``xb <= last_real[t]`` and ``real[xb, t]`` is False (a window that
+     needs a missing bar inside the ticker's data is not taken).
+  5. ``BAD_PRICE``: the fill price is not finite and > 0.
+  6. ``NO_CASH`` / ``GROSS_CAP``: sizing (below) leaves no more than dust
+     (``units * price <= MIN_ORDER_FRAC * equity``), or the equity to size from is <= 0.
+  7. ``TRADED`` otherwise.
+- A trade whose exit fill bar lies past its ticker's last real bar (``xb > last_real[t]``,
+  including ``x >= n_sessions``) has no time exit: it is reported ``ExitReason.OPEN`` at
+  ``last_real[t]``, exit price that close, no exit fee; equity keeps marking it at the
+  (forward-filled) close to the end, so the account's value is that close.
+- Stops are checked on real bars only, from the bar after the entry fill to
+  ``min(x, last session)``, before that session's time exit; the stop-loss is checked before
+  the take-profit (vectorbt order). Levels are relative to the entry price before slippage.
+- Sizing, no leverage (``size`` of equity and ``weight`` in (0, 1], ``max_gross`` in (0, 1]):
+  desired units are ``size * weight * E / ((1 + fees) * fill_price)`` (equity fraction, ``E``
+  the account's equity marked at the fill price row) or ``size * weight / price``
+  (notional). Per ticker, an entry never costs more than the account's cash (fees
+  included), for longs and shorts alike: ``units = min(desired, cash / ((1 + fees) *
+  fill_price))``. Shared cash: all entries filling on the same session are sized together
+  from one snapshot (cash ``C``, equity ``E`` and gross exposure ``G`` marked at the fill
+  price row after that phase's exits; only signals past rules 1-5 count). With
+  ``L = sum(desired * (1 + fees) * price * (1 + slippage))`` over the long entries and
+  ``D = sum(desired * price)`` over all of them, each gets ``f * desired`` units where
+  ``f = min(f_cash, f_gross)``, ``f_cash = 1`` if ``L <= C`` (or ``L == 0``) else
+  ``max(C, 0) / L``, and ``f_gross = 1`` if ``D <= max_gross * E - G`` else
+  ``max(max_gross * E - G, 0) / D`` (units are ``desired`` itself when ``f == 1``). Entries
+  that end as dust get ``NO_CASH`` when ``f_cash <= f_gross``, else ``GROSS_CAP``; with
+  ``E <= 0`` all of them get ``NO_CASH``. Then they fill in signal order, each paying from
+  the cash the previous left. The result does not depend on the signals' or tickers'
+  order. An entry cut by more than ``CAP_TOL`` (``f < 1 - CAP_TOL``; per ticker
+  ``cap < desired * (1 - CAP_TOL)``) has ``trade_dt["capped"]`` set.
+- Within a session (both modes): time exits at the open (next-open mode), entries at the
+  open (next-open mode), stops, time exits at the close, entries at the close (close mode),
+  then marking at the close. Freed cash is reused by entries later in the session.
+- Ruin: when an account's equity marked at a close is <= 0 (after that session's exits
+  and entries), it is ruined at that session: its open positions are closed there, valued
+  at that close with no fee or slippage (``ExitReason.RUINED``; per ticker, the position
+  still counts in ``position`` at that session), its equity stays at that (possibly
+  negative) cash value, and its later signals get ``RUINED``. A time exit or a stop that
+  leaves the cash <= 0 ruins the account the same way (nothing is left to close); a time
+  exit at a close comes before that close's ruin check.
+- Prices of real bars are assumed finite and positive (the pandas layer checks); an entry
+  whose fill price is not is ``BAD_PRICE``.
 """
 
 from __future__ import annotations
@@ -41,10 +83,12 @@ from __future__ import annotations
 import numpy as np
 
 from evbt.backtest.enums import (
+    CAP_TOL,
     MIN_ORDER_FRAC,
     CashMode,
     ExitReason,
     PriceMode,
+    SignalStatus,
     SimParams,
     SizeType,
     StopOn,
@@ -56,6 +100,8 @@ __all__ = [
     "check_inputs_nb",
     "compact_trades_nb",
     "entry_units_nb",
+    "exit_fill_bar_nb",
+    "last_real_nb",
     "order_nb",
     "simulate_1d_nb",
     "simulate_nb",
@@ -68,12 +114,17 @@ __all__ = [
 
 @jit
 def check_inputs_nb(
-    open_, high, low, close, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
+    open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
     sig_weight, params,
 ):  # fmt: skip
     """Raise ``ValueError`` when the arrays or params break the kernel's preconditions."""
-    if open_.shape != close.shape or high.shape != close.shape or low.shape != close.shape:
-        raise ValueError("open_, high, low and close must have the same shape")
+    if (
+        open_.shape != close.shape
+        or high.shape != close.shape
+        or low.shape != close.shape
+        or real.shape != close.shape
+    ):
+        raise ValueError("open_, high, low, close and real must have the same shape")
     n_sig = sig_ticker.shape[0]
     if (
         sig_event.shape[0] != n_sig
@@ -91,6 +142,14 @@ def check_inputs_nb(
         raise ValueError("params.stop_on must be 0 (close) or 1 (intrabar)")
     if params.size_type != SizeType.EQUITY_FRACTION and params.size_type != SizeType.NOTIONAL:
         raise ValueError("params.size_type must be 0 (equity fraction) or 1 (notional)")
+    if not (params.init_cash > 0.0 and params.init_cash < np.inf):
+        raise ValueError("params.init_cash must be positive and finite")
+    if not (params.size > 0.0 and params.size < np.inf):
+        raise ValueError("params.size must be positive and finite")
+    if params.size_type == SizeType.EQUITY_FRACTION and params.size > 1.0:
+        raise ValueError("params.size must be in (0, 1] for equity fractions (no leverage)")
+    if not (params.max_gross > 0.0 and params.max_gross <= 1.0):
+        raise ValueError("params.max_gross must be in (0, 1] (no leverage)")
     n_tickers = close.shape[1]
     for k in range(n_sig):
         if sig_ticker[k] < 0 or sig_ticker[k] >= n_tickers:
@@ -101,8 +160,8 @@ def check_inputs_nb(
             raise ValueError("sig_exit must be after sig_entry")
         if sig_direction[k] != 1 and sig_direction[k] != -1:
             raise ValueError("sig_direction must be +1 (long) or -1 (short)")
-        if not (sig_weight[k] > 0.0 and sig_weight[k] < np.inf):
-            raise ValueError("sig_weight must be positive and finite")
+        if not (sig_weight[k] > 0.0 and sig_weight[k] <= 1.0):
+            raise ValueError("sig_weight must be in (0, 1] (no leverage)")
         if k > 0 and (
             sig_entry[k] < sig_entry[k - 1]
             or (sig_entry[k] == sig_entry[k - 1] and sig_ticker[k] < sig_ticker[k - 1])
@@ -124,40 +183,35 @@ def order_nb(cash: float, side: int, units: float, price: float, params: SimPara
 
 
 @jit
-def entry_units_nb(
-    direction: int,
-    price: float,
-    weight: float,
-    equity: float,
-    cash: float,
-    gross: float,
-    params: SimParams,
-) -> float:
-    """Units an entry at ``price`` gets (0.0 when it cannot be taken).
+def desired_units_nb(direction: int, price: float, weight: float, equity: float, params):
+    """Units an entry asks for before any cap (see the module docstring: sizing)."""
+    if params.size_type == SizeType.EQUITY_FRACTION:
+        fill_price = price * (1.0 + direction * params.slippage)
+        return params.size * weight * equity / ((1.0 + params.fees) * fill_price)
+    return params.size * weight / price
 
-    ``equity`` is cash plus the marked positions of the account, ``gross`` the sum of their
-    absolute values. Longs never spend more than ``cash`` (fees included); per ticker, shorts
-    are capped the same way (all-in short = vectorbt ``size=np.inf``); in shared-cash mode the
-    gross exposure after the entry is capped at ``max_gross * equity``.
+
+@jit
+def entry_units_nb(
+    direction: int, price: float, weight: float, equity: float, cash: float, params: SimParams
+):
+    """Per-ticker entry at ``price``: ``(units, capped)``; units 0.0 when it cannot be taken.
+
+    The entry never costs more than ``cash``, fees included, long or short (an all-in short
+    is vectorbt's ``size=np.inf``); ``capped`` is True when that cut it by more than
+    ``CAP_TOL``.
     """
     if not (equity > 0.0):
-        return 0.0
+        return 0.0, False
+    units = desired_units_nb(direction, price, weight, equity, params)
     fill_price = price * (1.0 + direction * params.slippage)
-    if params.size_type == SizeType.EQUITY_FRACTION:
-        units = params.size * weight * equity / ((1.0 + params.fees) * fill_price)
-    else:
-        units = params.size * weight / price
-    if direction > 0 or params.mode == CashMode.PER_TICKER:
-        cap = cash / ((1.0 + params.fees) * fill_price)
-        if cap < units:
-            units = cap
-    if params.mode == CashMode.SHARED:
-        cap = (params.max_gross * equity - gross) / price
-        if cap < units:
-            units = cap
+    cap = cash / ((1.0 + params.fees) * fill_price)
+    capped = cap < units * (1.0 - CAP_TOL)
+    if cap < units:
+        units = cap
     if not (units > 0.0 and units * price > MIN_ORDER_FRAC * equity):
-        return 0.0
-    return units
+        return 0.0, False
+    return units, capped
 
 
 @jit
@@ -217,6 +271,29 @@ def stop_exit_nb(
 
 
 @jit
+def exit_fill_bar_nb(x: int, n: int, lag: int) -> int:
+    """Session a time exit signalled at ``x`` fills in; ``n`` when it lies past the data.
+
+    Close mode: ``x``. Next-open mode: ``x + 1``, or ``x`` itself when ``x`` is the last
+    session (no next open: the exit falls back to the close).
+    """
+    if x >= n:
+        return n
+    if lag == 0 or x == n - 1:
+        return x
+    return x + 1
+
+
+@jit
+def last_real_nb(real_col) -> int:
+    """Position of the last True in ``real_col``; -1 when there is none."""
+    for i in range(real_col.shape[0] - 1, -1, -1):
+        if real_col[i]:
+            return i
+    return -1
+
+
+@jit
 def trade_stats_nb(direction, size, entry_price, exit_price, entry_fees, exit_fees):
     """``(pnl, ret)`` of a trade, as vectorbt's ``get_trade_stats_nb``."""
     entry_value = size * entry_price
@@ -226,7 +303,7 @@ def trade_stats_nb(direction, size, entry_price, exit_price, entry_fees, exit_fe
 
 
 @jit
-def _write_entry_nb(trades, k, ticker, event, direction, entry_idx, price, size, fees):
+def _write_entry_nb(trades, k, ticker, event, direction, entry_idx, price, size, fees, capped):
     rec = trades[k]
     rec["ticker"] = ticker
     rec["event"] = event
@@ -236,6 +313,7 @@ def _write_entry_nb(trades, k, ticker, event, direction, entry_idx, price, size,
     rec["entry_price"] = price
     rec["size"] = size
     rec["entry_fees"] = fees
+    rec["capped"] = capped
 
 
 @jit
@@ -261,6 +339,13 @@ def _exit_nb(trades, k, cash, direction, size, price, exit_idx, reason, params):
 
 
 @jit
+def _mark_exit_nb(trades, k, cash, direction, size, price, exit_idx, reason):
+    """Close trade ``k`` as a valuation at ``price`` (open at the end, ruin): no fee, no slip."""
+    _write_exit_nb(trades, k, exit_idx, price, 0.0, reason)
+    return cash + direction * size * price
+
+
+@jit
 def ticker_groups_nb(sig_ticker, n_tickers):
     """Stable counting sort of signals by ticker: ``(order, starts)``.
 
@@ -282,78 +367,112 @@ def ticker_groups_nb(sig_ticker, n_tickers):
 
 @jit
 def simulate_1d_nb(
-    open_, high, low, close, signals, sig_event, sig_entry, sig_exit, sig_direction,
-    sig_weight, params, ticker, trades, taken, equity, position,
+    open_, high, low, close, real, signals, sig_event, sig_entry, sig_exit, sig_direction,
+    sig_weight, params, ticker, trades, taken, status, equity, position,
 ):  # fmt: skip
     """One ticker's own account (``CashMode.PER_TICKER``); returns the number of trades.
 
-    ``open_`` .. ``close``, ``equity`` and ``position`` are this ticker's columns; ``signals``
-    holds its signal indices in entry order. Trades go to ``trades[k]`` and ``taken[k]``.
-    ``position`` must come zeroed: only sessions inside trades are written.
+    ``open_`` .. ``close``, ``real``, ``equity`` and ``position`` are this ticker's columns;
+    ``signals`` holds its signal indices in entry order. Trades go to ``trades[k]`` and
+    ``taken[k]``, every signal's status to ``status[k]``. ``position`` must come zeroed:
+    only sessions inside trades are written.
     """
     n = close.shape[0]
     lag = params.price_mode  # entry/exit fill session minus signal session
+    last_real = last_real_nb(real)
     cash = params.init_cash
     busy_until = -1  # exit session of the last trade; later signals must enter after it
+    prev_entry = -1
+    ruined_at = n  # session the account was ruined at (n: not ruined)
     filled = 0  # equity[:filled] is written
     n_trades = 0
     for j in range(signals.shape[0]):
         k = signals[j]
         entry = sig_entry[k]
-        if entry <= busy_until:
-            continue
+        same = entry == prev_entry
+        prev_entry = entry
         b = entry + lag
-        if b >= n:
+        if b > ruined_at:
+            status[k] = SignalStatus.RUINED
+            continue
+        if entry <= busy_until or same:
+            status[k] = SignalStatus.OVERLAP
+            continue
+        if b >= n or not real[b]:
+            status[k] = SignalStatus.NO_BAR_ENTRY
+            continue
+        x = sig_exit[k]
+        xb = exit_fill_bar_nb(x, n, lag)
+        runs_open = xb > last_real
+        if not runs_open and not real[xb]:
+            status[k] = SignalStatus.NO_BAR_EXIT
             continue
         price = close[b] if lag == 0 else open_[b]
         if not (price > 0.0 and price < np.inf):
+            status[k] = SignalStatus.BAD_PRICE
             continue
         direction = sig_direction[k]
-        units = entry_units_nb(direction, price, sig_weight[k], cash, cash, 0.0, params)
+        units, capped = entry_units_nb(direction, price, sig_weight[k], cash, cash, params)
         if units == 0.0:
+            status[k] = SignalStatus.NO_CASH
             continue
 
         equity[filled:b] = cash
         cash, fill_price, fees = order_nb(cash, direction, units, price, params)
-        _write_entry_nb(trades, k, ticker, sig_event[k], direction, b, fill_price, units, fees)
+        _write_entry_nb(
+            trades, k, ticker, sig_event[k], direction, b, fill_price, units, fees, capped
+        )
         taken[k] = True
+        status[k] = SignalStatus.TRADED
         n_trades += 1
         pos = direction * units
-        position[b] = pos
-        equity[b] = cash + pos * close[b]
-
-        x = sig_exit[k]
         busy_until = x
-        stop_hit = False
-        for i in range(b + 1, min(x, n - 1) + 1):
-            stop_price, reason = stop_exit_nb(
-                direction, price, open_[i], high[i], low[i], close[i], params
-            )
-            if reason >= 0:
-                cash = _exit_nb(trades, k, cash, direction, units, stop_price, i, reason, params)
-                equity[i] = cash
-                filled = i + 1
-                busy_until = i
-                stop_hit = True
-                break
+        done = False
+        end = n - 1 if runs_open else min(x, n - 1)
+        for i in range(b, end + 1):
+            if i > b and real[i]:
+                stop_price, reason = stop_exit_nb(
+                    direction, price, open_[i], high[i], low[i], close[i], params
+                )
+                if reason >= 0:
+                    cash = _exit_nb(
+                        trades, k, cash, direction, units, stop_price, i, reason, params
+                    )
+                    equity[i] = cash
+                    filled = i + 1
+                    busy_until = i
+                    done = True
+                    if not (cash > 0.0):
+                        ruined_at = i
+                    break
             position[i] = pos
             equity[i] = cash + pos * close[i]
-        if stop_hit:
+            if not runs_open and i == xb and xb == x:
+                break  # the time exit at this close comes before the ruin check
+            if not (equity[i] > 0.0):
+                cash = _mark_exit_nb(
+                    trades, k, cash, direction, units, close[i], i, ExitReason.RUINED
+                )
+                equity[i] = cash
+                filled = i + 1
+                ruined_at = i
+                done = True
+                break
+        if done:
             continue
-        if x >= n:
-            _write_exit_nb(trades, k, n - 1, close[n - 1], 0.0, ExitReason.OPEN)
+        if runs_open:
+            _write_exit_nb(trades, k, last_real, close[last_real], 0.0, ExitReason.OPEN)
             filled = n
-        elif lag == 0 or x == n - 1:
-            cash = _exit_nb(trades, k, cash, direction, units, close[x], x, ExitReason.TIME, params)
-            position[x] = 0.0
-            equity[x] = cash
-            filled = x + 1
         else:
             cash = _exit_nb(
-                trades, k, cash, direction, units, open_[x + 1], x + 1, ExitReason.TIME, params
-            )
-            equity[x + 1] = cash
-            filled = x + 2
+                trades, k, cash, direction, units, close[xb] if xb == x else open_[xb], xb,
+                ExitReason.TIME, params,
+            )  # fmt: skip
+            position[xb] = 0.0
+            equity[xb] = cash
+            filled = xb + 1
+            if not (cash > 0.0):
+                ruined_at = xb
     equity[filled:] = cash
     return n_trades
 
@@ -371,22 +490,41 @@ def _compact_active_nb(active, n_active, units):
 
 
 @jit
-def _try_enter_shared_nb(
-    k, i, prices, cash, active, n_active, units, directions, entry_price, entry_idx,
-    busy_until, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction, sig_weight,
-    params, trades, taken,
+def _enter_batch_shared_nb(
+    k0, k1, i, prices, real, last_real, cash, active, n_active, units, directions,
+    entry_price, entry_idx, busy_until, slot, runs_open, sig_ticker, sig_event, sig_entry,
+    sig_exit, sig_direction, sig_weight, params, trades, taken, status, cand, want,
 ):  # fmt: skip
-    """Shared-cash entry of signal ``k`` filling at ``prices[ticker]`` in session ``i``.
+    """Shared-cash entries of signals ``k0 .. k1 - 1``, all filling at session ``i``.
 
-    Equity and gross exposure are marked at ``prices`` (this fill's price row), summed in
-    entry order. Returns ``(cash, n_active)``.
+    They are sized together from one snapshot (module docstring: sizing). ``prices`` is the
+    fill price row (closes or opens), which also marks the open positions. ``cand`` and
+    ``want`` are scratch arrays. Returns ``(cash, n_active, n_new_trades)``.
     """
-    t = sig_ticker[k]
-    if sig_entry[k] <= busy_until[t]:
-        return cash, n_active
-    price = prices[t]
-    if not (price > 0.0 and price < np.inf):
-        return cash, n_active
+    n = real.shape[0]
+    lag = params.price_mode
+    n_cand = 0
+    for k in range(k0, k1):
+        t = sig_ticker[k]
+        same = k > 0 and sig_entry[k - 1] == sig_entry[k] and sig_ticker[k - 1] == t
+        if sig_entry[k] <= busy_until[t] or same:
+            status[k] = SignalStatus.OVERLAP
+            continue
+        if not real[i, t]:
+            status[k] = SignalStatus.NO_BAR_ENTRY
+            continue
+        xb = exit_fill_bar_nb(sig_exit[k], n, lag)
+        if xb <= last_real[t] and not real[xb, t]:
+            status[k] = SignalStatus.NO_BAR_EXIT
+            continue
+        if not (prices[t] > 0.0 and prices[t] < np.inf):
+            status[k] = SignalStatus.BAD_PRICE
+            continue
+        cand[n_cand] = k
+        n_cand += 1
+    if n_cand == 0:
+        return cash, n_active, 0
+
     equity = cash
     gross = 0.0
     for a in range(n_active):
@@ -394,48 +532,102 @@ def _try_enter_shared_nb(
         value = directions[s] * units[s] * prices[s]
         equity += value
         gross += abs(value)
-    direction = sig_direction[k]
-    size = entry_units_nb(direction, price, sig_weight[k], equity, cash, gross, params)
-    if size == 0.0:
-        return cash, n_active
-    cash, fill_price, fees = order_nb(cash, direction, size, price, params)
-    _write_entry_nb(trades, k, t, sig_event[k], direction, i, fill_price, size, fees)
-    taken[k] = True
-    units[t] = size
-    directions[t] = direction
-    entry_price[t] = price
-    entry_idx[t] = i
-    busy_until[t] = sig_exit[k]
-    active[n_active] = t
-    return cash, n_active + 1
+    if not (equity > 0.0):
+        for c in range(n_cand):
+            status[cand[c]] = SignalStatus.NO_CASH
+        return cash, n_active, 0
+    long_need = 0.0
+    gross_need = 0.0
+    for c in range(n_cand):
+        k = cand[c]
+        t = sig_ticker[k]
+        d = sig_direction[k]
+        want[c] = desired_units_nb(d, prices[t], sig_weight[k], equity, params)
+        gross_need += want[c] * prices[t]
+        if d > 0:
+            long_need += want[c] * (1.0 + params.fees) * prices[t] * (1.0 + params.slippage)
+    f_cash = 1.0
+    if long_need > 0.0 and long_need > cash:
+        f_cash = cash / long_need if cash > 0.0 else 0.0
+    room = params.max_gross * equity - gross
+    f_gross = 1.0
+    if gross_need > room:
+        f_gross = room / gross_need if room > 0.0 else 0.0
+    f = min(f_cash, f_gross)
+    refused = SignalStatus.NO_CASH if f_cash <= f_gross else SignalStatus.GROSS_CAP
+    capped = f < 1.0 - CAP_TOL
+    n_new = 0
+    for c in range(n_cand):
+        k = cand[c]
+        t = sig_ticker[k]
+        size = want[c] * f if f < 1.0 else want[c]
+        price = prices[t]
+        if not (size > 0.0 and size * price > MIN_ORDER_FRAC * equity):
+            status[k] = refused
+            continue
+        direction = sig_direction[k]
+        cash, fill_price, fees = order_nb(cash, direction, size, price, params)
+        _write_entry_nb(trades, k, t, sig_event[k], direction, i, fill_price, size, fees, capped)
+        taken[k] = True
+        status[k] = SignalStatus.TRADED
+        units[t] = size
+        directions[t] = direction
+        entry_price[t] = price
+        entry_idx[t] = i
+        busy_until[t] = sig_exit[k]
+        slot[t] = k
+        runs_open[t] = exit_fill_bar_nb(sig_exit[k], n, lag) > last_real[t]
+        active[n_active] = t
+        n_active += 1
+        n_new += 1
+    return cash, n_active, n_new
+
+
+@jit
+def _end_status_nb(k, busy_until, sig_ticker, sig_entry, ruined):
+    """Status of a signal never reached in the session loop (its fill bar is past the data)."""
+    t = sig_ticker[k]
+    same = k > 0 and sig_entry[k - 1] == sig_entry[k] and sig_ticker[k - 1] == t
+    if ruined:
+        return SignalStatus.RUINED
+    if sig_entry[k] <= busy_until[t] or same:
+        return SignalStatus.OVERLAP
+    return SignalStatus.NO_BAR_ENTRY
 
 
 @jit
 def simulate_shared_nb(
-    open_, high, low, close, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
-    sig_weight, params, trades, taken, equity, position,
+    open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
+    sig_weight, params, trades, taken, status, equity, position,
 ):  # fmt: skip
     """One account for all tickers (``CashMode.SHARED``), session by session.
 
     Within a session: (next-open mode) time exits at the open, then entries at the open;
-    stops of positions entered before this session; (close mode) time exits at the close,
-    then entries at the close, in signal order; (next-open mode, last session) time exits
-    that fall back to the close; then marking. ``equity`` is 1-D; ``position`` comes zeroed.
-    Returns the number of trades.
+    stops of positions entered before this session, on real bars; (close mode) time exits
+    at the close, then entries at the close; (next-open mode, last session) time exits that
+    fall back to the close; then marking and the ruin check. ``equity`` is 1-D;
+    ``position`` comes zeroed. Returns the number of trades.
     """
     n, m = close.shape
     n_sig = sig_entry.shape[0]
     lag = params.price_mode
     cash = params.init_cash
+    last_real = np.empty(m, dtype=np.int64)
+    for t in range(m):
+        last_real[t] = last_real_nb(real[:, t])
     units = np.zeros(m)
     directions = np.zeros(m, dtype=np.int64)
     entry_price = np.zeros(m)
     entry_idx = np.zeros(m, dtype=np.int64)
     slot = np.full(m, -1, dtype=np.int64)  # signal index of the open trade
+    runs_open = np.zeros(m, dtype=np.bool_)  # the open trade has no time exit in the data
     busy_until = np.full(m, -1, dtype=np.int64)
     active = np.empty(m, dtype=np.int64)  # tickers with an open position, in entry order
+    cand = np.empty(n_sig, dtype=np.int64)
+    want = np.empty(n_sig)
     n_active = 0
     n_trades = 0
+    ruined = False
     k = 0
     i = 0
     while i < n:
@@ -451,29 +643,28 @@ def simulate_shared_nb(
         if lag == PriceMode.NEXT_OPEN:
             for a in range(n_active):
                 t = active[a]
-                if sig_exit[slot[t]] == i - 1:
+                if not runs_open[t] and sig_exit[slot[t]] == i - 1:
                     cash = _exit_nb(
                         trades, slot[t], cash, directions[t], units[t], open_[i, t], i,
                         ExitReason.TIME, params,
                     )  # fmt: skip
                     units[t] = 0.0
             n_active = _compact_active_nb(active, n_active, units)
-            while k < n_sig and sig_entry[k] + 1 <= i:
-                if sig_entry[k] + 1 == i:
-                    before = n_active
-                    cash, n_active = _try_enter_shared_nb(
-                        k, i, open_[i], cash, active, n_active, units, directions, entry_price,
-                        entry_idx, busy_until, sig_ticker, sig_event, sig_entry, sig_exit,
-                        sig_direction, sig_weight, params, trades, taken,
-                    )  # fmt: skip
-                    if n_active > before:
-                        slot[sig_ticker[k]] = k
-                        n_trades += 1
-                k += 1
+            k1 = k
+            while k1 < n_sig and sig_entry[k1] + 1 <= i:
+                k1 += 1
+            cash, n_active, n_new = _enter_batch_shared_nb(
+                k, k1, i, open_[i], real, last_real, cash, active, n_active, units,
+                directions, entry_price, entry_idx, busy_until, slot, runs_open, sig_ticker,
+                sig_event, sig_entry, sig_exit, sig_direction, sig_weight, params, trades,
+                taken, status, cand, want,
+            )  # fmt: skip
+            n_trades += n_new
+            k = k1
 
         for a in range(n_active):
             t = active[a]
-            if entry_idx[t] < i:
+            if entry_idx[t] < i and real[i, t]:
                 stop_price, reason = stop_exit_nb(
                     directions[t], entry_price[t], open_[i, t], high[i, t], low[i, t],
                     close[i, t], params,
@@ -491,7 +682,7 @@ def simulate_shared_nb(
             exit_signal = i if lag == PriceMode.CLOSE else n - 1
             for a in range(n_active):
                 t = active[a]
-                if sig_exit[slot[t]] == exit_signal:
+                if not runs_open[t] and sig_exit[slot[t]] == exit_signal:
                     cash = _exit_nb(
                         trades, slot[t], cash, directions[t], units[t], close[i, t], i,
                         ExitReason.TIME, params,
@@ -499,18 +690,17 @@ def simulate_shared_nb(
                     units[t] = 0.0
             n_active = _compact_active_nb(active, n_active, units)
         if lag == PriceMode.CLOSE:
-            while k < n_sig and sig_entry[k] <= i:
-                if sig_entry[k] == i:
-                    before = n_active
-                    cash, n_active = _try_enter_shared_nb(
-                        k, i, close[i], cash, active, n_active, units, directions, entry_price,
-                        entry_idx, busy_until, sig_ticker, sig_event, sig_entry, sig_exit,
-                        sig_direction, sig_weight, params, trades, taken,
-                    )  # fmt: skip
-                    if n_active > before:
-                        slot[sig_ticker[k]] = k
-                        n_trades += 1
-                k += 1
+            k1 = k
+            while k1 < n_sig and sig_entry[k1] <= i:
+                k1 += 1
+            cash, n_active, n_new = _enter_batch_shared_nb(
+                k, k1, i, close[i], real, last_real, cash, active, n_active, units,
+                directions, entry_price, entry_idx, busy_until, slot, runs_open, sig_ticker,
+                sig_event, sig_entry, sig_exit, sig_direction, sig_weight, params, trades,
+                taken, status, cand, want,
+            )  # fmt: skip
+            n_trades += n_new
+            k = k1
 
         value = cash
         for a in range(n_active):
@@ -519,11 +709,26 @@ def simulate_shared_nb(
             position[i, t] = pos
             value += pos * close[i, t]
         equity[i] = value
+        if not (value > 0.0):
+            for a in range(n_active):
+                t = active[a]
+                cash = _mark_exit_nb(
+                    trades, slot[t], cash, directions[t], units[t], close[i, t], i,
+                    ExitReason.RUINED,
+                )  # fmt: skip
+                units[t] = 0.0
+            n_active = 0
+            equity[i:] = cash
+            ruined = True
+            break
         i += 1
 
+    for kk in range(k, n_sig):
+        status[kk] = _end_status_nb(kk, busy_until, sig_ticker, sig_entry, ruined)
     for a in range(n_active):
         t = active[a]
-        _write_exit_nb(trades, slot[t], n - 1, close[n - 1, t], 0.0, ExitReason.OPEN)
+        j = last_real[t]
+        _write_exit_nb(trades, slot[t], j, close[j, t], 0.0, ExitReason.OPEN)
     return n_trades
 
 
@@ -545,40 +750,43 @@ def compact_trades_nb(trades, taken):
 
 @jit
 def simulate_nb(
-    open_, high, low, close, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
+    open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
     sig_weight, params,
 ):  # fmt: skip
     """Simulate event signals over ``[n_sessions, n_tickers]`` price arrays.
 
-    Returns ``(trades, equity, position, n_skipped)``: ``trades`` a ``trade_dt`` array in
-    signal order; ``equity`` ``[n_sessions, n_tickers]`` (per ticker) or
-    ``[n_sessions, 1]`` (shared cash), marked at each close; ``position``
-    ``[n_sessions, n_tickers]`` signed units held at each close; ``n_skipped`` the number of
-    signals not taken. See the module docstring for the semantics.
+    ``real`` (bool, same shape) is True where the ticker has a real bar. Returns
+    ``(trades, equity, position, status)``: ``trades`` a ``trade_dt`` array in signal order;
+    ``equity`` ``[n_sessions, n_tickers]`` (per ticker) or ``[n_sessions, 1]`` (shared cash),
+    marked at each close; ``position`` ``[n_sessions, n_tickers]`` signed units held at each
+    close; ``status`` int8, one :data:`SignalStatus` code per signal. See the module
+    docstring for the semantics.
     """
     check_inputs_nb(
-        open_, high, low, close, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
-        sig_weight, params,
+        open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
+        sig_direction, sig_weight, params,
     )  # fmt: skip
     n, m = close.shape
     n_sig = sig_ticker.shape[0]
     trades = np.empty(n_sig, dtype=trade_dt)
     taken = np.zeros(n_sig, dtype=np.bool_)
+    status = np.full(n_sig, -1, dtype=np.int8)
     position = np.zeros((n, m))
     if params.mode == CashMode.PER_TICKER:
         equity = np.empty((n, m))
         order, starts = ticker_groups_nb(sig_ticker, m)
         for t in range(m):
             simulate_1d_nb(
-                open_[:, t], high[:, t], low[:, t], close[:, t], order[starts[t] : starts[t + 1]],
-                sig_event, sig_entry, sig_exit, sig_direction, sig_weight, params, t, trades,
-                taken, equity[:, t], position[:, t],
+                open_[:, t], high[:, t], low[:, t], close[:, t], real[:, t],
+                order[starts[t] : starts[t + 1]], sig_event, sig_entry, sig_exit,
+                sig_direction, sig_weight, params, t, trades, taken, status, equity[:, t],
+                position[:, t],
             )  # fmt: skip
     else:
         equity = np.empty((n, 1))
         simulate_shared_nb(
-            open_, high, low, close, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
-            sig_weight, params, trades, taken, equity[:, 0], position,
+            open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
+            sig_direction, sig_weight, params, trades, taken, status, equity[:, 0], position,
         )  # fmt: skip
     out = compact_trades_nb(trades, taken)
-    return out, equity, position, n_sig - out.shape[0]
+    return out, equity, position, status

@@ -45,6 +45,7 @@ def make_case(n_sessions: int, n_tickers: int, n_events: int, hold: int, rng: np
     sig["event"] = np.arange(len(order), dtype=np.int64)
     sig["direction"] = np.full(len(order), -1, np.int64)
     sig["weight"] = np.ones(len(order))
+    sig["real"] = np.ones(close.shape, dtype=np.bool_)  # every bar real (C1 mask)
     return np.ascontiguousarray(close), sig
 
 
@@ -54,6 +55,7 @@ def run_evbt(close, sig, params):
         close,
         close,
         close,
+        sig["real"],
         sig["ticker"],
         sig["event"],
         sig["entry"],

@@ -41,7 +41,8 @@ SIGNAL_COLUMNS = [
 ]
 SKIP_COLUMNS = ["event_id", "ticker", "code", "reason"]
 #: skip codes: outside_calendar, earnings_nearby, no_next_earnings, anchor_before_entry,
-#: overlap, merged, no_prices, outside_data
+#: overlap, merged, no_prices, outside_data; and the kernel's (backtest.enums.STATUS_NAMES):
+#: no_cash, gross_cap, no_bar_entry, no_bar_exit, ruined, bad_price
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,7 @@ def build_signals(
                     "entry_session": entry,
                     "exit_session": sessions[xpos],
                     "direction": direction,
-                    "weight": float(params.weight),
+                    "weight": float(params.weight) * float(ev.get("weight_scale", 1.0)),
                     "scheduled": scheduled,
                     "status": str(ev["status"]),
                     "lookahead": bool(early),
@@ -200,6 +201,40 @@ def build_signals(
         skipped=pd.DataFrame(skipped, columns=SKIP_COLUMNS),
         allow_lookahead=params.allow_lookahead,
         asof=cutoff,
+    )
+
+
+_EMPTY_FIXES = {
+    "outside_calendar": "their dates or windows fall outside the NYSE calendar: check the "
+    "event dates, entry_offset and hold",
+    "no_next_earnings": "no next earnings report was known at entry: add it to the catalog, "
+    'or use a fixed hold instead of exit_anchor = "next_earnings"',
+    "anchor_before_entry": "the next earnings anchor falls at or before the entry: raise "
+    "exit_offset or lower entry_offset",
+    "earnings_nearby": "every signal is near an earnings report: lower or drop "
+    "skip_if_earnings_within",
+}
+
+
+def no_signal_error(signals: SignalSet, where: str) -> InputError:
+    """The one-line error for a signal set without a signal, saying what happened.
+
+    When ``select`` matched nothing it says so; when it matched events that all were dropped
+    (outside the calendar, no next earnings, ...) it names the counts per reason and the fix.
+    """
+    sk = signals.skipped
+    if sk.empty:
+        return InputError(
+            f"{where}: [strategy] select matches no event in the catalog: "
+            "check kind/org/tags (evbt events list shows what is there)"
+        )
+    counts = sk["code"].value_counts()
+    why = ", ".join(f"{code}: {int(n)}" for code, n in counts.items())
+    top = str(counts.index[0])
+    fix = _EMPTY_FIXES.get(top, "check the [strategy] table")
+    return InputError(
+        f"{where}: [strategy] select matches {sk['event_id'].nunique()} event(s) but none "
+        f"gives a signal ({len(sk)} skipped: {why}): {fix}"
     )
 
 

@@ -46,6 +46,11 @@ def test_run_on_sample_is_consistent(mode):
     )
     assert (t["entry_session"] <= t["exit_session"]).all()
     assert set(t["exit_reason"]) <= {"time", "stop_loss", "take_profit", "open"}
+    # every signal accounted for: signals = trades + skipped (C1)
+    counts = res.manifest["signals"]
+    assert (
+        counts["n_signals"] == len(t) + len(res.skipped) == counts["n_trades"] + counts["n_skipped"]
+    )
     if mode == "shared_cash":
         gross = (
             res.position.abs()
@@ -174,5 +179,5 @@ def test_no_entry_before_a_tickers_first_bar(tmp_path):
     )
     res = run(cfg)
     assert (res.trades["entry_session"] >= pd.Timestamp("2025-02-03")).all()
-    early = res.skipped[res.skipped["code"] == "outside_data"]["event_id"]
+    early = res.skipped[res.skipped["code"] == "no_bar_entry"]["event_id"]
     assert {"deepseek-r1", "deepseek-v3"} <= set(early)

@@ -1,7 +1,9 @@
 """The Numba kernels against the plain-Python reference, plus the pieces on their own.
 
 Hypothesis draws prices on an integer grid (so stop levels land exactly on highs, lows and
-closes), overlapping signals on several tickers, and every option of ``SimParams``; the kernel
+closes), missing bars (forward-filled as ``backtest.market`` does, flagged in ``real``),
+wide moves that can ruin an account, overlapping signals on several tickers, and every
+option of ``SimParams``; the kernel
 and :func:`backtest.reference.simulate_reference` must agree on every trade field, equity and
 position to 1e-9 relative. A subprocess runs the kernels with ``NUMBA_DISABLE_JIT=1`` so
 coverage sees their lines and the interpreted run matches the compiled one.
@@ -25,6 +27,7 @@ from evbt.backtest.enums import (
     CashMode,
     ExitReason,
     PriceMode,
+    SignalStatus,
     SimParams,
     SizeType,
     StopOn,
@@ -37,11 +40,22 @@ from evbt.backtest.reference import simulate_reference
 RTOL = 1e-9
 
 
+def fill_gaps(open_, high, low, close, real):
+    """Forward-fill (back-fill before the first bar) the cells that are not real, as
+    ``backtest.market.load_market`` does: close carried, open/high/low set to that close."""
+    import pandas as pd
+
+    c = pd.DataFrame(np.where(real, close, np.nan)).ffill().bfill().fillna(100.0).to_numpy()
+    o, h, lo = (np.where(real, a, c) for a in (open_, high, low))
+    return o, h, lo, c, real
+
+
 @st.composite
 def markets(draw, max_sessions=25, max_tickers=4):
     n = draw(st.integers(1, max_sessions))
     m = draw(st.integers(1, max_tickers))
-    grid = st.integers(85, 115).map(float)
+    wide = draw(st.booleans())  # wide moves: shorts can lose more than their account
+    grid = (st.integers(40, 260) if wide else st.integers(85, 115)).map(float)
     close = np.array(draw(st.lists(grid, min_size=n * m, max_size=n * m))).reshape(n, m)
     open_ = np.array(draw(st.lists(grid, min_size=n * m, max_size=n * m))).reshape(n, m)
     wick = st.integers(0, 4).map(float)
@@ -49,7 +63,10 @@ def markets(draw, max_sessions=25, max_tickers=4):
     down = np.array(draw(st.lists(wick, min_size=n * m, max_size=n * m))).reshape(n, m)
     high = np.maximum(open_, close) + up
     low = np.minimum(open_, close) - down
-    return open_, high, low, close
+    gaps = draw(st.sampled_from([0.0, 0.0, 0.15, 0.4]))
+    holes = np.array(draw(st.lists(st.floats(0, 1), min_size=n * m, max_size=n * m)))
+    real = holes.reshape(n, m) >= gaps
+    return fill_gaps(open_, high, low, close, real)
 
 
 @st.composite
@@ -61,7 +78,7 @@ def signal_sets(draw, n, m):
                 st.integers(0, m - 1),  # ticker
                 st.integers(1, n + 2),  # hold; may run past the last session
                 st.sampled_from([1, -1]),
-                st.sampled_from([0.25, 0.5, 1.0, 2.0]),
+                st.sampled_from([0.25, 0.5, 1.0]),
             ),
             max_size=14,
         )
@@ -81,34 +98,40 @@ def signal_sets(draw, n, m):
 
 
 stops = st.sampled_from([math.nan, 0.01, 0.02, 0.05, 0.1])
-params_strategy = st.builds(
-    sim_params,
-    fees=st.sampled_from([0.0, 0.001, 0.01]),
-    slippage=st.sampled_from([0.0, 0.002, 0.01]),
-    sl_stop=stops,
-    tp_stop=stops,
-    price_mode=st.sampled_from([0, 1]),
-    stop_on=st.sampled_from([0, 1]),
-    size_type=st.sampled_from([0, 1]),
-    size=st.sampled_from([0.3, 1.0, 40.0]),
-    init_cash=st.sampled_from([100.0, 1000.0]),
-    mode=st.sampled_from([0, 1]),
-    max_gross=st.sampled_from([0.5, 1.0, 2.0]),
-)
+
+
+@st.composite
+def params_strategy(draw):
+    size_type = draw(st.sampled_from([0, 1]))
+    sizes = [0.3, 1.0] if size_type == 0 else [40.0, 300.0, 5000.0]
+    return sim_params(
+        fees=draw(st.sampled_from([0.0, 0.001, 0.01])),
+        slippage=draw(st.sampled_from([0.0, 0.002, 0.01])),
+        sl_stop=draw(stops),
+        tp_stop=draw(stops),
+        price_mode=draw(st.sampled_from([0, 1])),
+        stop_on=draw(st.sampled_from([0, 1])),
+        size_type=size_type,
+        size=draw(st.sampled_from(sizes)),
+        init_cash=draw(st.sampled_from([100.0, 1000.0])),
+        mode=draw(st.sampled_from([0, 1])),
+        max_gross=draw(st.sampled_from([0.5, 1.0])),
+    )
 
 
 @st.composite
 def cases(draw):
-    open_, high, low, close = draw(markets())
-    signals = draw(signal_sets(*close.shape))
-    return open_, high, low, close, signals, draw(params_strategy)
+    prices = draw(markets())
+    signals = draw(signal_sets(*prices[3].shape))
+    return (*prices, signals, draw(params_strategy()))
 
 
 def assert_same(kernel, reference):
-    trades, equity, position, n_skipped = kernel
-    ref_trades, ref_equity, ref_position, ref_skipped = reference
+    trades, equity, position, status = kernel
+    ref_trades, ref_equity, ref_position, ref_status = reference
     assert trades.dtype == trade_dt
-    assert n_skipped == ref_skipped
+    assert status.dtype == np.int8
+    assert status.tolist() == ref_status.tolist()
     assert len(trades) == len(ref_trades)
     for name in trade_dt.names:
         np.testing.assert_allclose(trades[name], ref_trades[name], rtol=RTOL, atol=0, err_msg=name)
@@ -116,8 +139,8 @@ def assert_same(kernel, reference):
     np.testing.assert_allclose(position, ref_position, rtol=RTOL, atol=0)
 
 
-def run_both(open_, high, low, close, signals, params):
-    args = (open_, high, low, close, *signals.values(), params)
+def run_both(open_, high, low, close, real, signals, params):
+    args = (open_, high, low, close, real, *signals.values(), params)
     return simulate_nb(*args), simulate_reference(*args)
 
 
@@ -133,19 +156,25 @@ def test_kernel_matches_reference(case):
     *prices, signals, params = case
     kernel, reference = run_both(*prices, signals, params)
     assert_same(kernel, reference)
-    trades, equity, position, n_skipped = kernel
+    trades, equity, position, status = kernel
     n, m = prices[3].shape
-    assert n_skipped + len(trades) == len(signals["sig_ticker"])
+    # Every signal accounted for: one status each, TRADED exactly for the trade records.
+    assert status.min(initial=0) >= 0 and status.max(initial=0) < len(SignalStatus)
+    assert np.flatnonzero(status == SignalStatus.TRADED).tolist() == trades["signal"].tolist()
     assert equity.shape == (n, m if params.mode == CashMode.PER_TICKER else 1)
     assert position.shape == (n, m)
     assert np.all(trades["size"] > 0)
     assert np.all(trades["exit_idx"] >= trades["entry_idx"])
     open_ = trades["exit_reason"] == ExitReason.OPEN
     assert np.all(trades["exit_fees"][open_] == 0.0)
-    assert np.all(trades["exit_idx"][open_] == n - 1)
+    # C1: no fill on a cell that is not a real bar (a ruin close is a valuation, not a fill).
+    real = prices[4]
+    assert real[trades["entry_idx"], trades["ticker"]].all()
+    filled_exit = trades["exit_reason"] != ExitReason.RUINED
+    assert real[trades["exit_idx"][filled_exit], trades["ticker"][filled_exit]].all()
 
 
-def make_market(seed=7, n=60, m=4):
+def make_market(seed=7, n=60, m=4, gaps=0.0):
     rng = np.random.default_rng(seed)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.02, (n, m)), axis=0))
     open_ = close * np.exp(rng.normal(0, 0.01, (n, m)))
@@ -161,7 +190,8 @@ def make_market(seed=7, n=60, m=4):
         sig_direction=rng.choice(np.array([1, -1]), k).astype(np.int64),
         sig_weight=rng.choice(np.array([0.5, 1.0]), k),
     )
-    return (open_, high, low, close), signals
+    real = rng.random((n, m)) >= gaps
+    return fill_gaps(open_, high, low, close, real), signals
 
 
 ALL_OPTIONS = [
@@ -175,7 +205,7 @@ ALL_OPTIONS = [
         size_type=st_,
         size=0.5 if st_ == 0 else 30.0,
         mode=mode,
-        max_gross=1.5,
+        max_gross=0.9,
     )
     for pm in (0, 1)
     for so in (0, 1)
@@ -185,8 +215,9 @@ ALL_OPTIONS = [
 
 
 @pytest.mark.parametrize("params", ALL_OPTIONS, ids=lambda p: "-".join(map(str, p[4:7] + p[9:10])))
-def test_kernel_matches_reference_on_a_longer_market(params):
-    prices, signals = make_market()
+@pytest.mark.parametrize("gaps", [0.0, 0.1])
+def test_kernel_matches_reference_on_a_longer_market(params, gaps):
+    prices, signals = make_market(gaps=gaps)
     kernel, reference = run_both(*prices, signals, params)
     assert_same(kernel, reference)
     assert len(kernel[0]) > 10
@@ -206,25 +237,23 @@ def test_order_nb_slippage_and_fees_against_the_trader():
 
 def test_entry_units_all_in_spends_cash_with_fees():
     p = sim_params(fees=0.01, slippage=0.02)
-    units = entry_units_nb(1, 100.0, 1.0, 1000.0, 1000.0, 0.0, p)
-    assert units * 102.0 * 1.01 == pytest.approx(1000.0)
-    short = entry_units_nb(-1, 100.0, 1.0, 1000.0, 1000.0, 0.0, p)
-    assert short * 98.0 * 1.01 == pytest.approx(1000.0)
+    units, capped = entry_units_nb(1, 100.0, 1.0, 1000.0, 1000.0, p)
+    assert units * 102.0 * 1.01 == pytest.approx(1000.0) and not capped
+    short, capped = entry_units_nb(-1, 100.0, 1.0, 1000.0, 1000.0, p)
+    assert short * 98.0 * 1.01 == pytest.approx(1000.0) and not capped
 
 
 def test_entry_units_caps():
-    shared = sim_params(mode="shared", max_gross=1.5)
-    # Gross cap: 1.5 * 1000 - 1200 already held leaves 300 of room.
-    assert entry_units_nb(-1, 10.0, 1.0, 1000.0, 5000.0, 1200.0, shared) == pytest.approx(30.0)
-    # Longs never spend more than the cash.
-    assert entry_units_nb(1, 10.0, 1.0, 1000.0, 50.0, 0.0, shared) == pytest.approx(5.0)
-    # Notional sizing: 200 of value at the unslipped price.
+    # Notional sizing: 200 of value at the unslipped price, not capped.
     notional = sim_params(size_type="notional", size=200.0, slippage=0.01)
-    assert entry_units_nb(1, 10.0, 1.0, 1000.0, 1000.0, 0.0, notional) == pytest.approx(20.0)
-    # No equity, no cash for a long, or only dust: not taken.
+    assert entry_units_nb(1, 10.0, 1.0, 1000.0, 1000.0, notional) == pytest.approx((20.0, False))
+    # A notional larger than the cash is cut to the cash and flagged.
+    big = sim_params(size_type="notional", size=5000.0)
+    assert entry_units_nb(-1, 10.0, 1.0, 1000.0, 1000.0, big) == pytest.approx((100.0, True))
+    # No equity, or only dust: not taken.
     p = sim_params()
-    assert entry_units_nb(1, 10.0, 1.0, -5.0, 100.0, 0.0, p) == 0.0
-    assert entry_units_nb(1, 10.0, 1.0, 100.0, 1e-14, 0.0, shared) == 0.0
+    assert entry_units_nb(1, 10.0, 1.0, -5.0, 100.0, p) == (0.0, False)
+    assert entry_units_nb(1, 10.0, 1.0, 100.0, 1e-14, p) == (0.0, False)
 
 
 @pytest.mark.parametrize(
@@ -264,12 +293,13 @@ def test_ticker_groups_is_a_stable_sort():
 # --- Semantics pinned on small hand-made cases ---
 
 
-def one_ticker(close, entry, exit_, direction=1, open_=None, **params):
+def one_ticker(close, entry, exit_, direction=1, open_=None, real=None, **params):
     close = np.asarray(close, dtype=float)[:, None]
     open_ = close if open_ is None else np.asarray(open_, dtype=float)[:, None]
+    real = np.ones(close.shape, bool) if real is None else np.asarray(real, bool)[:, None]
     k = len(entry)
     return simulate_nb(
-        open_, np.maximum(open_, close), np.minimum(open_, close), close,
+        open_, np.maximum(open_, close), np.minimum(open_, close), close, real,
         np.zeros(k, dtype=np.int64), np.arange(k, dtype=np.int64),
         np.asarray(entry, dtype=np.int64), np.asarray(exit_, dtype=np.int64),
         np.full(k, direction, dtype=np.int64), np.ones(k), sim_params(**params),
@@ -282,11 +312,11 @@ def spans(trades):
 
 def test_overlapping_and_same_session_entries_are_skipped():
     close = [100.0 + i for i in range(10)]
-    trades, equity, position, n_skipped = one_ticker(close, [0, 2, 4, 5], [4, 6, 6, 8])
+    trades, equity, position, status = one_ticker(close, [0, 2, 4, 5], [4, 6, 6, 8])
     # [2, 6] overlaps [0, 4]; [4, 6] enters on the session [0, 4] exits; [5, 8] is taken.
     assert spans(trades) == [(0, 4), (5, 8)]
     assert trades["signal"].tolist() == [0, 3]
-    assert n_skipped == 2
+    assert status.tolist() == [0, SignalStatus.OVERLAP, SignalStatus.OVERLAP, 0]
     assert position[4, 0] == 0.0 and position[5, 0] > 0.0
     assert equity[4, 0] == pytest.approx(104.0)  # all-in from 100 to 104, no fees
     assert np.all(equity[9:, 0] == equity[8, 0])
@@ -295,15 +325,15 @@ def test_overlapping_and_same_session_entries_are_skipped():
 def test_next_open_fills_and_edges():
     close = [100.0, 101, 102, 103, 104]
     open_ = [99.0, 100.5, 101.5, 102.5, 103.5]
-    trades, _, position, n_skipped = one_ticker(
+    trades, _, position, status = one_ticker(
         close, [0, 3, 4], [2, 4, 6], open_=open_, price_mode="next_open"
     )
     # Signal 0 fills at open[1] and exits at open[3]; signal [3, 4] enters at open[4] and its
-    # exit (last session) falls back to close[4]; signal 4 has no next open.
+    # exit (last session) falls back to close[4]; signal 4 overlaps it (and has no next open).
     assert spans(trades) == [(1, 3), (4, 4)]
     assert trades["entry_price"].tolist() == [100.5, 103.5]
     assert trades["exit_price"].tolist() == [102.5, 104.0]
-    assert n_skipped == 1
+    assert status.tolist() == [0, 0, SignalStatus.OVERLAP]
     assert position[:, 0].tolist() == [0.0, trades["size"][0], trades["size"][0], 0.0, 0.0]
 
 
@@ -321,7 +351,7 @@ def test_stop_checks_start_the_bar_after_the_entry():
     low = np.array([[80.0], [99.0], [89.0]])
     one = np.ones(1, dtype=np.int64)
     trades = simulate_nb(
-        close, close, low, close, 0 * one, 0 * one, 0 * one, 2 * one, one, np.ones(1),
+        close, close, low, close, close > 0, 0 * one, 0 * one, 0 * one, 2 * one, one, np.ones(1),
         sim_params(sl_stop=0.1, stop_on="intrabar"),
     )[0]  # fmt: skip
     assert (trades["exit_idx"][0], trades["exit_reason"][0]) == (2, ExitReason.STOP_LOSS)
@@ -339,15 +369,17 @@ def test_shared_cash_caps_gross_exposure_and_shares_equity():
         sig_weight=np.ones(3),
     )
     params = sim_params(mode="shared", size=0.6, max_gross=1.0)
-    trades, equity, position, n_skipped = simulate_nb(
-        close, close, close, close, *signals.values(), params
+    trades, equity, position, status = simulate_nb(
+        close, close, close, close, close > 0, *signals.values(), params
     )
-    # 60 long, then the short gets the 40 of room left, then nothing is left.
-    assert (trades["size"] * 10.0).tolist() == pytest.approx([60.0, 40.0])
-    assert n_skipped == 1
+    # Both session-0 entries ask for 60 of 100 of room: each gets the same 5/6, capped;
+    # then nothing is left for the session-1 entry.
+    assert (trades["size"] * 10.0).tolist() == pytest.approx([50.0, 50.0])
+    assert trades["capped"].tolist() == [True, True]
+    assert status.tolist() == [0, 0, SignalStatus.GROSS_CAP]
     assert equity.shape == (4, 1)
     np.testing.assert_allclose(equity, 100.0, rtol=1e-12)
-    assert position[1].tolist() == pytest.approx([6.0, -4.0, 0.0])
+    assert position[1].tolist() == pytest.approx([5.0, -5.0, 0.0])
 
 
 def test_per_ticker_accounts_are_independent():
@@ -374,7 +406,8 @@ def test_per_ticker_accounts_are_independent():
         (dict(sig_exit=np.array([0, 5])), "after sig_entry"),
         (dict(sig_ticker=np.array([0, 9])), "column index"),
         (dict(sig_direction=np.array([1, 0])), r"\+1 \(long\)"),
-        (dict(sig_weight=np.array([1.0, -1.0])), "positive"),
+        (dict(sig_weight=np.array([1.0, -1.0])), r"\(0, 1\]"),
+        (dict(sig_weight=np.array([1.0, 1e9])), r"\(0, 1\]"),
         (dict(sig_entry=np.array([3, 1]), sig_exit=np.array([5, 5])), "sorted"),
         (dict(sig_event=np.arange(3)), "same length"),
     ],
@@ -392,7 +425,7 @@ def test_bad_signals_raise(change, message):
     signals.update(change)
     signals = {k: v if k == "sig_weight" else v.astype(np.int64) for k, v in signals.items()}
     with pytest.raises(ValueError, match=message):
-        simulate_nb(close, close, close, close, *signals.values(), sim_params())
+        simulate_nb(close, close, close, close, close > 0, *signals.values(), sim_params())
 
 
 def test_sim_params_checks_and_hints():
@@ -411,6 +444,14 @@ def test_sim_params_checks_and_hints():
         sim_params(sl_stop=0.0)
     with pytest.raises(ValueError, match="mode"):
         sim_params(mode=2)
+    # No leverage, and a finite account (C1).
+    with pytest.raises(ValueError, match="leverage"):
+        sim_params(size=5.0)
+    assert sim_params(size_type="notional", size=5.0).size == 5.0
+    with pytest.raises(ValueError, match="max_gross"):
+        sim_params(max_gross=3.0)
+    with pytest.raises(ValueError, match="init_cash"):
+        sim_params(init_cash=math.inf)
 
 
 # --- Interpreted run, so coverage sees the kernels ---
@@ -425,13 +466,13 @@ NO_JIT_SCRIPT = textwrap.dedent(
     from tests.test_kernel_reference import ALL_OPTIONS, make_market
 
     assert config.DISABLE_JIT and not hasattr(simulate_nb, "signatures")
-    prices, signals = make_market(seed=11, n=25, m=3)
+    prices, signals = make_market(seed=11, n=25, m=3, gaps=0.1)
     out = []
     for params in ALL_OPTIONS:
-        trades, equity, position, n_skipped = simulate_nb(*prices, *signals.values(), params)
+        trades, equity, position, status = simulate_nb(*prices, *signals.values(), params)
         out.append(dict(
             trades={name: trades[name].tolist() for name in trades.dtype.names},
-            equity=equity.tolist(), position=position.tolist(), n_skipped=int(n_skipped),
+            equity=equity.tolist(), position=position.tolist(), status=status.tolist(),
         ))
     json.dump(out, sys.stdout)
     """
@@ -452,12 +493,46 @@ def test_kernels_without_jit_match_the_compiled_run():
     )
     assert proc.returncode == 0, proc.stderr
     interpreted = json.loads(proc.stdout)
-    prices, signals = make_market(seed=11, n=25, m=3)
+    prices, signals = make_market(seed=11, n=25, m=3, gaps=0.1)
     assert len(interpreted) == len(ALL_OPTIONS)
     for params, got in zip(ALL_OPTIONS, interpreted, strict=True):
-        trades, equity, position, n_skipped = simulate_nb(*prices, *signals.values(), params)
-        assert got["n_skipped"] == n_skipped
+        trades, equity, position, status = simulate_nb(*prices, *signals.values(), params)
+        assert got["status"] == status.tolist()
         for name in trade_dt.names:
             np.testing.assert_allclose(got["trades"][name], trades[name], rtol=1e-12, atol=0)
         np.testing.assert_allclose(got["equity"], equity, rtol=1e-12, atol=0)
         np.testing.assert_allclose(got["position"], position, rtol=1e-12, atol=0)
+
+
+@settings(
+    derandomize=True,
+    max_examples=200,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(cases(), st.randoms(use_true_random=False))
+def test_shared_cash_sizes_do_not_depend_on_ticker_order(case, rnd):
+    """C1 fairness: renumbering the tickers (their names' order) changes no trade."""
+    *prices, signals, params = case
+    params = params._replace(mode=CashMode.SHARED)
+    m = prices[3].shape[1]
+    perm = list(range(m))
+    rnd.shuffle(perm)
+    new_of = np.argsort(perm)  # column perm[j] of the old market is column j of the new
+    moved = [np.ascontiguousarray(p[:, perm]) for p in prices]
+    tick = new_of[signals["sig_ticker"]].astype(np.int64)
+    order = np.lexsort((tick, signals["sig_entry"]))
+    sig2 = {k: v[order] for k, v in signals.items()}
+    sig2["sig_ticker"] = tick[order]
+    a = simulate_nb(*prices, *signals.values(), params)
+    b = simulate_nb(*moved, *sig2.values(), params)
+    ta = a[0][np.argsort(a[0]["event"])]
+    tb = b[0][np.argsort(b[0]["event"])]
+    assert ta["event"].tolist() == tb["event"].tolist()
+    for name in ("entry_idx", "exit_idx", "exit_reason", "capped"):
+        assert ta[name].tolist() == tb[name].tolist(), name
+    for name in ("size", "entry_price", "exit_price", "pnl"):
+        np.testing.assert_allclose(ta[name], tb[name], rtol=1e-9, atol=1e-9, err_msg=name)
+    assert sorted(a[3].tolist()) == sorted(b[3].tolist())
+    np.testing.assert_allclose(a[1], b[1], rtol=1e-9, atol=1e-9)

@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 import vectorbt as vbt
 
-from evbt.backtest.enums import ExitReason, PriceMode, SimParams, StopOn, sim_params
+from evbt.backtest.enums import ExitReason, PriceMode, SignalStatus, SimParams, StopOn, sim_params
 from evbt.backtest.nb import simulate_nb
 
 RTOL = 1e-9
@@ -50,7 +50,8 @@ class Case:
 
     def run(self):
         return simulate_nb(
-            self.open_, self.high, self.low, self.close, self.ticker,
+            self.open_, self.high, self.low, self.close, np.ones(self.close.shape, bool),
+            self.ticker,
             np.arange(len(self.ticker)), self.entry, self.exit, self.direction, self.weight,
             self.params,
         )  # fmt: skip
@@ -90,7 +91,7 @@ def make_case(rng, n):
     else:
         direction = rng.choice(np.array([-1, 1]), len(bars))
     fractional = rng.random() < 0.25
-    weight = rng.choice([0.3, 0.6, 1.0, 1.5], len(bars)) if fractional else np.ones(len(bars))
+    weight = rng.choice([0.3, 0.6, 1.0], len(bars)) if fractional else np.ones(len(bars))
     stops = not next_open  # next-open with stops differs deliberately (see test below)
     params = sim_params(
         fees=rng.choice([0.0, 0.0005, 0.003]),
@@ -207,10 +208,10 @@ def compare_batch(n, n_cases, rng, stats):
     assets = pf.assets().to_numpy()
     total_return = pf.total_return().to_numpy()
     c0 = 0
-    for case, (trades, equity, position, n_skipped) in zip(cases, results, strict=True):
+    for case, (trades, equity, position, status) in zip(cases, results, strict=True):
         p = case.params
         stats.cases += 1
-        stats.count["skipped"] += n_skipped
+        stats.count["skipped"] += int(np.count_nonzero(status))
         stats.count["next_open"] += p.price_mode == PriceMode.NEXT_OPEN
         stats.count["fractional"] += bool(np.any(case.weight < 1.0))
         stats.count["intrabar"] += p.stop_on == StopOn.INTRABAR
@@ -301,7 +302,7 @@ def _one_ticker(close, entry, exit_, direction=1, **params):
     close = np.asarray(close, dtype=float)[:, None]
     k = len(entry)
     return simulate_nb(
-        close, close, close, close, np.zeros(k, dtype=np.int64), np.arange(k),
+        close, close, close, close, close > 0, np.zeros(k, dtype=np.int64), np.arange(k),
         np.asarray(entry), np.asarray(exit_), np.full(k, direction), np.ones(k),
         sim_params(**params),
     )  # fmt: skip
@@ -361,8 +362,9 @@ def test_difference_next_open_exit_beats_stop_on_its_fill_session():
     params = sim_params(price_mode="next_open", sl_stop=0.1)
     one = np.ones(1, dtype=np.int64)
     trades = simulate_nb(
-        open_, open_, close, close, 0 * one, 0 * one, 0 * one, 2 * one, one, np.ones(1), params
-    )[0]
+        open_, open_, close, close, close > 0, 0 * one, 0 * one, 0 * one, 2 * one, one,
+        np.ones(1), params,
+    )[0]  # fmt: skip
     assert (trades["exit_idx"][0], trades["exit_price"][0]) == (3, 100.0)
     assert trades["exit_reason"][0] == ExitReason.TIME
     # vectorbt with the signals shifted to their fill sessions checks the stop first.
@@ -378,11 +380,13 @@ def test_difference_next_open_exit_beats_stop_on_its_fill_session():
 
 
 def test_difference_short_losing_more_than_equity_is_covered_in_full():
-    # An all-in short whose price triples: we cover the whole position (cash goes negative);
-    # vectorbt can only buy back what its cash pays for and leaves the rest open.
+    # An all-in short whose price triples: we cover the whole position (cash goes negative,
+    # the account is ruined); vectorbt can only buy back what its cash pays for and leaves
+    # the rest open.
     close = [100.0, 150, 300, 300]
-    trades, equity, position, _ = _one_ticker(close, [0], [2], direction=-1)
+    trades, equity, position, status = _one_ticker(close, [0, 3], [2, 4], direction=-1)
     assert trades["exit_reason"][0] == ExitReason.TIME
+    assert status.tolist() == [0, SignalStatus.RUINED]
     assert position[2, 0] == 0.0
     assert equity[-1, 0] < 0.0
     pf = _raw_vbt(close, [0], [2], direction="shortonly")
@@ -395,7 +399,7 @@ def test_difference_next_open_exit_on_last_session_falls_back_to_close():
     close = np.array([100.0, 101, 102, 103])[:, None]
     one = np.ones(1, dtype=np.int64)
     trades = simulate_nb(
-        close, close, close, close, 0 * one, 0 * one, one, 3 * one, one, np.ones(1),
+        close, close, close, close, close > 0, 0 * one, 0 * one, one, 3 * one, one, np.ones(1),
         sim_params(price_mode="next_open", fees=0.01),
     )[0]  # fmt: skip
     assert trades["exit_reason"][0] == ExitReason.TIME
@@ -446,11 +450,12 @@ def test_to_vectorbt_has_the_kernel_trades(params):
 
     prices, signals = _market(5)
     sig_event = np.arange(len(signals["sig_ticker"]), dtype=np.int64)
-    trades, equity, _, n_skipped = simulate_nb(
-        *prices.values(), signals["sig_ticker"], sig_event, signals["sig_entry"],
-        signals["sig_exit"], signals["sig_direction"], signals["sig_weight"], params,
+    trades, equity, _, status = simulate_nb(
+        *prices.values(), np.ones(prices["close"].shape, bool), signals["sig_ticker"],
+        sig_event, signals["sig_entry"], signals["sig_exit"], signals["sig_direction"],
+        signals["sig_weight"], params,
     )  # fmt: skip
-    assert len(trades) > 20 and n_skipped > 0
+    assert len(trades) > 20 and np.count_nonzero(status) > 0
     index = pd.date_range("2024-01-01", periods=80, freq="B")
     columns = ["AAA", "BBB", "CCC"]
     pf = to_vectorbt(**prices, **signals, params=params, index=index, columns=columns)
