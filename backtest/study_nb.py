@@ -446,6 +446,116 @@ def group_tests_nb(car, scar, dof, ranks, frac_pos, grp_ptr, grp_idx, win_a, win
     return n_out, caar, t_cs, patell, bmp, corrado, gsign
 
 
+@jit
+def shared_date_rbar_nb(est_ar, pos, grp_ptr, grp_idx, min_obs):
+    """Kolari & Pynnonen (2010): mean cross-correlation of abnormal returns per group.
+
+    Rows whose day 0 is the same session (``pos`` equal) share their estimation window
+    session for session, and their abnormal returns are correlated when the tickers are
+    (several tickers hit by one event; two events on one date). For each such pair ``i != j``
+    in a group, ``r_ij`` is the Pearson correlation of their estimation-window abnormal
+    returns ``est_ar`` over the days both are finite (at least ``min_obs``, else 0). Pairs
+    with different day-0 sessions count as uncorrelated (``r_ij = 0``), so with ``N`` rows
+
+        rbar = sum_{i != j, pos_i = pos_j} r_ij / (N (N - 1)),
+
+    the average of the off-diagonal correlation matrix KP use. Under that correlation
+    ``Var(mean SCAR) = s^2 (1 + (N - 1) rbar) / N`` while the cross-sectional variance
+    estimates ``s^2 (1 - rbar)``, hence KP's adjusted BMP
+    ``t_kp = t_bmp sqrt((1 - rbar) / (1 + (N - 1) rbar))`` and adjusted Patell
+    ``z_kp = z_patell / sqrt(1 + (N - 1) rbar)`` (:func:`kp_adjust_nb`).
+
+    Returns ``(rbar, n_shared)`` per group: ``n_shared`` counts rows that share their day 0
+    with another row of the group (0: no clustering, ``rbar = 0``). ``rbar`` is NaN for
+    groups with fewer than two rows.
+    """
+    n_grp = grp_ptr.shape[0] - 1
+    rbar = np.full(n_grp, np.nan)
+    n_shared = np.zeros(n_grp, dtype=np.int64)
+    for g in range(n_grp):
+        start = grp_ptr[g]
+        stop = grp_ptr[g + 1]
+        n = stop - start
+        if n < 2:
+            continue
+        members = grp_idx[start:stop]
+        keys = np.empty(n, dtype=np.int64)
+        for q in range(n):
+            keys[q] = pos[members[q]]
+        order = np.argsort(keys, kind="mergesort")
+        total = 0.0
+        a = 0
+        while a < n:  # one block of rows with the same day 0 at a time
+            b = a
+            while b + 1 < n and keys[order[b + 1]] == keys[order[a]]:
+                b += 1
+            if b > a:
+                n_shared[g] += b - a + 1
+                for x in range(a, b + 1):
+                    for y in range(x + 1, b + 1):
+                        total += 2.0 * _pair_corr_nb(
+                            est_ar[members[order[x]]], est_ar[members[order[y]]], min_obs
+                        )
+            a = b + 1
+        rbar[g] = total / (n * (n - 1.0))
+    return rbar, n_shared
+
+
+@jit
+def _pair_corr_nb(u, v, min_obs):
+    """Pearson correlation of ``u`` and ``v`` over the days both are finite; 0 with fewer
+    than ``max(min_obs, 3)`` such days or a constant series."""
+    m = 0
+    su = 0.0
+    sv = 0.0
+    for t in range(u.shape[0]):
+        if np.isfinite(u[t]) and np.isfinite(v[t]):
+            m += 1
+            su += u[t]
+            sv += v[t]
+    if m < min_obs or m < 3:
+        return 0.0
+    mu = su / m
+    mv = sv / m
+    suu = 0.0
+    svv = 0.0
+    suv = 0.0
+    for t in range(u.shape[0]):
+        if np.isfinite(u[t]) and np.isfinite(v[t]):
+            du = u[t] - mu
+            dv = v[t] - mv
+            suu += du * du
+            svv += dv * dv
+            suv += du * dv
+    den = np.sqrt(suu * svv)
+    return suv / den if den > 0.0 else 0.0
+
+
+@jit
+def kp_adjust_nb(n, rbar, bmp, patell):
+    """Kolari-Pynnonen adjusted BMP and Patell statistics (see :func:`shared_date_rbar_nb`).
+
+    ``n`` and ``rbar`` are per group, ``bmp`` and ``patell`` ``(n_groups, n_windows)``.
+    NaN where ``rbar`` is NaN or the variance factors are not positive.
+    """
+    n_grp, n_win = bmp.shape
+    bmp_kp = np.full((n_grp, n_win), np.nan)
+    patell_kp = np.full((n_grp, n_win), np.nan)
+    for g in range(n_grp):
+        r = rbar[g]
+        if not np.isfinite(r):
+            continue
+        infl = 1.0 + (n[g] - 1.0) * r
+        if not (infl > 0.0 and 1.0 - r > 0.0):
+            continue
+        f_bmp = np.sqrt((1.0 - r) / infl)
+        f_pat = 1.0 / np.sqrt(infl)
+        for w in range(n_win):
+            bmp_kp[g, w] = bmp[g, w] * f_bmp
+            patell_kp[g, w] = patell[g, w] * f_pat
+    return bmp_kp, patell_kp
+
+
 # --------------------------------------------------------------------------------------
 # Bootstrap (events resampled with replacement, an event = a cluster of rows)
 # --------------------------------------------------------------------------------------

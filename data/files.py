@@ -83,6 +83,13 @@ def _read_csv(p: Path, origin: str) -> pd.DataFrame:
         if lead in (["Price", "Ticker"], ["Ticker", "Price"]):  # yf.download(...).to_csv()
             return pd.read_csv(p, header=[0, 1], index_col=0)
         cols = list(pd.read_csv(p, nrows=0).columns)
+        if len(cols) == 1:
+            for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")):
+                if sep in str(cols[0]):
+                    raise InputError(
+                        f"{origin}: columns are separated by {name}, not commas: write a "
+                        "comma-separated file (DataFrame.to_csv) with a header row"
+                    )
         text = [c for c in cols if _key(c) in _TEXT]
         return pd.read_csv(
             p,

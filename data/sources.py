@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,8 @@ from evbt.data import files, yf
 from evbt.data.calendar import parse_day
 from evbt.data.contract import validate_prices
 from evbt.errors import InputError
+
+log = logging.getLogger(__name__)
 
 SOURCES = ("sample", "yfinance", "file")
 _LIST_MAX = 20  # tickers named in an "unknown ticker" message
@@ -62,6 +65,7 @@ def load_prices(
         if names is None:
             raise InputError("source 'yfinance' needs ticker names (e.g. NVDA SMH)")
         out = yf.load(names, lo, hi, cache_dir=cache_dir, offline=offline)
+        _warn_short_coverage(out, str(out.attrs.get("source", "yfinance")))
         return _label(out, str(out.attrs["source"]), bool(out.attrs["synthetic"]))
 
     if src == "sample":
@@ -78,7 +82,35 @@ def load_prices(
         full = files.read_prices(path)
         synthetic = False
         label = f"file:{Path(path).expanduser().resolve()}"
-    return _label(_restrict(full, names, lo, hi, origin=label), label, synthetic)
+    out = _restrict(full, names, lo, hi, origin=label)
+    _warn_short_coverage(out, label)
+    return _label(out, label, synthetic)
+
+
+def _warn_short_coverage(df: pd.DataFrame, origin: str) -> None:
+    """Warn (log, shown by the CLI as a ``warning:`` line) for each ticker with fewer bars
+    than the sessions the others span together: aligned for a run, its missing sessions are
+    filled from neighbouring closes, so a benchmark would look flat there."""
+    if df.empty or df["ticker"].nunique() < 2:
+        return
+    union = pd.DatetimeIndex(df["date"].unique()).sort_values()
+    for t, g in df.groupby("ticker", sort=True):
+        n = len(g)
+        if n < len(union):
+            missing = union.difference(pd.DatetimeIndex(g["date"]))
+            log.warning(
+                "%s: %s has %d bars of the %d sessions the prices span (%s to %s): its %d "
+                "missing sessions, first %s, are filled flat (a benchmark returns 0 there; "
+                "no trade fills there): add its bars or narrow [data] start/end",
+                origin,
+                t,
+                n,
+                len(union),
+                f"{union[0]:%Y-%m-%d}",
+                f"{union[-1]:%Y-%m-%d}",
+                len(missing),
+                f"{missing[0]:%Y-%m-%d}",
+            )
 
 
 def _label(df: pd.DataFrame, source: str, synthetic: bool) -> pd.DataFrame:

@@ -162,3 +162,33 @@ def test_calendar_matches_real_prices_from_2020(real_prices):
             f"{ticker}: {len(missing)} NYSE sessions missing, first {missing[:3]}"
         )
         assert len(extra) == 0, f"{ticker}: {len(extra)} non-sessions present, first {extra[:3]}"
+
+
+# ---------------------------------------------------------------- as-of dates from users
+
+
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        ("", "empty"),
+        ("  ", "empty"),
+        ("soon", "unreadable date"),
+        ("1990-01-01", "outside the NYSE calendar"),
+        ("2100-01-01", "outside the NYSE calendar"),
+        ("2025-01-01T00:00+02:00", "time zone"),
+        ("2025-01-01 15:30", "time of day"),
+    ],
+)
+def test_parse_asof_refuses_in_one_line(value, says):
+    from evbt.data.calendar import parse_asof
+
+    with pytest.raises(InputError, match=says) as e:
+        parse_asof(value, "--asof")
+    assert "\n" not in str(e.value) and "--asof" in str(e.value)
+
+
+def test_parse_asof_accepts_plain_dates_also_off_session():
+    from evbt.data.calendar import parse_asof
+
+    assert parse_asof("2025-01-20") == pd.Timestamp("2025-01-20")  # MLK Day: a date, fine
+    assert parse_asof(" 2026-02-10 ") == pd.Timestamp("2026-02-10")

@@ -256,3 +256,109 @@ def test_data_validate_good_file_and_halts(capsys, tmp_path):
     code, out, _ = run(capsys, "data", "validate", str(path))
     assert code == 0
     assert "1 tickers, 3 rows" in out and "1 halted rows dropped" in out
+
+
+# ---------------------------------------------------------------- exit codes keep their promise
+
+
+def test_json_keeps_infinities_as_strings_never_null():
+    """Regression: --json turned inf into null silently."""
+    import numpy as np
+
+    from evbt.cli._common import frame_records, json_safe
+
+    doc = json_safe({"pf": float("inf"), "x": [np.float64("-inf"), float("nan"), np.int64(2)]})
+    assert doc == {"pf": "inf", "x": ["-inf", None, 2]}
+    recs = frame_records(pd.DataFrame({"pf": [np.inf, 1.5, np.nan], "n": [1, 2, 3]}))
+    assert [r["pf"] for r in recs] == ["inf", 1.5, None]
+
+
+def test_emit_json_is_strict_json(capsys):
+    from evbt.cli._common import emit_json
+
+    emit_json({"a": float("inf"), "b": float("-inf"), "c": float("nan")})
+    text = capsys.readouterr().out
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON {c}")) == {
+        "a": "inf",
+        "b": "-inf",
+        "c": None,
+    }
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["nosuch"], "No such command 'nosuch'"),
+        (["data", "show"], "Missing argument 'TICKER'"),
+        (["data", "show", "NVDA", "--tail", "x"], "--tail"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(capsys, args, needle):
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], err
+    assert "--help" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "code_, needle",
+    [
+        (28, "no space left on the device"),  # ENOSPC
+        (13, "permission denied"),  # EACCES
+        (30, "read-only file system"),  # EROFS
+        (20, "is a file, not a folder"),  # ENOTDIR
+    ],
+)
+def test_os_errors_exit_2_naming_the_path(capsys, monkeypatch, tmp_path, code_, needle):
+    """An environment fault (a full disk, a folder we may not write) is exit 2, not a bug."""
+    import os
+
+    from evbt.cli import data as data_cli
+
+    path = _price_csv(tmp_path, GOOD_ROWS)
+
+    def boom(_file):
+        raise OSError(code_, os.strerror(code_), str(tmp_path / "x" / "trades.parquet"))
+
+    monkeypatch.setattr("evbt.data.files.read_prices", boom)
+    assert data_cli  # the command imports read_prices at call time, so the patch applies
+    code, out, err = run(capsys, "data", "validate", str(path))
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path / "x" / "trades.parquet") in lines[0]
+    assert needle in lines[0]
+
+
+def test_backtest_of_a_sweep_config_points_to_evbt_sweep(capsys, tmp_path):
+    """Regression: `evbt backtest` on a [sweep] config silently ran one combination."""
+    cfg = _cfg(tmp_path, _body(tmp_path) + "\n[sweep]\nhold = [3, 5]\n")
+    code, out, err = run(capsys, "backtest", str(cfg))
+    assert code == 2
+    assert err.count("\n") == 1 and f"evbt sweep {cfg}" in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment\n\n"])
+def test_empty_config_is_an_error_not_a_default_strategy(capsys, tmp_path, text):
+    cfg = _cfg(tmp_path, text)
+    code, out, err = run(capsys, "backtest", str(cfg))
+    assert code == 2 and "the config is empty" in err and err.count("\n") == 1
+
+
+def test_config_that_is_not_utf8_is_exit_2(capsys, tmp_path):
+    p = tmp_path / "cfg.toml"
+    p.write_bytes(b'[strategy]\nname = "caf\xe9"\n')
+    code, out, err = run(capsys, "backtest", str(p))
+    assert code == 2 and "not UTF-8" in err and str(p) in err
+
+
+def test_suspicious_prices_warn_on_stderr_and_still_exit_0(capsys, tmp_path):
+    rows = [
+        ("2025-01-21", "NVDA", 140.0, 141.0, 139.0, 140.0, 100),
+        ("2025-01-22", "NVDA", 70.0, 71.0, 69.0, 70.5, 100),
+    ]
+    path = _price_csv(tmp_path, rows)
+    code, out, err = run(capsys, "data", "validate", str(path))
+    assert code == 0 and out.startswith("ok:")
+    assert err.startswith("warning: ") and "NVDA 2025-01-22" in err and "split" in err

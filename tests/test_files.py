@@ -271,3 +271,110 @@ def test_real_prices_have_every_nyse_session_from_2020(real):
 )
 def test_real_prices_csv_and_parquet_agree(real):
     same(read_prices(REAL_PRICES.with_name("prices.csv.gz")), real)
+
+
+# ---------------------------------------------------------------- data that cannot be right
+
+
+def _dated(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    out["date"] = out["date"].dt.strftime("%Y-%m-%d")
+    return out
+
+
+def test_bar_on_a_non_session_is_refused_naming_ticker_and_date(tmp_path):
+    rows = _dated(contract_rows("NVDA"))
+    sat = rows.iloc[[0]].assign(date="2024-01-06")  # a Saturday
+    bad = pd.concat([rows, sat]).sort_values("date")
+    with pytest.raises(InputError, match=r"NVDA has a bar on 2024-01-06, which is not an NYSE"):
+        read_prices(write(bad, tmp_path / "p.csv"))
+
+
+def test_bar_on_a_holiday_is_refused(tmp_path):
+    rows = _dated(contract_rows("NVDA"))
+    hol = rows.iloc[[0]].assign(date="2024-12-25")
+    bad = pd.concat([rows, hol]).sort_values("date")
+    with pytest.raises(InputError, match=r"2024-12-25, which is not an NYSE session"):
+        read_prices(write(bad, tmp_path / "p.parquet"))
+
+
+def test_tickers_that_differ_only_in_case_are_refused(tmp_path):
+    """Regression: `nvda` rows beside `NVDA` were silently ignored."""
+    rows = contract_rows("NVDA")
+    low = rows.assign(ticker="nvda")
+    with pytest.raises(InputError, match=r"'NVDA', 'nvda' differ only in case"):
+        read_prices(write(pd.concat([rows, low]), tmp_path / "p.csv"))
+
+
+@pytest.mark.parametrize(
+    "fmt, says",
+    [
+        (lambda d: d.dt.strftime("%d/%m/%Y"), r"dates like '\d\d/\d\d/\d{4}' are day"),
+        (lambda d: d.dt.strftime("%Y%m%d"), r"dates are integers like \d{8} \(YYYYMMDD\)"),
+        (lambda d: d.dt.strftime("%Y%m%d").astype(int), r"dates are integers like \d{8}"),
+        (lambda d: d.astype("int64") // 10**9, r"dates are integers like \d+ \(Unix time\?\)"),
+    ],
+)
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_date_forms_that_would_be_misread_name_the_cause(tmp_path, fmt, says, suffix):
+    """Regression: these got "not sorted" or "missing columns" instead of the cause."""
+    rows = contract_rows("NVDA")
+    rows["date"] = fmt(rows["date"])
+    with pytest.raises(InputError, match=says):
+        read_prices(write(rows, tmp_path / f"p{suffix}"))
+
+
+@pytest.mark.parametrize("sep, name", [(";", "semicolons"), ("\t", "tabs")])
+def test_other_separators_are_named(tmp_path, sep, name):
+    p = tmp_path / "p.csv"
+    contract_rows("NVDA").to_csv(p, sep=sep, index=False)
+    with pytest.raises(InputError, match=rf"separated by {name}, not commas"):
+        read_prices(p)
+
+
+def test_split_like_jump_warns_naming_ticker_and_date(tmp_path, caplog):
+    rows = contract_rows("NVDA", "SPY")
+    day = rows.loc[rows["ticker"] == "NVDA", "date"].iloc[20]
+    m = (rows["ticker"] == "NVDA") & (rows["date"] >= day)
+    rows.loc[m, ["open", "high", "low", "close"]] /= 4  # a 4:1 split not adjusted for
+    with caplog.at_level("WARNING", logger="evbt"):
+        df = read_prices(write(rows, tmp_path / "p.parquet"))
+    want = f"NVDA {day:%Y-%m-%d}"
+    assert any(
+        want in r.getMessage() and "unadjusted split" in r.getMessage() for r in caplog.records
+    )
+    (only,) = df.attrs["split_like_jumps"]
+    assert only.startswith(f"{want} x0.2")  # the day's own move on top of the 1/4
+
+
+def test_split_like_jumps_finds_ratios_near_split_factors_only():
+    from evbt.data.contract import split_like_jumps
+
+    close = [100, 50.2, 50, 25.0, 24, 96.5, 173.7, 225.8]
+    df = pd.DataFrame(
+        {"ticker": ["A"] * len(close), "date": sessions("2024-01-02", "2024-01-31")[: len(close)]}
+    ).assign(close=close)
+    got = [(d, round(r, 3)) for _, d, r in split_like_jumps(df)]
+    # ratios 0.502, 0.996, 0.5, 0.96, 4.021, 1.8, 1.3: the halvings and the x4.02 are
+    # within 4% of a split factor; x1.8 is a big move near none (10% off 2, 20% off 3/2);
+    # x1.3 is under the 40% threshold
+    assert [r for _, r in got] == [0.502, 0.5, 4.021]
+
+
+@pytest.mark.realdata
+def test_real_prices_have_no_split_like_jumps(real_prices):
+    from evbt.data.contract import split_like_jumps, validate_prices
+
+    assert split_like_jumps(validate_prices(real_prices, origin="real")) == []
+
+
+def test_short_ticker_warns_that_its_missing_sessions_are_filled(tmp_path, caplog):
+    """Regression: a benchmark with fewer bars than the run was filled flat ("+0.00%")."""
+    rows = contract_rows("NVDA", "SPY")
+    late = rows["date"].sort_values().unique()[30]
+    rows = rows[(rows["ticker"] != "SPY") | (rows["date"] >= late)]
+    with caplog.at_level("WARNING", logger="evbt"):
+        load_prices(["NVDA", "SPY"], source="file", path=write(rows, tmp_path / "p.csv"))
+    msgs = [r.getMessage() for r in caplog.records]
+    assert any("SPY has" in m and "missing sessions" in m and "filled" in m for m in msgs), msgs
+    assert not any("NVDA has" in m for m in msgs)

@@ -1,12 +1,15 @@
 """The ``evbt`` command line: decodes arguments and TOML configs, calls the Python API.
 
-No logic of its own. Exit codes: 0 success, 2 bad input (one line, no traceback unless
-``--debug``), 1 internal error.
+No logic of its own. Exit codes: 0 success, 2 bad input or a fault of the environment (a
+path that cannot be read or written, a full disk: one line, no traceback unless
+``--debug``), 1 internal error (a bug).
 """
 
 from __future__ import annotations
 
+import errno
 import importlib
+import logging
 import pkgutil
 import sys
 
@@ -44,10 +47,75 @@ def _register() -> None:
 _register()
 
 
+_OS_FIX = {
+    getattr(errno, name, -1): fix
+    for name, fix in (
+        ("ENOSPC", "no space left on the device: free disk space or write elsewhere (--out)"),
+        ("EDQUOT", "disk quota exceeded: free space or write elsewhere (--out)"),
+        (
+            "EACCES",
+            "permission denied: choose a folder you can write (--out) or fix its permissions",
+        ),
+        ("EPERM", "operation not permitted: choose a folder you can write (--out)"),
+        ("EROFS", "read-only file system: write elsewhere (--out)"),
+        ("ENOTDIR", "a part of the path is a file, not a folder: choose another path"),
+        ("EISDIR", "is a folder, not a file: give a file path"),
+        ("EEXIST", "already exists and is in the way: remove it or choose another path"),
+        ("ENOENT", "no such file or folder: check the path"),
+        ("ENAMETOOLONG", "file name too long: choose a shorter path"),
+    )
+}
+
+
+def os_error_line(e: OSError) -> str:
+    """One line for an error of the environment: the path, what happened, the fix."""
+    where = e.filename if e.filename is not None else "a file"
+    if e.filename2 is not None:
+        where = f"{where} -> {e.filename2}"
+    fix = _OS_FIX.get(e.errno, "check the path, its permissions and free disk space")
+    what = e.strerror or type(e).__name__
+    return f"{where}: {what}: {fix}"
+
+
+class _WarningLine(logging.Handler):
+    """Log records of WARNING and above from evbt, printed as one ``warning:`` line on
+    stderr (suspicious but legal input: the run goes on and says so), and kept for the
+    run's manifest (:func:`warnings_seen`)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        self.seen.append(msg)
+        click.echo(f"warning: {msg}", err=True)
+
+
+def _warning_handler() -> _WarningLine:
+    logger = logging.getLogger("evbt")
+    for h in logger.handlers:
+        if isinstance(h, _WarningLine):
+            return h
+    handler = _WarningLine()
+    logger.addHandler(handler)
+    return handler
+
+
+def _show_warnings() -> None:
+    _warning_handler().seen.clear()
+
+
+def warnings_seen() -> list[str]:
+    """The warnings printed so far by this command (a run records them in its manifest)."""
+    return list(_warning_handler().seen)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: run the CLI and map errors to exit codes."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    _show_warnings()
     try:
         cli.main(args=args, prog_name="evbt", standalone_mode=False)
     except InputError as e:
@@ -58,11 +126,19 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         return EXIT_INPUT
-    except click.ClickException as e:
-        e.show()
+    except click.ClickException as e:  # a usage error: one line, and where to read more
+        ctx = getattr(e, "ctx", None)
+        where = ctx.command_path if ctx is not None else "evbt"
+        msg = " ".join(e.format_message().split())
+        click.echo(f"error: {msg} (see `{where} --help`)", err=True)
         return EXIT_INPUT
     except click.exceptions.Exit as e:
         return int(e.exit_code or 0)
+    except OSError as e:  # the environment: a path, a permission, a full disk
+        if debug:
+            raise
+        click.echo(f"error: {os_error_line(e)}", err=True)
+        return EXIT_INPUT
     except Exception as e:  # internal error: one line, traceback with --debug
         if debug:
             raise

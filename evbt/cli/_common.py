@@ -3,24 +3,50 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import click
 
 
+def json_safe(obj: Any) -> Any:
+    """``obj`` with non-finite floats spelled out: ``inf`` -> ``"inf"``, ``-inf`` ->
+    ``"-inf"``, NaN -> ``None`` (JSON has no such numbers; ``null`` always means "not
+    defined", never an infinite value). NumPy scalars become Python numbers."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, str | bytes) and getattr(obj, "ndim", 1) == 0:
+        obj = obj.item()  # NumPy scalar
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    return obj
+
+
 def emit_json(obj: Any) -> None:
-    click.echo(json.dumps(obj, indent=2, default=str))
+    """Print ``obj`` as JSON. Convention: infinities are the strings ``"inf"`` and
+    ``"-inf"``, NaN is ``null`` (:func:`json_safe`); output is always strict JSON."""
+    click.echo(json.dumps(json_safe(obj), indent=2, default=str, allow_nan=False))
 
 
 def frame_records(df) -> list[dict[str, Any]]:
-    """DataFrame -> JSON-ready records with ISO dates and no NaN."""
+    """DataFrame -> JSON-ready records with ISO dates, NaN as None, infinities as "inf"."""
     import pandas as pd
 
     out = df.copy()
     for c in out.columns:
         if pd.api.types.is_datetime64_any_dtype(out[c]):
             out[c] = out[c].dt.strftime("%Y-%m-%d")
-    return json.loads(out.to_json(orient="records", date_format="iso"))
+    # to_json writes inf as null; keep infinities as "inf"/"-inf" (see emit_json).
+    inf = out.select_dtypes("number").columns
+    records = json.loads(out.to_json(orient="records", date_format="iso"))
+    for c in inf:
+        vals = out[c].to_numpy()
+        for rec, v in zip(records, vals, strict=True):
+            if isinstance(v, float) and math.isinf(v):
+                rec[c] = "inf" if v > 0 else "-inf"
+    return records
 
 
 _COMMON = {

@@ -17,6 +17,19 @@ def _fmt(v: float, pct: bool = True, sign: bool = True) -> str:
     return f"{v:+.2%}" if sign else f"{v:.2%}"
 
 
+_HEADLINE = {"bmp": "BMP", "bmp_kp": "BMP-KP"}
+
+
+def _record_warnings(manifest: dict) -> None:
+    """Warnings printed while loading (split-like jumps, short histories) go into the
+    manifest too, so the result folder says what was suspicious about its input."""
+    from evbt.cli import warnings_seen
+
+    seen = warnings_seen()
+    if seen:
+        manifest["warnings"] = seen
+
+
 def print_backtest(result, out_dir) -> None:
     """The summary a user reads after `evbt backtest`: strategy beside its benchmark."""
     from rich.console import Console
@@ -33,6 +46,11 @@ def print_backtest(result, out_dir) -> None:
         con.print(
             f"[bold yellow]LOOKAHEAD ALLOWED[/]: {s['n_lookahead_signals']} signal(s) enter before their event was knowable."
         )
+    if man.get("ruined"):
+        con.print(
+            "[bold red]RUINED[/]: an account's equity reached <= 0; it was closed there and "
+            "its later signals skipped (total return is the actual loss, CAGR -100%)."
+        )
     con.print(
         f"strategy {result.config.strategy.name} | data {d['source']} {d['first_session']} to {d['last_session']} "
         f"| config {man['config_id']} | data hash {d['data_hash']}"
@@ -43,7 +61,7 @@ def print_backtest(result, out_dir) -> None:
     t.add_column("metric")
     t.add_column("strategy", justify="right")
     t.add_column(f"{bench} buy & hold", justify="right")
-    b = result.bench_metrics
+    b = result.benchmark_metrics()  # the benchmark's buy and hold (BacktestResult.stats)
     rows = [
         ("total return", "total_return", True),
         ("CAGR", "cagr", True),
@@ -71,12 +89,16 @@ def print_backtest(result, out_dir) -> None:
     )
     if result.study is not None:
         summ = result.study.summary
-        main = summ[(summ["group_type"] == "all")]
+        main = summ[(summ["group_type"] == "all") & (summ["n"] > 0)]
         for _, r in main.iterrows():
             con.print(
                 f"event study {r['car_window']}: n={int(r['n'])} CAAR {_fmt(r['caar'])} "
-                f"p(t)={r['p_cs']:.3f} p(BMP)={r['p_bmp']:.3f} p(placebo)={r['placebo_p']:.3f}"
+                f"p(t)={r['p_cs']:.3f} p({_HEADLINE[r['headline']]})={r['p_headline']:.3f} "
+                f"p(placebo)={r['placebo_p']:.3f}"
             )
+        for note in result.study.notes:
+            con.print(f"[bold yellow]event study[/]: {note}", highlight=False)
+        _print_study_skips(con, result.study)
     con.print(f"results: {out_dir}")
 
 
@@ -86,6 +108,7 @@ def print_backtest(result, out_dir) -> None:
 @click.option("--events", default=None, help="Event catalog CSV; overrides [data] events.")
 @click.option("--out", default=None, help="Output folder (default [output] dir).")
 @click.option("--no-study", is_flag=True, help="Skip the event study of the traded windows.")
+@click.option("--force", is_flag=True, help="Redo the run even if the results root has it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def backtest_cmd(
     config: str,
@@ -94,23 +117,23 @@ def backtest_cmd(
     out: str | None,
     no_study: bool,
     as_json: bool,
+    force: bool,
 ) -> None:
     """Backtest CONFIG (TOML): signals -> Numba core -> Parquet results and a summary."""
     from evbt.backtest.engine import run
-    from evbt.backtest.metrics import compute_metrics
     from evbt.config import load_config
+    from evbt.errors import InputError
     from evbt.store import write_result
 
     cfg = load_config(config)
-    result = run(cfg, prices_path=prices, events_path=events, study=False if no_study else None)
-    if result.benchmark is not None:
-        eq = result.benchmark / result.benchmark.iloc[0]
-        import pandas as pd
-
-        result.bench_metrics = compute_metrics(
-            eq, pd.DataFrame(columns=["pnl", "ret", "exit_reason"])
+    if cfg.sweep:
+        raise InputError(
+            f"{config}: has a [sweep] table ({', '.join(cfg.sweep)}): run it with "
+            f"`evbt sweep {config}`, or remove [sweep] to backtest one combination"
         )
-    path = write_result(result, out or cfg.output.dir)
+    result = run(cfg, prices_path=prices, events_path=events, study=False if no_study else None)
+    _record_warnings(result.manifest)
+    path = write_result(result, out, force=force)
     if as_json:
         emit_json(
             {
@@ -121,6 +144,18 @@ def backtest_cmd(
         )
     else:
         print_backtest(result, path)
+
+
+def _print_study_skips(con, st) -> None:
+    """Event rows the study left out (window outside the data, missing returns, ...)."""
+    if st.skipped:
+        eid, ticker, why = st.skipped[0]
+        more = f" and {len(st.skipped) - 1} more" if len(st.skipped) > 1 else ""
+        con.print(
+            f"[bold yellow]event study[/]: skipped {eid} {ticker}: {why}{more} "
+            "(counted in the summary's n_skipped)",
+            highlight=False,
+        )
 
 
 def print_study_tables(con, st) -> None:
@@ -137,6 +172,7 @@ def print_study_tables(con, st) -> None:
         "t",
         "Patell",
         "BMP",
+        "BMP-KP",
         "rank",
         "sign",
         "95% CI",
@@ -154,17 +190,22 @@ def print_study_tables(con, st) -> None:
             f"{r['p_cs']:.3f}",
             f"{r['p_patell']:.3f}",
             f"{r['p_bmp']:.3f}",
+            f"{r['p_bmp_kp']:.3f}" + ("*" if r["headline"] == "bmp_kp" else ""),
             f"{r['p_corrado']:.3f}",
             f"{r['p_gsign']:.3f}",
-            f"{r['boot_lo']:+.1%}..{r['boot_hi']:+.1%}",
+            f"{r['boot_lo']:+.1%}..{r['boot_hi']:+.1%}" if r["boot_lo"] == r["boot_lo"] else "n/a",
             f"{r['placebo_p']:.3f}",
             f"{int(r['n_overlap'])}/{int(r['n_thin'])}",
         )
     con.print(t)
     con.print(
-        "n counts event x ticker rows. Rows of one event share its date, so the t, Patell, BMP, rank and "
-        "sign tests treat correlated rows as independent; the bootstrap and placebo resample whole events."
+        "n counts event x ticker rows. Rows that share a day 0 are correlated: BMP-KP (Kolari-Pynnonen "
+        "2010) adjusts BMP for it and is the headline test (*) there; the t, Patell, rank and sign tests "
+        "treat rows as independent; the bootstrap and placebo move whole events."
     )
+    for note in st.notes:
+        con.print(f"[bold yellow]note[/]: {note}", highlight=False)
+    _print_study_skips(con, st)
     ev = st.events
     car_cols = [c for c in ev.columns if c.startswith("car[")]
     if car_cols:
@@ -188,8 +229,9 @@ def print_study_tables(con, st) -> None:
 @click.option("--events", default=None, help="Event catalog CSV; overrides [data] events.")
 @click.option("--out", default=None, help="Output folder (default [output] dir).")
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--force", is_flag=True, help="Redo the run even if the results root has it.")
 def study_cmd(
-    config: str, prices: str | None, events: str | None, out: str | None, as_json: bool
+    config: str, prices: str | None, events: str | None, out: str | None, as_json: bool, force: bool
 ) -> None:
     """Event study of the events CONFIG selects: abnormal returns, CAAR and its tests."""
     from evbt.backtest.study_run import study
@@ -198,7 +240,8 @@ def study_cmd(
 
     cfg = load_config(config)
     res = study(cfg, prices_path=prices, events_path=events)
-    path = write_study(res, out or cfg.output.dir)
+    _record_warnings(res.manifest)
+    path = write_study(res, out, force=force)
     summ = res.study.summary
     if as_json:
         emit_json({"results": str(path), "manifest": res.manifest, "summary": frame_records(summ)})

@@ -1,0 +1,724 @@
+"""A corpus of bad and suspicious inputs run through the CLI, in-process (``evbt.cli.main``).
+
+Contract (README "exit codes"): a bad input exits 2 with exactly one line on stderr that
+names the input and the fix, no traceback, and writes nothing; a legal but suspicious input
+exits 0 with a visible ``warning:`` line. None ends in exit 1 (a bug). An existing result
+folder under the results root is never damaged: every test hashes the whole working folder
+(configs, price files, catalogs, results) before and after.
+
+Inputs are built in ``tmp_path`` from a small synthetic price table (a seeded random walk,
+not market data) or read from ``tests/bad_inputs/``. Faults of the environment that root
+cannot provoke with ``chmod`` (a folder that is not writable, a full disk) are simulated by
+making writes under one folder raise the ``OSError`` the system would raise.
+"""
+
+from __future__ import annotations
+
+import builtins
+import errno
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evbt.cli import main
+from evbt.data.calendar import sessions
+
+HERE = Path(__file__).resolve().parent
+FIXTURES = HERE / "bad_inputs"
+TICKERS = ("NVDA", "SMH", "SPY")
+
+
+# --------------------------------------------------------------------------------------
+# Building blocks
+# --------------------------------------------------------------------------------------
+
+
+def price_table(tickers=TICKERS, start="2024-06-03", end="2026-09-30", seed=7) -> pd.DataFrame:
+    """A valid long price table on NYSE sessions: seeded random walks (SYNTHETIC)."""
+    rng = np.random.default_rng(seed)
+    days = sessions(start, end)
+    rows = []
+    for k, t in enumerate(tickers):
+        close = 100.0 * (1 + k) * np.exp(np.cumsum(rng.normal(0.0003, 0.015, len(days))))
+        open_ = close * np.exp(rng.normal(0, 0.004, len(days)))
+        high = np.maximum(open_, close) * 1.004
+        low = np.minimum(open_, close) * 0.996
+        rows.append(
+            pd.DataFrame(
+                {
+                    "date": days.strftime("%Y-%m-%d"),
+                    "ticker": t,
+                    "open": open_.round(4),
+                    "high": high.round(4),
+                    "low": low.round(4),
+                    "close": close.round(4),
+                    "volume": rng.integers(1_000_000, 5_000_000, len(days)),
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+BASE_CONFIG = """\
+[data]
+source = "file"
+prices = "prices.csv"
+benchmark = "SMH"
+
+[strategy]
+name = "launch_shock"
+tickers = ["NVDA"]
+
+[study]
+bootstrap = 50
+placebo = 20
+"""
+
+
+def write(tmp: Path, name: str, text: str | bytes) -> str:
+    p = tmp / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        p.write_bytes(text)
+    else:
+        p.write_text(text)
+    return str(p)
+
+
+def config(tmp: Path, body: str, name: str = "run.toml") -> str:
+    return write(tmp, name, body)
+
+
+def edit(old: str, new: str) -> str:
+    assert old in BASE_CONFIG
+    return BASE_CONFIG.replace(old, new)
+
+
+def prices_csv(tmp: Path, df: pd.DataFrame, name: str = "bad.csv", **kw) -> str:
+    p = tmp / name
+    df.to_csv(p, index=False, **kw)
+    return str(p)
+
+
+def mutate(fn: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], str]:
+    """A price file: the valid table changed by ``fn``."""
+
+    def build(tmp: Path) -> str:
+        return prices_csv(tmp, fn(price_table(("NVDA", "SMH"), "2025-01-02", "2025-03-31")))
+
+    return build
+
+
+def tree(root: Path) -> dict[str, str]:
+    """Every file and folder under ``root`` with a hash of its bytes."""
+    out = {}
+    for p in sorted(root.rglob("*")):
+        rel = str(p.relative_to(root))
+        out[rel] = "dir" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def deny_writes_under(monkeypatch, root: Path, code: int) -> None:
+    """Writes under ``root`` fail with ``OSError(code)`` (a read-only folder, a full disk)."""
+    root = Path(root).resolve()
+    msg = os.strerror(code)
+
+    def under(path) -> bool:
+        try:
+            return Path(os.fspath(path)).resolve().is_relative_to(root)
+        except (TypeError, ValueError):
+            return False
+
+    def guard(name, real, path_args=(0,)):
+        def wrapped(*args, **kwargs):
+            for i in path_args:
+                if i < len(args) and under(args[i]):
+                    raise OSError(code, msg, os.fspath(args[i]))
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(*name, wrapped)
+
+    real_open = builtins.open
+
+    def fake_open(file, mode="r", *args, **kwargs):
+        if any(c in mode for c in "wax+") and under(file):
+            raise OSError(code, msg, os.fspath(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", fake_open)
+    guard((os, "mkdir"), os.mkdir)
+    guard((os, "replace"), os.replace, (0, 1))
+    guard((os, "rename"), os.rename, (0, 1))
+    real_parquet = pd.DataFrame.to_parquet
+
+    def fake_parquet(self, path=None, *args, **kwargs):
+        if path is not None and under(path):
+            raise OSError(code, msg, os.fspath(path))
+        return real_parquet(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", fake_parquet)
+
+
+# --------------------------------------------------------------------------------------
+# The corpus
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    argv: Callable[[Path], list[str]]
+    match: str  # a regex the stderr line must contain (the input it names)
+    expect: str = "error"  # or "warn": exit 0 with a warning line
+    fault: Callable | None = None  # (monkeypatch, tmp) -> None, before the run
+    awaiting: str | None = None  # "<role>: what" while another helper's fix is pending
+    prepare: Callable[[list[str]], None] | None = None  # (argv) -> None, before the hashes
+
+
+def bt(body: str) -> Callable[[Path], list[str]]:
+    return lambda tmp: ["backtest", config(tmp, body), "--out", str(tmp / "results")]
+
+
+def st(body: str) -> Callable[[Path], list[str]]:
+    return lambda tmp: ["study", config(tmp, body), "--out", str(tmp / "results")]
+
+
+def validate(build: Callable[[Path], str]) -> Callable[[Path], list[str]]:
+    return lambda tmp: ["data", "validate", build(tmp)]
+
+
+def fixture(name: str) -> Callable[[Path], str]:
+    def build(tmp: Path) -> str:
+        dst = tmp / name
+        shutil.copy(FIXTURES / name, dst)
+        return str(dst)
+
+    return build
+
+
+def signals(*opts: str) -> Callable[[Path], list[str]]:
+    return lambda tmp: ["signals", "--strategy", "launch_shock", *opts]
+
+
+def _dup_row(df):
+    return pd.concat([df, df.iloc[[3]]]).sort_values(["ticker", "date"], kind="stable")
+
+
+def _swap_rows(df):
+    df = df.copy()
+    df.iloc[[3, 4]] = df.iloc[[4, 3]].to_numpy()
+    return df
+
+
+def _set(col, row, value):
+    def fn(df):
+        df = df.copy()
+        df[col] = df[col].astype(object)
+        df.iloc[row, df.columns.get_loc(col)] = value
+        return df
+
+    return fn
+
+
+def _add_bar(date):
+    def fn(df):
+        extra = df.iloc[[0]].copy()
+        extra["date"] = date
+        return pd.concat([df, extra]).sort_values(["ticker", "date"], kind="stable")
+
+    return fn
+
+
+def _lower_copy(df):
+    low = df[df["ticker"] == "NVDA"].copy()
+    low["ticker"] = "nvda"
+    return pd.concat([df, low])
+
+
+def _halve_from(day):
+    def fn(df):
+        df = df.copy()
+        m = (df["ticker"] == "NVDA") & (df["date"] >= day)
+        for c in ("open", "high", "low", "close"):
+            df.loc[m, c] = df.loc[m, c] / 2
+        return df
+
+    return fn
+
+
+def _int_dates(df):
+    df = df.copy()
+    df["date"] = df["date"].str.replace("-", "").astype(int)
+    return df
+
+
+def _day_first(df):
+    df = df.copy()
+    df["date"] = pd.to_datetime(df["date"]).dt.strftime("%d/%m/%Y")
+    return df
+
+
+def _catalog_row(**kw) -> str:
+    cols = (
+        "id,name,org,kind,tags,date,time,tz,tickers,scheduled,status,window_start,"
+        "window_end,known_since,fiscal_period,source,confidence,supersedes"
+    )
+    row = {
+        "id": "x-launch",
+        "name": "X model",
+        "org": "X",
+        "kind": "model_launch",
+        "tags": "china",
+        "date": "2025-03-03",
+        "time": "unknown",
+        "tz": "Asia/Shanghai",
+        "tickers": "NVDA",
+        "scheduled": "false",
+        "status": "confirmed",
+        "source": "test",
+        "confidence": "confirmed",
+    } | kw
+    return cols + "\n" + ",".join(str(row.get(c, "")) for c in cols.split(",")) + "\n"
+
+
+def catalog(**kw) -> Callable[[Path], str]:
+    return lambda tmp: write(tmp, "catalog.csv", _catalog_row(**kw))
+
+
+def _short_bench(tmp: Path) -> list[str]:
+    df = price_table()
+    df = df[(df["ticker"] != "SMH") | (df["date"] >= "2025-06-02")]
+    prices_csv(tmp, df, "prices.csv")
+    return ["backtest", config(tmp, BASE_CONFIG), "--out", str(tmp / "results")]
+
+
+def _add_events(catalog_path: str) -> list[str]:
+    return [
+        "events",
+        "add",
+        "--catalog",
+        catalog_path,
+        "--id",
+        "y-launch",
+        "--name",
+        "Y",
+        "--org",
+        "Y",
+        "--kind",
+        "model_launch",
+        "--date",
+        "2025-04-01",
+        "--tz",
+        "UTC",
+        "--source",
+        "test",
+        "--confidence",
+        "confirmed",
+        "--unscheduled",
+    ]
+
+
+def _ro_catalog(tmp: Path) -> list[str]:
+    return _add_events(write(tmp, "ro/catalog.csv", _catalog_row()))
+
+
+def _deny(code: int, folder: str):
+    return lambda mp, tmp: deny_writes_under(mp, tmp / folder, code)
+
+
+CONFIGS = [
+    Case("config-empty", bt(""), r"run\.toml: the config is empty"),
+    Case("config-comments-only", bt("# nothing\n\n"), r"run\.toml: the config is empty"),
+    Case(
+        "config-not-utf8",
+        lambda tmp: ["backtest", write(tmp, "run.toml", b'[strategy]\nname = "caf\xe9"\n')],
+        r"run\.toml: not UTF-8",
+    ),
+    Case("config-bad-toml", bt("[strategy\nname = 1\n"), r"run\.toml: not valid TOML"),
+    Case("config-unknown-table", bt("[strateg]\nname = 'launch_shock'\n"), r"strateg"),
+    Case("config-unknown-key", bt(edit("[strategy]", "[strategy]\nhold_days = 3")), r"hold_days"),
+    Case("config-unknown-strategy", bt(edit("launch_shock", "launch_shok")), r"launch_sho"),
+    Case("config-hold-negative", bt(edit("[strategy]", "[strategy]\nhold = -1")), r"hold"),
+    Case("config-hold-text", bt(edit("[strategy]", "[strategy]\nhold = 'five'")), r"hold"),
+    Case("config-direction", bt(edit("[strategy]", "[strategy]\ndirection = 'up'")), r"direction"),
+    Case("config-price", bt(edit("[strategy]", "[strategy]\nprice = 'vwap'")), r"price"),
+    Case("config-size-5", bt(BASE_CONFIG + "[portfolio]\nsize = 5\n"), r"size"),
+    Case("config-weight-1e9", bt(edit("[strategy]", "[strategy]\nweight = 1e9")), r"weight"),
+    Case(
+        "config-max-gross-3",
+        bt(BASE_CONFIG + "[portfolio]\nmode = 'shared_cash'\nmax_gross = 3\n"),
+        r"max_gross",
+    ),
+    Case("config-init-cash-inf", bt(BASE_CONFIG + "[portfolio]\ninit_cash = inf\n"), r"init_cash"),
+    Case("config-init-cash-zero", bt(BASE_CONFIG + "[portfolio]\ninit_cash = 0\n"), r"init_cash"),
+    Case("config-mode", bt(BASE_CONFIG + "[portfolio]\nmode = 'shared'\n"), r"mode"),
+    Case("config-fees-negative", bt(BASE_CONFIG + "[costs]\nfees = -0.5\n"), r"fees"),
+    Case("config-source", bt(edit('source = "file"', 'source = "csv"')), r"csv"),
+    Case(
+        "config-file-without-prices",
+        bt(edit('prices = "prices.csv"\n', "")),
+        r"(prices|price file)",
+    ),
+    Case("config-prices-missing", bt(edit("prices.csv", "nowhere.csv")), r"nowhere\.csv"),
+    Case(
+        "config-start-after-end",
+        bt(edit("[data]", "[data]\nstart = '2026-01-01'\nend = '2025-01-01'")),
+        r"start",
+    ),
+    Case("config-start-unreadable", bt(edit("[data]", "[data]\nstart = 'soon'")), r"start"),
+    Case("config-no-tickers", bt(edit('tickers = ["NVDA"]', "tickers = []")), r"tickers"),
+    Case("config-study-window", bt(edit("[study]", "[study]\nwindow = [3, 1]")), r"window"),
+    Case("config-study-model", bt(edit("[study]", "[study]\nmodel = 'market-model'")), r"model"),
+    Case("config-study-estimation", bt(edit("[study]", "[study]\nestimation = 5")), r"estimation"),
+    Case(
+        "config-sweep-in-backtest",
+        bt(BASE_CONFIG + "[sweep]\nhold = [3, 5]\n"),
+        r"evbt sweep .*run\.toml",
+    ),
+    Case("config-missing", lambda tmp: ["backtest", str(tmp / "absent.toml")], r"absent\.toml"),
+    Case("config-is-folder", lambda tmp: ["backtest", str(tmp)], r"(folder|directory|Directory)"),
+    Case(
+        "config-unknown-ticker",
+        bt(edit('tickers = ["NVDA"]', 'tickers = ["NVDAX"]')),
+        r"NVDAX",
+    ),
+]
+
+PRICE_FILES = [
+    Case("prices-semicolons", validate(fixture("prices_semicolon.csv")), r"semicolons"),
+    Case("prices-tabs", validate(fixture("prices_tab.csv")), r"tabs"),
+    Case("prices-day-first", validate(fixture("prices_day_first.csv")), r"day-first"),
+    Case("prices-day-first-built", validate(mutate(_day_first)), r"day-first|ambiguous"),
+    Case("prices-int-dates", validate(fixture("prices_int_dates.csv")), r"integers like 20250102"),
+    Case("prices-int-dates-built", validate(mutate(_int_dates)), r"integers"),
+    Case(
+        "prices-int-dates-parquet",
+        validate(
+            lambda tmp: _parquet(
+                tmp, _int_dates(price_table(("NVDA",), "2025-01-02", "2025-02-03"))
+            )
+        ),
+        r"integers",
+    ),
+    Case(
+        "prices-weekend-bar",
+        validate(fixture("prices_weekend.csv")),
+        r"NVDA.*2025-01-04.*not an NYSE session",
+    ),
+    Case(
+        "prices-holiday-bar",
+        validate(mutate(_add_bar("2025-01-20"))),
+        r"2025-01-20.*not an NYSE session",
+    ),
+    Case("prices-ticker-case", validate(fixture("prices_case.csv")), r"differ only in case"),
+    Case(
+        "prices-ticker-case-built", validate(mutate(_lower_copy)), r"'NVDA'.*'nvda'|'nvda'.*'NVDA'"
+    ),
+    Case("prices-missing-close", validate(mutate(lambda d: d.drop(columns="close"))), r"close"),
+    Case("prices-negative", validate(mutate(_set("close", 5, -1.0))), r"finite and > 0"),
+    Case("prices-zero", validate(mutate(_set("open", 5, 0.0))), r"finite and > 0"),
+    Case("prices-high-below-close", validate(mutate(_set("high", 5, 1.0))), r"high below"),
+    Case("prices-low-above-open", validate(mutate(_set("low", 5, 1e6))), r"low above"),
+    Case("prices-duplicate-date", validate(mutate(_dup_row)), r"duplicate date"),
+    Case("prices-unsorted", validate(mutate(_swap_rows)), r"not sorted"),
+    Case(
+        "prices-partial-nan", validate(mutate(_set("high", 5, ""))), r"some of open/high/low/close"
+    ),
+    Case("prices-text-number", validate(mutate(_set("close", 5, "12,5"))), r"not a number"),
+    Case("prices-unreadable-date", validate(mutate(_set("date", 5, "yesterday"))), r"yesterday"),
+    Case(
+        "prices-time-of-day", validate(mutate(_set("date", 0, "2025-01-02 15:30"))), r"time of day"
+    ),
+    Case("prices-no-ticker", validate(mutate(_set("ticker", 2, ""))), r"no ticker"),
+    Case("prices-negative-volume", validate(mutate(_set("volume", 2, -5))), r"volume"),
+    Case("prices-empty-file", validate(lambda tmp: write(tmp, "empty.csv", "")), r"empty"),
+    Case(
+        "prices-header-only",
+        validate(lambda tmp: write(tmp, "head.csv", "date,ticker,open,high,low,close,volume\n")),
+        r"no rows",
+    ),
+    Case(
+        "prices-corrupt-parquet",
+        validate(lambda tmp: write(tmp, "broken.parquet", b"PAR1 this is not parquet")),
+        r"broken\.parquet: not a readable Parquet",
+    ),
+    Case("prices-xlsx", validate(lambda tmp: write(tmp, "prices.xlsx", "x")), r"unknown file type"),
+    Case(
+        "prices-folder", lambda tmp: ["data", "validate", str(tmp)], r"folder|directory|Directory"
+    ),
+    Case("prices-absent", validate(lambda tmp: str(tmp / "absent.csv")), r"absent\.csv"),
+    Case(
+        "prices-latin1",
+        validate(
+            lambda tmp: write(
+                tmp,
+                "l1.csv",
+                b"date,ticker,open,high,low,close,volume\n2025-01-02,CAF\xc9,1,1,1,1,1\n",
+            )
+        ),
+        r"l1\.csv",
+    ),
+    Case(
+        "prices-split-like-jump",
+        validate(mutate(_halve_from("2025-02-03"))),
+        r"NVDA 2025-02-03.*unadjusted split",
+        expect="warn",
+    ),
+]
+
+CLI_OPTIONS = [
+    Case("cli-unknown-command", lambda tmp: ["bactest"], r"No such command"),
+    Case("cli-missing-argument", lambda tmp: ["data", "show"], r"Missing argument"),
+    Case("cli-bad-integer", signals("--asof", "2025-03-03", "--horizon", "abc"), r"--horizon"),
+    Case("cli-unknown-option", lambda tmp: ["data", "show", "NVDA", "--frobnicate"], r"frobnicate"),
+    Case(
+        "cli-bad-source-choice", lambda tmp: ["data", "show", "NVDA", "--source", "csv"], r"source"
+    ),
+    Case("cli-show-unknown-ticker", lambda tmp: ["data", "show", "NVDAX"], r"NVDAX"),
+    Case(
+        "cli-show-file-without-path",
+        lambda tmp: ["data", "show", "NVDA", "--source", "file"],
+        r"price file",
+    ),
+    Case(
+        "cli-show-bad-start",
+        lambda tmp: ["data", "show", "NVDA", "--start", "yesterdayish"],
+        r"start",
+    ),
+    Case("cli-asof-empty", signals("--asof", ""), r"--asof"),
+    Case(
+        "cli-asof-1990",
+        signals("--asof", "1990-01-01"),
+        r"1990-01-01",
+    ),
+    Case(
+        "cli-asof-2100",
+        signals("--asof", "2100-01-01"),
+        r"2100-01-01",
+    ),
+    Case(
+        "cli-asof-timezone",
+        signals("--asof", "2025-01-01T00:00+02:00"),
+        r"--asof",
+    ),
+    Case(
+        "cli-horizon-huge",
+        signals("--asof", "2025-03-03", "--horizon", "100000"),
+        r"horizon",
+    ),
+    Case(
+        "cli-study-prices-absent",
+        lambda tmp: ["study", config(tmp, BASE_CONFIG), "--prices", str(tmp / "nope.csv")],
+        r"nope\.csv",
+    ),
+    Case(
+        "cli-study-only-benchmark",
+        st(edit('tickers = ["NVDA"]', 'tickers = ["SMH"]')),
+        r"SMH.*study benchmark",
+    ),
+]
+
+CATALOGS = [
+    Case("catalog-absent", lambda tmp: ["events", "validate", str(tmp / "none.csv")], r"none\.csv"),
+    Case(
+        "catalog-bad-date",
+        lambda tmp: ["events", "validate", catalog(date="2025-13-40")(tmp)],
+        r"date",
+    ),
+    Case(
+        "catalog-bad-kind",
+        lambda tmp: ["events", "validate", catalog(kind="launchy")(tmp)],
+        r"kind",
+    ),
+    Case(
+        "catalog-bad-tz",
+        lambda tmp: ["events", "validate", catalog(tz="Mars/Base")(tmp)],
+        r"Mars/Base",
+    ),
+    Case(
+        "catalog-before-2000",
+        lambda tmp: ["events", "validate", catalog(date="1995-05-05")(tmp)],
+        r"1995",
+    ),
+    Case(
+        "catalog-far-future",
+        lambda tmp: ["events", "validate", catalog(date="2150-01-01")(tmp)],
+        r"2150",
+    ),
+    Case(
+        "catalog-control-chars",
+        lambda tmp: ["events", "validate", catalog(name="X\x07model")(tmp)],
+        r"control",
+    ),
+    Case(
+        "catalog-for-study",
+        lambda tmp: ["study", config(tmp, BASE_CONFIG), "--events", catalog(kind="launchy")(tmp)],
+        r"kind",
+    ),
+    Case(
+        "catalog-read-only-folder",
+        _ro_catalog,
+        r"catalog\.csv",
+        fault=_deny(errno.EACCES, "ro"),
+    ),
+]
+
+OUTPUT_FAULTS = [
+    Case(
+        "out-is-a-file",
+        lambda tmp: ["study", config(tmp, BASE_CONFIG), "--out", write(tmp, "afile", "x")],
+        r"afile",
+    ),
+    Case(
+        "out-under-a-file",
+        lambda tmp: [
+            "study",
+            config(tmp, BASE_CONFIG),
+            "--out",
+            str(Path(write(tmp, "afile", "x")) / "sub"),
+        ],
+        r"afile",
+    ),
+    Case("out-not-writable", st(BASE_CONFIG), r"results", fault=_deny(errno.EACCES, "results")),
+    Case("out-read-only-fs", st(BASE_CONFIG), r"results", fault=_deny(errno.EROFS, "results")),
+    Case("out-disk-full", st(BASE_CONFIG), r"(space|disk)", fault=_deny(errno.ENOSPC, "results")),
+    Case(
+        "out-disk-full-backtest",
+        bt(BASE_CONFIG),
+        r"(space|disk)",
+        fault=_deny(errno.ENOSPC, "results"),
+    ),
+]
+
+
+def _run_first(argv: list[str]) -> None:
+    """Run the same command once, fault-free, on a sibling config (another run id): the
+    faulty run after it must leave that real result as it was."""
+    cfg = Path(argv[1])
+    first = cfg.with_name("first.toml")
+    first.write_text(edit("[strategy]", "[strategy]\nhold = 3"))
+    assert main([argv[0], str(first), *argv[2:]]) == 0
+
+
+OUTPUT_FAULTS += [
+    Case(
+        "out-disk-full-after-a-study",
+        st(BASE_CONFIG),
+        r"(space|disk)",
+        fault=_deny(errno.ENOSPC, "results"),
+        prepare=_run_first,
+    ),
+    Case(
+        "out-not-writable-after-a-backtest",
+        bt(BASE_CONFIG),
+        r"results",
+        fault=_deny(errno.EACCES, "results"),
+        prepare=_run_first,
+    ),
+]
+
+DATA_FAULTS = [
+    Case("bench-short-history", _short_bench, r"SMH", expect="error-or-warn"),
+]
+
+CORPUS = CONFIGS + PRICE_FILES + CLI_OPTIONS + CATALOGS + OUTPUT_FAULTS + DATA_FAULTS
+
+
+def _parquet(tmp: Path, df: pd.DataFrame) -> str:
+    p = tmp / "prices.parquet"
+    df.to_parquet(p, index=False)
+    return str(p)
+
+
+def _param(c: Case):
+    marks = [pytest.mark.xfail(strict=True, reason=f"awaiting {c.awaiting}")] if c.awaiting else []
+    return pytest.param(c, id=c.id, marks=marks)
+
+
+def test_corpus_is_large_and_ids_unique():
+    ids = [c.id for c in CORPUS]
+    assert len(ids) == len(set(ids))
+    assert len(CORPUS) >= 60
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A working folder with valid prices, and an earlier result that must stay intact."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("EVBT_RESULTS", raising=False)
+    monkeypatch.setenv("EVBT_CACHE", str(tmp_path / "cache"))
+    prices_csv(tmp_path, price_table(), "prices.csv")
+    old = tmp_path / "results" / "bt-earlier-000000000000"
+    old.mkdir(parents=True)
+    (old / "manifest.json").write_text(json.dumps({"run_id": old.name}))
+    price_table(("NVDA",), "2025-01-02", "2025-01-31").to_parquet(old / "trades.parquet")
+    return tmp_path
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CORPUS])
+def test_bad_input(case: Case, workdir: Path, capsys, monkeypatch):
+    argv = case.argv(workdir)
+    if case.prepare is not None:
+        case.prepare(argv)
+        capsys.readouterr()
+    before = tree(workdir)
+    if case.fault is not None:
+        case.fault(monkeypatch, workdir)
+    code = main(argv)
+    monkeypatch.undo()  # writes work again for the checks below
+    out = capsys.readouterr()
+    lines = out.err.strip().splitlines()
+    assert code != 1, out.err
+    assert "Traceback" not in out.err and "internal error" not in out.err
+    after = tree(workdir)
+    earlier = {k: v for k, v in before.items() if k.startswith("results")}
+    assert {k: after.get(k) for k in earlier} == earlier  # the earlier result is intact
+    expect = case.expect
+    if expect == "error-or-warn":
+        expect = "error" if code == 2 else "warn"
+    if expect == "error":
+        assert code == 2, out.err
+        assert len(lines) == 1, out.err
+        assert lines[0].startswith("error: "), out.err
+        assert re.search(case.match, lines[0]), lines[0]
+        assert after == before  # nothing written, nothing left behind
+    else:
+        assert code == 0, out.err
+        warn = [ln for ln in lines if ln.startswith("warning: ")]
+        assert warn, out.err
+        assert any(re.search(case.match, ln) for ln in warn), out.err
+
+
+def test_the_valid_base_runs(workdir: Path, capsys):
+    """The control: the corpus's base config and prices are fine, so each case fails for
+    the one thing it changes."""
+    for cmd in ("study", "backtest"):
+        code = main([cmd, config(workdir, BASE_CONFIG), "--out", str(workdir / "results")])
+        out = capsys.readouterr()
+        assert code == 0, out.err
+        assert "warning" not in out.err, out.err
+    code = main(["data", "validate", str(workdir / "prices.csv")])
+    out = capsys.readouterr()
+    assert code == 0 and out.out.startswith("ok:"), out.err
+
+
+def test_warnings_reach_the_manifest(workdir: Path, capsys):
+    """A legal but suspicious input is said on stderr and recorded with the result."""
+    argv = _short_bench(workdir) + ["--json"]
+    code = main(argv)
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    doc = json.loads(out.out)
+    warned = [w for w in doc["manifest"]["warnings"] if "SMH has" in w]
+    assert warned and warned[0] in out.err
+    on_disk = json.loads((Path(doc["results"]) / "manifest.json").read_text())
+    assert on_disk["warnings"] == doc["manifest"]["warnings"]
