@@ -1,17 +1,34 @@
-"""The alert view: what each strategy would hold, enter or exit soon, as of a date.
+"""The alert view: what each strategy would watch, enter, hold or exit soon, as of a date.
 
 Uses only what the catalog knew at ``asof`` (``build_signals(..., asof=...)``) and shows
 expected events (with their window) beside confirmed ones, so a trader sees e.g. as of
 2026-02-10 both NVIDIA's 2026-02-25 report and the expected DeepSeek V4 window.
+
+The horizon is the one of ``evbt events upcoming``: ``horizon`` sessions starting at the
+as-of day itself when it is a session (else the next one). Anything whose entry or exit is
+on the as-of session counts as still to come (a cron job runs before the open).
+
+For cron (``evbt alerts --state FILE``): :func:`alert_keys` names each alert by
+(strategy, root event, ticker), where the root follows ``supersedes`` back to the first
+expected row, so a watch whose window moves (a new expected row superseding the old one)
+or resolves (the confirmed row) keeps its key; :func:`diff_alerts` compares two runs;
+:func:`read_state` / :func:`write_state` keep the last run in a JSON file (atomic write).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from evbt.data.calendar import nyse
+from evbt.errors import InputError
 from evbt.signals.rules import build_signals
 from evbt.strategies.presets import StrategyParams
 
@@ -29,6 +46,14 @@ ALERT_COLUMNS = [
     "window_end",
     "lookahead",
 ]
+STATE_VERSION = 1
+
+
+def horizon_sessions(asof: Any, horizon: int) -> pd.DatetimeIndex:
+    """The ``horizon`` sessions from ``asof`` (itself when a session, else the next one)."""
+    from evbt.data.catalog import horizon_sessions as h
+
+    return h(asof, horizon)
 
 
 def alerts(
@@ -38,16 +63,16 @@ def alerts(
     *,
     horizon: int = 20,
 ) -> pd.DataFrame:
-    """One row per position a strategy holds at ``asof`` or enters/exits within ``horizon``
-    sessions after it. ``action``: enter, hold (already in), exit (in, and exits soon), or
-    watch: an *expected* event whose window overlaps the horizon; nothing is held for it
-    yet; its entry/exit sessions are those it would have if it came on the window's first day."""
+    """One row per position a strategy holds at ``asof`` or enters/exits within the
+    ``horizon`` sessions from it. ``action``: enter (entry still to come), hold (already
+    in), exit (in, and the exit is in the horizon), or watch: an *expected* event whose
+    window overlaps the horizon; nothing is held for it yet; its entry/exit sessions are
+    those it would have if it came on the window's first day."""
     day = pd.Timestamp(asof).normalize()
-    cal = nyse()
-    start = cal.date_to_session(day, direction="next")
-    if start == day:
-        start = cal.next_session(day)
-    limit = cal.session_offset(start, horizon - 1)
+    ahead = horizon_sessions(day, horizon)
+    if len(ahead) == 0:
+        return pd.DataFrame(columns=ALERT_COLUMNS)
+    first, limit = ahead[0], ahead[-1]
     windows = catalog.set_index("id")[["window_start", "window_end"]]
     out = []
     for params in strategies:
@@ -62,9 +87,9 @@ def alerts(
                 if pd.isna(w1) or w1 < day or w0 > limit:
                     continue
                 action = "watch"
-            elif exit_ <= day:
+            elif exit_ < first:
                 continue
-            elif entry <= day:
+            elif entry < first:
                 action = "exit" if exit_ <= limit else "hold"
             elif entry <= limit:
                 action = "enter"
@@ -87,6 +112,162 @@ def alerts(
                 }
             )
     df = pd.DataFrame(out, columns=ALERT_COLUMNS)
-    return df.sort_values(["entry_session", "strategy", "ticker"], kind="stable").reset_index(
-        drop=True
+    return df.sort_values(
+        ["entry_session", "strategy", "ticker", "event_id"], kind="stable"
+    ).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- keys, state, changes
+
+
+def root_ids(catalog: pd.DataFrame) -> dict[str, str]:
+    """Each id -> the first row of its ``supersedes`` chain (itself when none)."""
+    parent = dict(zip(catalog["id"], catalog["supersedes"], strict=True))
+    out: dict[str, str] = {}
+    for rid in parent:
+        cur, seen = rid, {rid}
+        while parent.get(cur) and parent[cur] not in seen:
+            cur = parent[cur]
+            seen.add(cur)
+        out[rid] = cur
+    return out
+
+
+def _day(v: Any) -> str | None:
+    return None if pd.isna(v) else f"{pd.Timestamp(v):%Y-%m-%d}"
+
+
+def alert_keys(df: pd.DataFrame, catalog: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """``{key: what the alert says}``; key = ``strategy|root event|ticker``."""
+    roots = root_ids(catalog)
+    out: dict[str, dict[str, Any]] = {}
+    for _, r in df.iterrows():
+        key = f"{r['strategy']}|{roots.get(r['event_id'], r['event_id'])}|{r['ticker']}"
+        out[key] = {
+            "strategy": r["strategy"],
+            "action": r["action"],
+            "event_id": r["event_id"],
+            "status": r["status"],
+            "ticker": r["ticker"],
+            "direction": r["direction"],
+            "entry_session": _day(r["entry_session"]),
+            "exit_session": _day(r["exit_session"]),
+            "window_start": _day(r["window_start"]),
+            "window_end": _day(r["window_end"]),
+        }
+    return out
+
+
+def diff_alerts(
+    old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Changes from ``old`` to ``new``: ``change`` is new, changed (with ``before``) or gone."""
+    out: list[dict[str, Any]] = []
+    for key in sorted(set(old) | set(new)):
+        if key not in old:
+            out.append({"change": "new", "key": key, **new[key]})
+        elif key not in new:
+            out.append({"change": "gone", "key": key, **old[key]})
+        elif old[key] != new[key]:
+            before = {k: v for k, v in old[key].items() if new[key].get(k) != v}
+            out.append({"change": "changed", "key": key, **new[key], "before": before})
+    return out
+
+
+def read_state(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """The alerts of the last run ({} when the file does not exist yet)."""
+    p = Path(path)
+    if not p.exists():
+        return {}
+    if p.is_dir():
+        raise InputError(f"{p}: state file is a folder: pass a file path for --state")
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(
+            f"{p}: corrupt alerts state file ({type(e).__name__}): delete it to start afresh "
+            "(the next run then reports every alert as new)"
+        ) from None
+    except OSError as e:
+        raise InputError(f"{p}: cannot read the alerts state file ({e.strerror})") from None
+    items = raw.get("items") if isinstance(raw, dict) else None
+    if (
+        not isinstance(raw, dict)
+        or raw.get("version") != STATE_VERSION
+        or not isinstance(items, dict)
+        or not all(isinstance(v, dict) for v in items.values())
+    ):
+        raise InputError(
+            f"{p}: corrupt alerts state file (not an evbt alerts state, version {STATE_VERSION}): "
+            "delete it to start afresh"
+        )
+    return items
+
+
+def write_state(path: str | os.PathLike[str], items: dict[str, dict[str, Any]], asof: Any) -> None:
+    """Write the state atomically: a temp file in the same folder, then ``os.replace``."""
+    p = Path(path)
+    if not p.parent.is_dir():
+        raise InputError(
+            f"{p}: the folder {p.parent} does not exist: create it or pick another --state"
+        )
+    blob = json.dumps(
+        {"version": STATE_VERSION, "asof": _day(asof), "items": items}, indent=1, sort_keys=True
     )
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    except OSError as e:
+        raise InputError(f"{p}: cannot write the alerts state file ({e.strerror})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+# ---------------------------------------------------------------- calendar file
+
+
+def _ics_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def to_ics(items: dict[str, dict[str, Any]], *, stamp: pd.Timestamp) -> str:
+    """An iCalendar file (RFC 5545) with one all-day event per alert: entry to exit for a
+    position, the window for a watch."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//evbt//alerts//EN", "CALSCALE:GREGORIAN"]
+    for key, it in sorted(items.items()):
+        if it["action"] == "watch":
+            start, end = it["window_start"], it["window_end"]
+        else:
+            start, end = it["entry_session"], it["exit_session"]
+        if start is None or end is None:
+            continue
+        end_excl = pd.Timestamp(end) + pd.Timedelta(days=1)
+        what = (
+            f"{it['strategy']}: watch {it['event_id']} ({it['direction']} {it['ticker']} if it comes)"
+            if it["action"] == "watch"
+            else f"{it['strategy']}: {it['action']} {it['direction']} {it['ticker']} ({it['event_id']})"
+        )
+        desc = (
+            f"entry session {it['entry_session']}, exit session {it['exit_session']}; "
+            f"status {it['status']}"
+        )
+        uid = hashlib.sha256(key.encode()).hexdigest()[:20]
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid}@evbt",
+            f"DTSTAMP:{stamp:%Y%m%dT000000Z}",
+            f"DTSTART;VALUE=DATE:{pd.Timestamp(start):%Y%m%d}",
+            f"DTEND;VALUE=DATE:{end_excl:%Y%m%d}",
+            f"SUMMARY:{_ics_escape(what)}",
+            f"DESCRIPTION:{_ics_escape(desc)}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from evbt.data.catalog_schema import match_lists, split_list
 from evbt.strategies.presets import StrategyParams
 
 
 def tickers_of(row: pd.Series) -> list[str]:
-    raw = row.get("tickers")
-    if raw is None or (isinstance(raw, float) and np.isnan(raw)):
-        return []
-    return [t.strip() for t in str(raw).split(";") if t.strip()]
+    return split_list(row.get("tickers"))
 
 
-def select_events(catalog: pd.DataFrame, params: StrategyParams) -> pd.DataFrame:
-    """Catalog rows matching ``params.select`` (case-insensitive; tags AND, tags_any OR)."""
+def select_events(
+    catalog: pd.DataFrame, params: StrategyParams, *, attributes: Any = None
+) -> pd.DataFrame:
+    """Catalog rows matching ``params.select`` (case-insensitive; tags AND, tags_any OR).
+
+    With ``select.attrs`` / ``select.weight_by`` the launch attributes are read
+    (``attributes``: a table from :func:`evbt.data.attributes.load_attributes`, a path, or
+    None for the bundled file); ``weight_by`` adds a ``weight_scale`` column in (0, 1].
+    """
     s = params.select
     df = catalog
     keep = np.ones(len(df), dtype=bool)
@@ -35,17 +42,21 @@ def select_events(catalog: pd.DataFrame, params: StrategyParams) -> pd.DataFrame
         keep &= isin("confidence", s.confidence)
     if s.ids:
         keep &= df["id"].isin(s.ids).to_numpy()
+    if s.tickers:
+        keep &= match_lists(df["tickers"], any_of=s.tickers)
     if s.tags or s.tags_any:
-        tagsets = [
-            {t.strip().lower() for t in str(x).split(";") if t.strip()}
-            if isinstance(x, str)
-            else set()
-            for x in df["tags"]
-        ]
-        if s.tags:
-            need = {t.lower() for t in s.tags}
-            keep &= np.array([need <= ts for ts in tagsets], dtype=bool)
-        if s.tags_any:
-            anyof = {t.lower() for t in s.tags_any}
-            keep &= np.array([bool(anyof & ts) for ts in tagsets], dtype=bool)
-    return df.loc[keep]
+        keep &= match_lists(df["tags"], all_of=s.tags, any_of=s.tags_any)
+    if not (s.attrs or s.weight_by):
+        return df.loc[keep]
+    from evbt.data.attributes import attr_mask, load_attributes, weight_scale
+
+    attrs = load_attributes(attributes) if not isinstance(attributes, pd.DataFrame) else attributes
+    ids = df["id"].astype(str).tolist()
+    if s.attrs:
+        keep &= attr_mask(ids, attrs, s.attrs)
+    out = df.loc[keep].copy()
+    if s.weight_by:
+        scale = weight_scale(out["id"].astype(str), attrs, s.weight_by, invert=s.weight_invert)
+        out["weight_scale"] = scale
+        out = out[np.isfinite(scale)]
+    return out

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evbt.data import catalog as catmod
+from evbt.data import catalog_io, earnings_refresh
 from evbt.data.catalog import (
     COLUMNS,
     DEFAULT_CATALOG,
@@ -94,13 +94,15 @@ def test_loaded_types(cat: pd.DataFrame) -> None:
 def test_bundled_rows_by_kind_and_status(cat: pd.DataFrame) -> None:
     counts = cat.groupby(["kind", "status"]).size().to_dict()
     # 50 launches + DeepSeek-V4 expected; 26 NVDA reports + Q3 FY2027 expected;
-    # 2 DeepSeek app rows + NVIDIA's 2022-08-08 warning.
+    # 2 DeepSeek app rows + NVIDIA's 2022-08-08 warning + 2 off-cycle peer 8-Ks (AMD
+    # 2022-10-06, INTC 2021-01-14); 21 policy events (section C); 119 peer reports (D).
     assert counts == {
-        ("earnings", "confirmed"): 26,
+        ("earnings", "confirmed"): 26 + 119,
         ("earnings", "expected"): 1,
         ("model_launch", "confirmed"): 50,
         ("model_launch", "expected"): 1,
-        ("other", "confirmed"): 3,
+        ("other", "confirmed"): 5,
+        ("policy", "confirmed"): 21,
     }
 
 
@@ -185,7 +187,12 @@ def events_md() -> str:
 def test_every_launch_in_section_a_is_in_the_catalog(cat: pd.DataFrame, events_md: str) -> None:
     a = _md_rows(events_md, "## A.")
     assert len(a) >= 50  # the parse found the table
-    confirmed = cat[(cat["status"] == "confirmed") & (cat["org"] != "NVIDIA")]
+    confirmed = cat[
+        (cat["status"] == "confirmed")
+        & cat["kind"].isin(["model_launch", "other"])
+        & (cat["org"] != "NVIDIA")
+        & ~cat["id"].str.contains(r"-other-\d", regex=True)  # section D's off-cycle 8-Ks
+    ]
     for date, _event, org, kind, basis, source, confidence in a:
         hit = confirmed[
             (confirmed["date"] == T(date))
@@ -205,14 +212,20 @@ def test_every_nvidia_report_in_section_b_is_in_the_catalog(
     cat: pd.DataFrame, events_md: str
 ) -> None:
     b = _md_rows(events_md, "## B.")
-    nv = cat[cat["org"] == "NVIDIA"]
+    nv = cat[(cat["org"] == "NVIDIA") & (cat["kind"] != "policy")]
     dated = [r for r in b if re.fullmatch(r"\d{4}-\d{2}-\d{2}", r[0])]
     undated = [r for r in b if r not in dated]
+    upgraded = _nvidia_upgrades(events_md)
+    assert len(upgraded) == 3
     for date, quarter, confidence in dated:
-        hit = nv[nv["date"] == T(date)]
+        hit = nv[(nv["date"] == T(date)) & (nv["kind"] != "policy")]
         assert len(hit) == 1, date
         r = hit.iloc[0]
-        assert r["confidence"] == confidence, date
+        if date in upgraded:  # section D's EDGAR cross-check upgrades three `single` rows
+            assert confidence == "single" and r["confidence"] == "confirmed", date
+            assert "CIK0001045810" in r["source"], date
+        else:
+            assert r["confidence"] == confidence, date
         if "preliminary" in quarter:
             assert (r["kind"], r["time"]) == ("other", "pre_market")
         else:
@@ -228,6 +241,121 @@ def test_every_nvidia_report_in_section_b_is_in_the_catalog(
     assert len(exp) == 1
     assert exp["fiscal_period"].iloc[0] == "Q3 FY2027"
     assert exp["confidence"].iloc[0] == undated[0][2].split(":")[0]
+
+
+def _nvidia_upgrades(text: str) -> set[str]:
+    """The `single` NVIDIA dates section D's cross-check upgrades (written in its prose)."""
+    d = text.split("## D.", 1)[1].split("\n### ", 1)[0]
+    para = d.split("upgrades the three", 1)[1].split(")", 1)[0]
+    return set(re.findall(r"\d{4}-\d{2}-\d{2}", para))
+
+
+def _md_sub(text: str, section: str, sub: str) -> list[list[str]]:
+    block = text.split(section, 1)[1].split("\n## ", 1)[0]
+    part = block.split(f"### {sub}\n", 1)[1].split("\n### ", 1)[0]
+    return [
+        [c.strip() for c in line.strip().strip("|").split("|")]
+        for line in part.splitlines()
+        if line.startswith("| ")
+    ][1:]
+
+
+def _ny_minutes(r: pd.Series) -> int | None:
+    return int(r["time"][:2]) * 60 + int(r["time"][3:]) if r["time"][:2].isdigit() else None
+
+
+def test_every_policy_event_in_section_c_is_in_the_catalog(
+    cat: pd.DataFrame, events_md: str
+) -> None:
+    c = _md_rows(events_md, "## C.")
+    assert len(c) == 21  # the reference's coverage line: "Section C: 21 rows"
+    pol = cat[cat["kind"] == "policy"]
+    assert len(pol) == len(c)
+    for date, time, _event, affected, sched, source, confidence in c:
+        hit = pol[(pol["date"] == T(date)) & (pol["source"] == source)]
+        assert len(hit) == 1, date
+        r = hit.iloc[0]
+        assert r["confidence"] == confidence, date
+        assert bool(r["scheduled"]) == sched.startswith("scheduled"), date
+        assert r["known_since"] == T(date), date  # never known before its own day
+        m = re.match(r"(\d{2}:\d{2}) ET", time)
+        if m:  # a sourced clock time is kept as written
+            assert (r["time"], r["tz"]) == (m.group(1), NY), date
+        elif "after US close" in time or "evening" in time:
+            assert r["time"] == "after_close", date
+        elif "before US open" in time:
+            assert r["time"] == "pre_market", date
+        elif "not sourced" in time or "Sunday" in time or "time not sourced" in time:
+            assert r["time"] == "unknown", date  # conservative: after that day's close
+        for tk in re.findall(r"\b(NVDA|AMD|AVGO|INTC|MU|TSM|ASML|SMCI)\b", affected):
+            assert tk in r["tickers"].split(";"), (date, tk)
+    # the reference's date-basis cautions
+    assert row(cat, "policy-h20-licenses-assured-2025")["reaction_session"] == T("2025-07-15")
+    assert row(cat, "policy-h20-15pct-deal-2025")["reaction_session"] == T("2025-08-11")
+    assert row(cat, "policy-busan-truce-2025")["reaction_session"] == T("2025-10-30")
+    assert row(cat, "policy-h20-license-2025")["reaction_session"] == T("2025-04-16")
+    assert row(cat, "policy-samr-nvidia-finding-2025")["reaction_session"] == T("2025-09-15")
+
+
+PEERS = {"AMD": 25, "AVGO": 24, "INTC": 24, "MU": 23, "TSM": 16, "ASML": 9}
+
+
+@pytest.mark.parametrize("ticker", list(PEERS))
+def test_every_peer_report_in_section_d_is_in_the_catalog(
+    cat: pd.DataFrame, events_md: str, ticker: str
+) -> None:
+    rows = _md_sub(events_md, "## D.", ticker)
+    assert len(rows) == PEERS[ticker]  # the reference's coverage line
+    mine = cat[
+        cat["tickers"].eq(ticker)
+        & cat["kind"].isin(["earnings", "other"])
+        & cat["org"].ne("NVIDIA")
+    ]
+    assert len(mine) == len(rows)
+    for r_md in rows:
+        date, t, session, source, conf = r_md[0], r_md[1], r_md[2], r_md[-2], r_md[-1]
+        note = r_md[4] if len(r_md) == 7 else ""
+        hit = mine[mine["date"] == T(date)]
+        assert len(hit) == 1, (ticker, date)
+        r = hit.iloc[0]
+        assert r["source"] == source, (ticker, date)
+        assert r["confidence"] == conf.split(" ")[0], (ticker, date)
+        assert r["tz"] == NY
+        if "kind other" in note:
+            assert (r["kind"], bool(r["scheduled"])) == ("other", False), (ticker, date)
+        else:
+            assert r["kind"] == "earnings", (ticker, date)
+        m = re.match(r"(\d{2}:\d{2}) ET", t)
+        if m:
+            assert r["time"] == m.group(1), (ticker, date)
+        react = r["reaction_session"]
+        if ticker == "ASML" and date == "2024-10-15":
+            # the caution: reacted in the same US session, release time not sourced; so
+            # "intraday": that session's open is before the news (not a before-open slot)
+            assert react == T(date) and r["time"] == "intraday"
+        elif session.startswith("before open"):
+            assert react == T(date), (ticker, date)
+        else:
+            assert session.startswith("after close"), (ticker, date)
+            assert react > T(date), (ticker, date)
+
+
+def test_reporter_token_reaches_every_reporter(cat: pd.DataFrame) -> None:
+    """`reporter` trades each report's own ticker, for NVIDIA and every peer."""
+    from evbt.signals.rules import build_signals
+    from evbt.strategies.presets import Select, get_preset
+
+    base = get_preset("post_earnings")
+    p = base.replace(select=Select(kind=("earnings",)))
+    for tk in PEERS:  # the preset narrowed to one peer through select.tickers
+        one = build_signals(cat, base.replace(select=Select(kind=("earnings",), tickers=(tk,))))
+        assert set(one.table["ticker"]) == {tk}
+        assert len(one.table) >= PEERS[tk] - 3
+    sig = build_signals(cat, p).table
+    assert set(sig["ticker"]) >= {"NVDA", *PEERS}
+    rep = cat[(cat["kind"] == "earnings") & (cat["status"] == "confirmed")]
+    for _, s in sig.sample(40, random_state=0).iterrows():
+        assert s["ticker"] == row(rep, s["event_id"])["tickers"]
 
 
 def test_no_confirmed_date_is_invented(cat: pd.DataFrame, events_md: str) -> None:
@@ -267,11 +395,13 @@ def test_known_at_rule(cat: pd.DataFrame) -> None:
     assert row(cat, "nvda-q3-fy2027-expected")["known_at"] == T("2026-10-20")
 
 
-def test_event_outside_the_calendar_has_no_reaction_session() -> None:
+@pytest.mark.parametrize("day", ["1999-06-01", "1999-12-31", "2100-01-01"])
+def test_event_outside_the_calendar_is_refused(day: str) -> None:
+    """Regression (issue 10.10): a date the NYSE calendar cannot map was accepted."""
     df = validate_catalog(DEFAULT_CATALOG).iloc[:1].copy()
-    df.loc[df.index[0], "date"] = T("1999-06-01")
-    out = load_catalog(df)
-    assert pd.isna(out["reaction_session"].iloc[0])
+    df.loc[df.index[0], "date"] = T(day)
+    with pytest.raises(InputError, match=r"line 2, column date: date .* outside the NYSE calendar"):
+        load_catalog(df)
 
 
 # ---------------------------------------------------------------- as of
@@ -377,7 +507,31 @@ def test_select_filters_case_insensitively(cat: pd.DataFrame) -> None:
         "deepseek-v4-expected",
         "nvda-q3-fy2027-expected",
     }
-    assert set(select(cat, confidence="unconfirmed")["id"]) == {"nvda-q3-fy2027-expected"}
+    assert set(select(cat, confidence="unconfirmed")["id"]) == {
+        "nvda-q3-fy2027-expected",
+        "avgo-earnings-2025-12-11",  # events.md D: sources disagree (12-10 vs 12-11)
+    }
+
+
+def test_one_tag_filter_for_catalog_and_strategy(cat: pd.DataFrame) -> None:
+    """Regression (issue 11.5): catalog.select(tag=...) matched ANY tag while the strategy's
+    select.tags needs ALL; both now go through match_lists with the same two meanings."""
+    from evbt.signals.select import select_events
+    from evbt.strategies.presets import Select, StrategyParams
+
+    def strat(**kw: object) -> set[str]:
+        sel = Select(status=("confirmed", "expected"), **kw)  # type: ignore[arg-type]
+        return set(select_events(cat, StrategyParams(select=sel))["id"])
+
+    assert set(select(cat, tag=["video", "image"])["id"]) == strat(tags_any=("video", "image"))
+    every = set(select(cat, tags_all=["china", "open_weights"])["id"])
+    assert every == strat(tags=("china", "open_weights"))
+    assert {"deepseek-r1", "qwen3", "kimi-k2"} <= every and "doubao-2.0" not in every
+    amd = set(select(cat, kind="earnings", ticker="amd")["id"])
+    assert amd == strat(kind=("earnings",), tickers=("AMD",)) and len(amd) == 24
+    from evbt.data.catalog import split_list
+
+    assert split_list(" a; ;b ;") == ["a", "b"] and split_list(None) == []
 
 
 def test_select_dates_overlap_expected_windows(cat: pd.DataFrame) -> None:
@@ -478,7 +632,7 @@ def test_add_event_failed_write_leaves_file_untouched(
     def boom(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(catmod.os, "replace", boom)
+    monkeypatch.setattr(catalog_io.os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
         add_event(copy, NEW)
     assert sha(copy) == before
@@ -555,7 +709,7 @@ def test_refresh_earnings_through_the_seam(copy: Path, monkeypatch: pytest.Monke
         calls.append((ticker, limit))
         return RECORDED
 
-    monkeypatch.setattr(catmod, "fetch_earnings_dates", replay)
+    monkeypatch.setattr(earnings_refresh, "fetch_earnings_dates", replay)
     res = refresh_earnings(copy, "NVDA", limit=8, today=dt.date(2026, 11, 23))
     assert calls == [("NVDA", 8)]
     assert res.added == ("nvda-q3-fy2027",)
@@ -595,3 +749,149 @@ def test_fetch_earnings_dates_nothing_found(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(InputError, match="no earnings dates for ZZZZ") as err:
         fetch_earnings_dates("ZZZZ", limit=4)
     assert not isinstance(err.value, OfflineError)
+
+
+# ---------------------------------------------------------------- attributes (issue 12.2)
+
+
+def test_attributes_are_sourced_and_match_the_open_weights_tag(cat: pd.DataFrame) -> None:
+    from evbt.data.attributes import attribute, load_attributes
+
+    attrs = load_attributes(event_ids=cat["id"])
+    assert attrs["source"].str.len().gt(0).all()
+    open_w = attribute(attrs, "open_weights")
+    tagged = set(select(cat, tags_all="open_weights")["id"])
+    assert {i for i, v in open_w.items() if v is True} == tagged
+    # the issue names these as released with open weights
+    assert {"deepseek-v3", "deepseek-r1", "qwen3", "glm-4.5", "kimi-k2"} <= tagged
+    act = attribute(attrs, "active_params_b")
+    assert act["deepseek-v3"] == 37 and act["kimi-k2"] == 32 and act["deepseek-v4-flash"] == 13
+
+
+def test_attribute_filter_and_weight_in_a_strategy(cat: pd.DataFrame) -> None:
+    from evbt.config import from_dict
+    from evbt.signals.rules import build_signals
+
+    sel = {
+        "kind": ["model_launch"],
+        "tags": ["china"],
+        "attrs": {"active_params_b": {"max": 40}, "open_weights": True},
+        "weight_by": "active_params_b",
+        "weight_invert": True,
+    }
+    cfg = from_dict({"strategy": {"name": "launch_shock", "select": sel, "weight": 0.5}})
+    sig = build_signals(cat, cfg.strategy).table
+    # every open-weights Chinese launch with a sourced active count <= 40B, nothing else
+    assert set(sig["event_id"]) == {
+        "deepseek-v2",
+        "deepseek-v3",
+        "deepseek-r1",
+        "qwen3",
+        "kimi-k2",
+        "glm-4.5",
+    }
+    w = sig.set_index("event_id")["weight"]
+    assert w.max() == 0.5 and (w > 0).all() and (w <= 0.5).all()  # no leverage (C1)
+    assert w["deepseek-v2"] == 0.5  # 21B: the fewest active parameters
+    assert w["deepseek-v3"] == pytest.approx(0.5 * 21 / 37)
+
+
+@pytest.mark.parametrize(
+    ("attrs", "message"),
+    [
+        ({"active_params_b": {"maxx": 40}}, r"attrs.active_params_b = .*use \{ min = N \}"),
+        (
+            {"active_params_b": {"max": "40"}},
+            r"attrs.active_params_b.max = '40': use a finite number",
+        ),
+        ({"open_weights": "yes"}, r"attrs.open_weights = 'yes': use true/false or a number"),
+        ({"Bad-Key": True}, r"bad attribute name 'Bad-Key'"),
+        ([1, 2], r"attrs = \[1, 2\]: use a table"),
+    ],
+)
+def test_attribute_filter_errors_are_one_line(attrs: object, message: str, tmp_path: Path) -> None:
+    from evbt.config import load_config
+
+    def toml(v: object) -> str:  # the few shapes used here, as TOML inline values
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f'"{k}" = {toml(x)}' for k, x in v.items()) + " }"
+        if isinstance(v, list):
+            return "[" + ", ".join(toml(x) for x in v) + "]"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return f'"{v}"' if isinstance(v, str) else str(v)
+
+    p = tmp_path / "c.toml"
+    p.write_text(f"[strategy]\nselect = {{ attrs = {toml(attrs)} }}\n", encoding="utf-8")
+    with pytest.raises(InputError, match=message) as e:
+        load_config(p)
+    assert "\n" not in str(e.value) and str(p) in str(e.value)
+
+
+def test_bad_attributes_file_names_line_and_column(tmp_path: Path) -> None:
+    from evbt.data.attributes import ATTR_COLUMNS, load_attributes
+
+    head = ",".join(ATTR_COLUMNS)
+    cases = {
+        "deepseek-r1,open_weights,maybe,,x": "line 2, column value: bad value 'maybe'",
+        "deepseek-r1,open_weights,true,,": "line 2, column source: empty source",
+        "nope,open_weights,true,,x": "line 2, column event_id: unknown event 'nope'",
+        "deepseek-r1,Open,true,,x": "line 2, column key: bad key 'Open'",
+        'deepseek-r1,open_weights,true,,"a\x07b"': "line 2, column source: control character",
+    }
+    for i, (line, msg) in enumerate(cases.items()):
+        p = tmp_path / f"a{i}.csv"
+        p.write_text(f"{head}\n{line}\n", encoding="utf-8")
+        with pytest.raises(InputError, match=re.escape(msg)):
+            load_attributes(p, event_ids=["deepseek-r1"])
+
+
+@pytest.mark.parametrize("field", ["name", "source", "org"])
+def test_control_characters_are_refused_when_added(copy: Path, field: str) -> None:
+    """Regression (issue 10.10): a newline or escape in a text field was accepted."""
+    before = sha(copy)
+    rec = {
+        "id": "ctl-test",
+        "name": "x",
+        "org": "x",
+        "kind": "other",
+        "date": "2025-01-02",
+        "time": "unknown",
+        "tz": NY,
+        "scheduled": False,
+        "status": "confirmed",
+        "source": "x",
+        "confidence": "single",
+    }
+    rec[field] = "bad\x1b[31mtext"
+    with pytest.raises(InputError, match=rf"new row \(id 'ctl-test'\), column {field}: control"):
+        add_event(copy, rec)
+    assert sha(copy) == before
+
+
+# ---------------------------------------------------------------- example configs (issue 12.5)
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    ("name", "kind", "tickers"),
+    [
+        ("policy_export_shock", "policy", {"NVDA", "AMD", "AVGO", "MU", "TSM", "INTC"}),
+        ("peer_earnings_amd", "earnings", {"AMD"}),
+    ],
+)
+def test_issue12_examples_run_on_real_prices(
+    real_prices: pd.DataFrame, cat: pd.DataFrame, name: str, kind: str, tickers: set[str]
+) -> None:
+    from evbt.backtest.engine import run
+    from evbt.config import load_config
+
+    res = run(load_config(ROOT / "examples" / f"{name}.toml"))
+    tr = res.trades
+    assert len(tr) >= 10
+    assert set(tr["ticker"]) == tickers
+    ev = cat.set_index("id").loc[sorted(set(tr["event_id"]))]
+    assert set(ev["kind"]) == {kind}
+    if kind == "policy":  # surprise restrictions only, traded short
+        assert ev["tags"].str.contains("restriction").all() and not ev["scheduled"].any()
+        assert set(tr["direction"].astype(str)) == {"short"}

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from evbt.cli.events import events
-from evbt.data import catalog as catmod
+from evbt.data import earnings_refresh
 from evbt.data.catalog import DEFAULT_CATALOG, load_catalog
 from evbt.errors import InputError, OfflineError
 
@@ -56,7 +56,8 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "known_since_after_date": (2, "known_since"),
     "lowercase_ticker": (3, "tickers"),
     "missing_column": (1, "tz"),
-    "quoted_newline_then_bad_kind": (4, "kind"),
+    # issue 10.10: a newline inside a quoted field is now refused where it is
+    "quoted_newline_then_bad_kind": (2, "name"),
     "short_row": (3, "confidence"),
     "supersedes_confirmed": (5, "supersedes"),
     "supersedes_itself": (5, "supersedes"),
@@ -68,6 +69,10 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "unknown_status": (5, "status"),
     "unknown_tz": (2, "tz"),
     "window_reversed": (4, "window_end"),
+    # issue 10.10: dates the NYSE calendar cannot map, control characters
+    "date_before_2000": (3, "date"),
+    "date_far_future": (2, "date"),
+    "control_char_in_source": (2, "source"),
 }
 
 GOOD_ADD = [
@@ -109,9 +114,47 @@ def test_validate_bundled_catalog() -> None:
     cat = load_catalog()
     n_exp = int((cat["status"] == "expected").sum())
     assert res.exit_code == 0
-    assert res.output == (
-        f"ok: {len(cat)} events ({len(cat) - n_exp} confirmed, {n_exp} expected) in {DEFAULT_CATALOG}\n"
+    lines = res.output.splitlines()
+    assert lines[0] == f"ok: {len(cat)} events ({len(cat) - n_exp} confirmed, {n_exp} expected)"
+    assert lines[1] == f"  bundled: {len(cat)} rows in {DEFAULT_CATALOG}"
+    assert lines[2].startswith("  user: none yet (")
+    # issue 12: the new rows counted by kind and reporter
+    assert lines[3].startswith("  attributes: 41 rows for 19 events in ")
+    assert lines[4] == "  by kind: model_launch 51, earnings 146, policy 21, other 5"
+    assert lines[5] == (
+        "  earnings by reporter: AMD 24, ASML 9, AVGO 24, INTC 23, MU 23, NVDA 27, TSM 16"
     )
+    one = run("validate", str(DEFAULT_CATALOG))
+    assert one.output.splitlines()[0].endswith(f"expected) in {DEFAULT_CATALOG}")
+
+
+def test_user_catalog_overlays_the_bundled_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression (issue 10.10): `events add` without --catalog wrote into the installed
+    package. It now writes the user catalog, which load_catalog() lays over the bundled."""
+    user = tmp_path / "sub" / "mine.csv"
+    monkeypatch.setenv("EVBT_CATALOG", str(user))
+    bundled = sha(DEFAULT_CATALOG)
+    res = run("add", *GOOD_ADD)
+    assert res.output == f"added test-launch to {user}\n"
+    assert sha(DEFAULT_CATALOG) == bundled and user.exists()
+    cat = load_catalog()
+    assert "test-launch" in set(cat["id"]) and len(cat) == len(load_catalog(DEFAULT_CATALOG)) + 1
+    # a user row with a bundled id replaces it (here: a corrected time)
+    extra = [*GOOD_ADD]
+    extra[extra.index("test-launch")] = "deepseek-r1"
+    extra[extra.index("2026-03-10")] = "2025-01-20"
+    run("add", *extra, "--time", "20:00")
+    r1 = load_catalog().set_index("id").loc["deepseek-r1"]
+    assert r1["time"] == "20:00" and r1["source"] == "test fixture"
+    out = run("validate").output.splitlines()
+    assert out[1].startswith("  bundled: ") and out[2] == f"  user: 2 rows in {user}"
+    assert out[3].startswith("  attributes: ")
+    # an error in the user file names the user file and line
+    user.write_text(user.read_text().replace("model_launch", "model-launch", 1))
+    with pytest.raises(InputError, match=rf"^{re.escape(str(user))}: line 2, column kind"):
+        load_catalog()
 
 
 def test_corpus_and_table_agree() -> None:
@@ -249,12 +292,17 @@ def recorded_frame() -> pd.DataFrame:
 def test_refresh_earnings_replays_a_recorded_frame(
     copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(catmod, "fetch_earnings_dates", lambda ticker, *, limit: recorded_frame())
+    monkeypatch.setattr(
+        earnings_refresh, "fetch_earnings_dates", lambda ticker, *, limit: recorded_frame()
+    )
     res = run("refresh-earnings", "nvda", "--catalog", str(copy))
-    assert res.output.splitlines() == [
+    lines = res.output.splitlines()
+    assert lines[:2] == [
         f"added 2 report dates to {copy}: nvda-earnings-2019-11-14, nvda-q3-fy2027",
-        "skipped 2 already in the catalog",
+        "kept 2 rows already in the catalog (not overwritten):",
     ]
+    assert lines[2].startswith("  nvda-q1-fy2027 2026-05-20 (NVIDIA report-date list")
+    assert "yfinance says" not in res.output  # same dates: nothing to check
     cat = load_catalog(copy).set_index("id")
     old = cat.loc["nvda-earnings-2019-11-14"]
     assert (old["org"], old["time"], old["confidence"]) == ("NVIDIA", "after_close", "single")
@@ -293,3 +341,21 @@ def test_main_exits_2_on_a_malformed_catalog(capsys: pytest.CaptureFixture[str])
     assert main(["events", "validate", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "line 2, column kind" in err
+
+
+def test_refresh_never_overwrites_a_sourced_row_silently(
+    copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """yfinance one day off a sourced row: the row is kept, and the output says so."""
+    frame = pd.DataFrame(
+        {"EPS Estimate": [0.9]},
+        index=pd.DatetimeIndex(
+            [pd.Timestamp("2026-05-21 16:00")], name="Earnings Date"
+        ).tz_localize("America/New_York"),
+    )
+    monkeypatch.setattr(earnings_refresh, "fetch_earnings_dates", lambda ticker, *, limit: frame)
+    before = sha(copy)
+    res = run("refresh-earnings", "NVDA", "--catalog", str(copy))
+    assert sha(copy) == before
+    assert "nvda-q1-fy2027 2026-05-20" in res.output
+    assert "[yfinance says 2026-05-21: check the source]" in res.output

@@ -7,18 +7,23 @@ leaves these commands untouched (``evbt.cli.main`` prints it on one line, exit 2
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
 
-from evbt.data import catalog as cat
+if TYPE_CHECKING:  # pandas and the catalog load inside the commands: `evbt --help` stays fast
+    import pandas as pd
 
-_CATALOG_HELP = "Catalog CSV (default: the bundled data/events/catalog.csv)."
+_CATALOG_HELP = (
+    "Catalog CSV (default: the bundled catalog overlaid by your user catalog, "
+    "$EVBT_CATALOG or the user data folder; new rows go to the user catalog)."
+)
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts: dates as YYYY-MM-DD (null when missing), bools as bools."""
+    import pandas as pd
+
     out: list[dict[str, Any]] = []
     for rec in df.to_dict("records"):
         row: dict[str, Any] = {}
@@ -40,12 +45,15 @@ def _emit_json(df: pd.DataFrame) -> None:
 
 
 def _when(row: pd.Series) -> str:
+    import pandas as pd
+
     if pd.notna(row["date"]):
         return f"{row['date']:%Y-%m-%d}"
     return f"{row['window_start']:%Y-%m-%d}..{row['window_end']:%Y-%m-%d}"
 
 
 def _table(df: pd.DataFrame, title: str, *, extra: tuple[str, ...] = ()) -> None:
+    import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
@@ -114,6 +122,8 @@ def list_events(
     as_json: bool,
 ) -> None:
     """List events, filtered; with --asof, only what the market knew that day."""
+    from evbt.data import catalog as cat
+
     df = cat.load_catalog(path)
     if asof is not None:
         df = cat.as_of(df, asof)
@@ -137,12 +147,38 @@ def list_events(
 @events.command("validate")
 @click.argument("file", required=False)
 def validate(file: str | None) -> None:
-    """Check a catalog file (default: the bundled one)."""
-    path = file or str(cat.DEFAULT_CATALOG)
-    df = cat.validate_catalog(path)
+    """Check a catalog file (default: the bundled one and your user catalog over it)."""
+    from evbt.data import catalog as cat
+
+    df = cat.validate_catalog(file)
     n_conf = int((df["status"] == "confirmed").sum())
     n_exp = int((df["status"] == "expected").sum())
-    click.echo(f"ok: {len(df)} events ({n_conf} confirmed, {n_exp} expected) in {path}")
+    if file:
+        click.echo(f"ok: {len(df)} events ({n_conf} confirmed, {n_exp} expected) in {file}")
+    else:
+        click.echo(f"ok: {len(df)} events ({n_conf} confirmed, {n_exp} expected)")
+        srcs = cat.catalog_sources()
+        for label, path, n in srcs:
+            click.echo(f"  {label}: {n} rows in {path}")
+        if len(srcs) == 1:
+            click.echo(
+                f"  user: none yet ({cat.user_catalog_path()}; `evbt events add` creates it)"
+            )
+        from evbt.data.attributes import DEFAULT_ATTRIBUTES, load_attributes
+
+        attrs = load_attributes(event_ids=df["id"])  # every event_id must be in the catalog
+        click.echo(
+            f"  attributes: {len(attrs)} rows for {attrs['event_id'].nunique()} events in "
+            f"{DEFAULT_ATTRIBUTES}"
+        )
+    kinds = df["kind"].value_counts()
+    click.echo("  by kind: " + ", ".join(f"{k} {int(kinds[k])}" for k in cat.KINDS if k in kinds))
+    earn = df[df["kind"] == "earnings"]
+    reporters = earn["tickers"].map(lambda s: ";".join(cat.split_list(s))).value_counts()
+    click.echo(
+        "  earnings by reporter: "
+        + ", ".join(f"{t} {int(n)}" for t, n in sorted(reporters.items()))
+    )
 
 
 @events.command("add")
@@ -173,6 +209,7 @@ def validate(file: str | None) -> None:
 @click.option("--catalog", "path", default=None, help=_CATALOG_HELP)
 def add(path: str | None, id_: str, time_: str, scheduled: bool | None, **fields: str) -> None:
     """Add one event (validated with the whole file; the file is untouched on error)."""
+    from evbt.data import catalog as cat
     from evbt.errors import InputError
 
     if scheduled is None:
@@ -185,7 +222,7 @@ def add(path: str | None, id_: str, time_: str, scheduled: bool | None, **fields
     row["tags"] = row["tags"].lower()
     row["tickers"] = row["tickers"].upper()
     cat.add_event(path, row)
-    where = path or cat.DEFAULT_CATALOG
+    where = path or cat.user_catalog_path()
     click.echo(f"added {id_} to {where}")
 
 
@@ -196,6 +233,9 @@ def add(path: str | None, id_: str, time_: str, scheduled: bool | None, **fields
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array instead of a table.")
 def upcoming(asof: str, horizon: int, path: str | None, as_json: bool) -> None:
     """Events known on --asof whose reaction session (or window) is in the next sessions."""
+    from evbt.data import catalog as cat
+
+    cat.horizon_sessions(asof, horizon, what="--asof")  # one rule with `signals`, `alerts`
     df = cat.upcoming(cat.load_catalog(path), asof, horizon_sessions=horizon)
     if as_json:
         _emit_json(df)
@@ -213,14 +253,23 @@ def upcoming(asof: str, horizon: int, path: str | None, as_json: bool) -> None:
 @click.option("--catalog", "path", default=None, help=_CATALOG_HELP)
 def refresh_earnings(ticker: str, limit: int, path: str | None) -> None:
     """Add TICKER's report dates from yfinance that the catalog does not have yet."""
+    from evbt.data import catalog as cat
+
     res = cat.refresh_earnings(path, ticker, limit=limit)
-    where = path or cat.DEFAULT_CATALOG
+    where = path or cat.user_catalog_path()
     if res.added:
         click.echo(f"added {len(res.added)} report dates to {where}: {', '.join(res.added)}")
     else:
         click.echo(f"no new report dates for {ticker.upper()} in {where}")
     if res.skipped:
-        click.echo(f"skipped {len(res.skipped)} already in the catalog")
+        # never overwritten: a row already in the catalog (with its source) is kept as it is
+        known = cat.validate_catalog(path).set_index("id")
+        click.echo(f"kept {len(res.skipped)} rows already in the catalog (not overwritten):")
+        for fetched, rid in res.skipped:
+            have = known.loc[rid]
+            day = f"{have['date']:%Y-%m-%d}" if have["date"] == have["date"] else "?"
+            flag = "" if day == fetched else f"  [yfinance says {fetched}: check the source]"
+            click.echo(f"  {rid} {day} ({have['source']}; {have['confidence']}){flag}")
 
 
 COMMANDS = (events,)

@@ -28,15 +28,13 @@ def signals_cmd(
     import pandas as pd
 
     from evbt.config import load_config
-    from evbt.data.catalog import load_catalog
+    from evbt.data.catalog import horizon_sessions, load_catalog
     from evbt.errors import InputError
     from evbt.signals.alerts import alerts
     from evbt.strategies.presets import PRESETS, get_preset
 
-    try:
-        day = pd.Timestamp(asof)
-    except (ValueError, TypeError):
-        raise InputError(f"--asof {asof!r}: not a date: write YYYY-MM-DD") from None
+    horizon_sessions(asof, horizon, what="--asof")  # one as-of rule with upcoming, alerts
+    day = pd.Timestamp(asof)
     if config and names:
         raise InputError("give either CONFIG or --strategy, not both")
     if config:

@@ -1,0 +1,498 @@
+"""The catalog's schema: columns, vocabularies, one row's checks and the typed table.
+
+Every check raises :class:`~evbt.errors.InputError` with one line:
+``FILE: line N, column COL: what is wrong: how to fix it`` (header = line 1).
+Reading and writing files is :mod:`evbt.data.catalog_io`; queries are :mod:`evbt.data.catalog`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import functools
+import re
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evbt.data.calendar import check_time, check_tz, reaction_session
+from evbt.errors import InputError
+
+DEFAULT_CATALOG = Path(__file__).resolve().parent / "events" / "catalog.csv"
+
+COLUMNS = (
+    "id",
+    "name",
+    "org",
+    "kind",
+    "tags",
+    "date",
+    "time",
+    "tz",
+    "tickers",
+    "scheduled",
+    "status",
+    "window_start",
+    "window_end",
+    "known_since",
+    "fiscal_period",
+    "source",
+    "confidence",
+    "supersedes",
+)
+REQUIRED = (
+    "id",
+    "name",
+    "org",
+    "kind",
+    "date",
+    "time",
+    "tz",
+    "scheduled",
+    "status",
+    "source",
+    "confidence",
+)
+OPTIONAL = tuple(c for c in COLUMNS if c not in REQUIRED)  # filled with "" when absent
+DATE_COLUMNS = ("date", "window_start", "window_end", "known_since")
+COMPUTED = ("reaction_session", "known_at")
+KINDS = ("model_launch", "earnings", "product", "policy", "other")
+STATUSES = ("confirmed", "expected")
+CONFIDENCES = ("confirmed", "single", "unconfirmed")
+DEFAULT_NOTICE_DAYS = 30
+NEAR_REPORT_DAYS = 7  # two report dates of one ticker this close are the same report
+
+_ID = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TAG = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+_TICKER = re.compile(r"^[A-Z0-9][A-Z0-9.=^-]*$")
+_FISCAL = re.compile(r"^(Q[1-4] )?FY\d{4}$")
+
+Location = int | str  # a 1-based line number, or a label such as "new row"
+
+
+# ---------------------------------------------------------------- errors
+
+
+def _err(origin: str, where: Location, column: str, what: str, fix: str) -> InputError:
+    loc = f"line {where}" if isinstance(where, int) else where
+    msg = f"{origin}: {loc}, column {column}: {what}: {fix}"
+    return InputError(" ".join(msg.split("\n")))
+
+
+def _hint(value: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(value.lower(), choices, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def _choices(choices: Sequence[str]) -> str:
+    return ", ".join(choices)
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class _Raw:
+    """A catalog as strings: the header and each row with where it came from."""
+
+    origin: str
+    header: list[str]
+    header_line: Location = 1
+    rows: list[tuple[Location, dict[str, str]]] = field(default_factory=list)
+
+
+def _fill(rec: dict[str, str]) -> dict[str, str]:
+    for c in OPTIONAL:
+        rec.setdefault(c, "")
+    return rec
+
+
+def _check_header(origin: str, header: list[str], line: Location) -> None:
+    seen: set[str] = set()
+    for col in header:
+        if col in seen:
+            raise _err(origin, line, col, "duplicate column", "keep one column of each name")
+        seen.add(col)
+        if col not in COLUMNS:
+            raise _err(
+                origin,
+                line,
+                col or "(empty)",
+                "unknown column",
+                f"{_hint(col, COLUMNS)}the columns are {','.join(COLUMNS)}",
+            )
+    for col in REQUIRED:
+        if col not in seen:
+            raise _err(
+                origin,
+                line,
+                col,
+                "missing required column",
+                f"add it to the header; required: {','.join(REQUIRED)}",
+            )
+
+
+# ---------------------------------------------------------------- checking
+
+
+@functools.lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _date(origin: str, where: Location, col: str, v: str) -> pd.Timestamp:
+    if v == "":
+        return pd.NaT
+    if not _DATE.match(v):
+        raise _err(origin, where, col, f"bad date {v!r}", "write YYYY-MM-DD, e.g. 2025-01-20")
+    try:
+        return pd.Timestamp(dt.date.fromisoformat(v))
+    except ValueError:
+        raise _err(
+            origin,
+            where,
+            col,
+            f"bad date {v!r} (no such day)",
+            "write a real calendar date as YYYY-MM-DD",
+        ) from None
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def check_text(value: str, *, where: str) -> str:
+    """Refuse control characters (newlines, tabs, NUL, ...) in a text field."""
+    m = _CONTROL.search(value)
+    if m:
+        raise InputError(
+            f"{where}: control character {m.group(0)!r} at position {m.start() + 1}: "
+            "remove it (text fields are one plain line)"
+        )
+    return value
+
+
+@functools.lru_cache(maxsize=1)
+def calendar_range() -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day the NYSE calendar maps (event dates must lie inside)."""
+    from evbt.data.calendar import nyse
+
+    cal = nyse()
+    return pd.Timestamp(cal.first_session), pd.Timestamp(cal.last_session)
+
+
+def _in_calendar(origin: str, where: Location, col: str, v: pd.Timestamp) -> None:
+    if pd.isna(v):
+        return
+    lo, hi = calendar_range()
+    if v < pd.Timestamp(lo.year, 1, 1) or v >= hi:
+        raise _err(
+            origin,
+            where,
+            col,
+            f"date {v:%Y-%m-%d} is outside the NYSE calendar ({lo:%Y-%m-%d} to {hi:%Y-%m-%d}, exclusive)",
+            "use a date the calendar can map to a session",
+        )
+
+
+def split_list(value: Any) -> list[str]:
+    """A ``;``-separated cell (tags, tickers) as its items; "" / None / NaN give [].
+
+    The one place the catalog's list cells are split (catalog, signals, select, refresh).
+    """
+    if value is None or isinstance(value, float) and np.isnan(value):
+        return []
+    if isinstance(value, list | tuple | set | frozenset):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [t.strip() for t in str(value).split(";") if t.strip()]
+
+
+def match_lists(
+    cells: Iterable[Any],
+    *,
+    all_of: Iterable[str] = (),
+    any_of: Iterable[str] = (),
+    lower: bool = True,
+) -> np.ndarray:
+    """Boolean mask over ``;``-separated cells: each carries every ``all_of`` item and at
+    least one ``any_of`` item (an empty filter matches all). Case-insensitive by default.
+
+    The one tag/ticker filter: :func:`evbt.data.catalog.select` (``tag`` = any of,
+    ``tags_all`` = all of) and the strategy ``select`` (``tags`` all, ``tags_any`` any).
+    """
+
+    def norm(v: str) -> str:
+        return v.strip().lower() if lower else v.strip()
+
+    need = {norm(v) for v in all_of}
+    anyof = {norm(v) for v in any_of}
+    out = []
+    for c in cells:
+        have = {norm(v) for v in split_list(c)}
+        out.append(need <= have and (not anyof or bool(anyof & have)))
+    return np.array(out, dtype=bool)
+
+
+def _check_row(origin: str, where: Location, r: dict[str, str]) -> dict[str, Any]:
+    """One row's own checks; returns the typed row."""
+
+    def bad(col: str, what: str, fix: str) -> InputError:
+        return _err(origin, where, col, what, fix)
+
+    for col, v in r.items():
+        m = _CONTROL.search(v)
+        if m:
+            raise bad(
+                col,
+                f"control character {m.group(0)!r} at position {m.start() + 1}",
+                "remove it (text fields are one plain line)",
+            )
+    if r["id"] == "":
+        raise bad("id", "empty id", "give each event a unique slug such as deepseek-r1")
+    if not _ID.match(r["id"]):
+        raise bad(
+            "id",
+            f"bad id {r['id']!r}",
+            "use a lowercase slug of letters, digits, '-' and '.', e.g. nvda-q4-fy2026",
+        )
+    for col in ("name", "org", "source"):
+        if r[col] == "":
+            fix = {
+                "name": "give the event a readable name, e.g. DeepSeek-R1",
+                "org": "name the organisation, e.g. DeepSeek or NVIDIA",
+                "source": "say where the date was read (site, filing, change log)",
+            }[col]
+            raise bad(col, f"empty {col}", fix)
+    if r["kind"] not in KINDS:
+        raise bad(
+            "kind",
+            f"unknown kind {r['kind']!r}",
+            f"{_hint(r['kind'], KINDS)}use one of {_choices(KINDS)}",
+        )
+    tags = split_list(r["tags"])
+    for t in tags:
+        if not _TAG.match(t):
+            raise bad(
+                "tags",
+                f"bad tag {t!r}",
+                "write lowercase tags of letters, digits and '_', separated by ';' (e.g. china;open_weights)",
+            )
+    date = _date(origin, where, "date", r["date"])
+    t = r["time"]
+    check_time(t, where=f"{origin}: {_loc(where)}, column time")
+    if r["tz"] not in _zones():  # before check_tz, which lets some bad names through as OSError
+        raise bad(
+            "tz",
+            f"unknown timezone {r['tz']!r}",
+            "use an IANA name such as America/New_York or Asia/Shanghai",
+        )
+    check_tz(r["tz"], where=f"{origin}: {_loc(where)}, column tz")
+    tickers = split_list(r["tickers"])
+    for tk in tickers:
+        if not _TICKER.match(tk):
+            raise bad(
+                "tickers",
+                f"bad ticker {tk!r}",
+                "write uppercase symbols separated by ';', e.g. NVDA;AMD",
+            )
+    if r["kind"] == "earnings" and not tickers:
+        raise bad(
+            "tickers",
+            "earnings event without a ticker",
+            "name the reporting company's ticker, e.g. NVDA",
+        )
+    sched = r["scheduled"].lower()
+    if sched not in ("true", "false"):
+        raise bad(
+            "scheduled",
+            f"bad value {r['scheduled']!r}",
+            "write true (date public in advance, e.g. earnings) or false (surprise)",
+        )
+    status = r["status"]
+    if status not in STATUSES:
+        raise bad(
+            "status",
+            f"unknown status {status!r}",
+            f"{_hint(status, STATUSES)}use one of {_choices(STATUSES)}",
+        )
+    ws = _date(origin, where, "window_start", r["window_start"])
+    we = _date(origin, where, "window_end", r["window_end"])
+    known = _date(origin, where, "known_since", r["known_since"])
+    for col, v in (("date", date), ("window_start", ws), ("window_end", we)):
+        _in_calendar(origin, where, col, v)
+    if status == "confirmed":
+        if pd.isna(date):
+            what = (
+                "confirmed event with a window but no date"
+                if r["window_start"] or r["window_end"]
+                else "confirmed event without a date"
+            )
+            raise bad(
+                "date", what, "set the date (YYYY-MM-DD), or set status expected with a window"
+            )
+        if r["window_start"] or r["window_end"]:
+            col = "window_start" if r["window_start"] else "window_end"
+            raise bad(
+                col,
+                "confirmed event with a window",
+                "clear window_start/window_end, or set status expected and clear date",
+            )
+        if not pd.isna(known) and known > date:
+            raise bad(
+                "known_since",
+                f"known_since {r['known_since']} is after the event date {r['date']}",
+                "set known_since on or before date",
+            )
+    else:
+        if not pd.isna(date):
+            raise bad(
+                "date",
+                "expected event with a date",
+                "clear date and give the window, or set status confirmed",
+            )
+        for col, v in (("window_start", ws), ("window_end", we)):
+            if pd.isna(v):
+                raise bad(
+                    col,
+                    f"expected event without {col}",
+                    "give window_start and window_end (YYYY-MM-DD)",
+                )
+    if not pd.isna(ws) and not pd.isna(we) and we < ws:
+        raise bad(
+            "window_end",
+            f"window_end {r['window_end']} is before window_start {r['window_start']}",
+            "swap them or fix the window",
+        )
+    if r["fiscal_period"] and not _FISCAL.match(r["fiscal_period"]):
+        raise bad(
+            "fiscal_period",
+            f"bad fiscal period {r['fiscal_period']!r}",
+            "write e.g. 'Q4 FY2026' (or 'FY2026')",
+        )
+    if r["confidence"] not in CONFIDENCES:
+        raise bad(
+            "confidence",
+            f"unknown confidence {r['confidence']!r}",
+            f"{_hint(r['confidence'], CONFIDENCES)}use one of {_choices(CONFIDENCES)}",
+        )
+    if r["supersedes"] == r["id"]:
+        raise bad(
+            "supersedes",
+            "a row cannot supersede itself",
+            "name the id of the expected row this one resolves",
+        )
+    return {
+        **r,
+        "tags": ";".join(tags),
+        "tickers": ";".join(tickers),
+        "date": date,
+        "scheduled": sched == "true",
+        "window_start": ws,
+        "window_end": we,
+        "known_since": known,
+    }
+
+
+def _loc(where: Location) -> str:
+    return f"line {where}" if isinstance(where, int) else str(where)
+
+
+def _check(raw: _Raw) -> pd.DataFrame:
+    """All checks (each row, then ids and supersedes across rows); the typed frame."""
+    typed: list[dict[str, Any]] = []
+    first_line: dict[str, Location] = {}
+    for where, rec in raw.rows:
+        row = _check_row(raw.origin, where, rec)
+        if row["id"] in first_line:
+            raise _err(
+                raw.origin,
+                where,
+                "id",
+                f"duplicate id {row['id']!r} (first at {_loc(first_line[row['id']])})",
+                "give each event a unique id",
+            )
+        first_line[row["id"]] = where
+        typed.append(row)
+    status = {r["id"]: r["status"] for r in typed}
+    for (where, _), row in zip(raw.rows, typed, strict=True):
+        target = row["supersedes"]
+        if not target:
+            continue
+        if target not in status:
+            hint = _hint(target, list(status))
+            raise _err(
+                raw.origin,
+                where,
+                "supersedes",
+                f"unknown id {target!r}",
+                f"{hint}name the id of an expected row in this catalog, or leave it empty",
+            )
+        if status[target] != "expected":
+            raise _err(
+                raw.origin,
+                where,
+                "supersedes",
+                f"{target!r} is a confirmed row",
+                "only an expected row can be superseded: point at the expected row, or leave it empty",
+            )
+    return _frame(typed, raw.origin)
+
+
+def _frame(typed: list[dict[str, Any]], origin: str) -> pd.DataFrame:
+    data: dict[str, Any] = {}
+    for c in COLUMNS:
+        values = [r[c] for r in typed]
+        if c in DATE_COLUMNS:
+            data[c] = pd.Series(
+                pd.to_datetime(pd.Series(values, dtype=object)), dtype="datetime64[ns]"
+            )
+        elif c == "scheduled":
+            data[c] = pd.Series(values, dtype=bool)
+        else:
+            data[c] = pd.Series(values, dtype="str")
+    df = pd.DataFrame(data, columns=list(COLUMNS))
+    df.attrs["origin"] = origin
+    return df
+
+
+def _start(df: pd.DataFrame) -> pd.Series:
+    """The event's day: ``date``, or ``window_start`` for an expected row."""
+    return df["date"].fillna(df["window_start"])
+
+
+def _end(df: pd.DataFrame) -> pd.Series:
+    return df["date"].fillna(df["window_end"])
+
+
+def _session(day: pd.Timestamp, time: str, tz: str) -> pd.Timestamp:
+    if pd.isna(day):
+        return pd.NaT
+    try:
+        return reaction_session(day.date(), time, tz)
+    except InputError:  # outside the NYSE calendar
+        return pd.NaT
+
+
+def default_known_at(day: pd.Timestamp, scheduled: bool) -> pd.Timestamp:
+    """The default-rule ``known_at`` for a row without ``known_since`` (see module doc)."""
+    return day - pd.Timedelta(days=DEFAULT_NOTICE_DAYS) if scheduled else day
+
+
+def _with_computed(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.copy()
+    start = _start(out)
+    out["reaction_session"] = pd.Series(
+        [_session(d, t, z) for d, t, z in zip(start, out["time"], out["tz"], strict=True)],
+        index=out.index,
+        dtype="datetime64[ns]",
+    )
+    default = start - pd.to_timedelta(
+        out["scheduled"].astype("int64") * DEFAULT_NOTICE_DAYS, unit="D"
+    )
+    out["known_at"] = out["known_since"].fillna(default).astype("datetime64[ns]")
+    return out

@@ -1,0 +1,200 @@
+"""`evbt alerts`: the cron view, replayed day by day; state file and calendar output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evbt.cli import main
+from evbt.data.catalog import COLUMNS, DEFAULT_CATALOG, load_catalog
+
+BJ = "Asia/Shanghai"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def _row(**kw: str) -> dict[str, str]:
+    base = dict.fromkeys(COLUMNS, "")
+    base.update(org="DeepSeek", kind="model_launch", tags="china;efficiency", tz=BJ)
+    base.update(time="unknown", scheduled="false", source="replay fixture", confidence="single")
+    base.update(kw)
+    return base
+
+
+@pytest.fixture
+def february(tmp_path: Path) -> Path:
+    """The bundled catalog where V4's window moves on 02-13 and V4 lands on 02-24.
+
+    The bundled row that resolved the expectation in April is left out (this is a
+    what-if for the replay); the two new rows chain through ``supersedes``.
+    """
+    with DEFAULT_CATALOG.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    rows = [r for r in rows if r["id"] != "deepseek-v4"]
+    rows.append(
+        _row(
+            id="deepseek-v4-expected-2",
+            name="DeepSeek-V4 (expected late February)",
+            status="expected",
+            window_start="2026-02-17",
+            window_end="2026-02-27",
+            known_since="2026-02-13",
+            supersedes="deepseek-v4-expected",
+        )
+    )
+    rows.append(
+        _row(
+            id="deepseek-v4-feb",
+            name="DeepSeek-V4",
+            status="confirmed",
+            date="2026-02-24",
+            known_since="2026-02-24",
+            supersedes="deepseek-v4-expected-2",
+        )
+    )
+    cat = tmp_path / "catalog.csv"
+    with cat.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(COLUMNS), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    load_catalog(cat)  # valid
+    cfg = tmp_path / "shock.toml"
+    cfg.write_text(
+        f'[data]\nsource = "sample"\nevents = "{cat.name}"\n\n[strategy]\nname = "launch_shock"\n',
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def test_february_replay_watch_appears_once_moves_and_resolves(
+    february: Path, tmp_path: Path
+) -> None:
+    state = tmp_path / "state.json"
+    log: dict[str, list[dict]] = {}
+    for day in pd.date_range("2026-01-26", "2026-03-06"):
+        d = f"{day:%Y-%m-%d}"
+        code, out, err = run(
+            "alerts",
+            "--asof",
+            d,
+            "--config",
+            str(february),
+            "--state",
+            str(state),
+            "--format",
+            "json",
+        )
+        assert code == 0, err
+        if out.strip():
+            log[d] = [c for c in json.loads(out)["changes"] if "deepseek-v4" in c["event_id"]]
+        else:
+            log[d] = []
+        assert json.loads(state.read_text())["asof"] == d  # written on every run
+    v4 = {d: cs for d, cs in log.items() if cs}
+    # appears once, on the day the expectation became known
+    news = [(d, c) for d, cs in v4.items() for c in cs if c["change"] == "new"]
+    assert [(d, c["action"], c["window_start"]) for d, c in news] == [
+        ("2026-02-02", "watch", "2026-02-09")
+    ]
+    # moves when the new window is known
+    moved = v4["2026-02-13"]
+    assert [(c["change"], c["action"], c["window_start"], c["window_end"]) for c in moved] == [
+        ("changed", "watch", "2026-02-17", "2026-02-27")
+    ]
+    assert moved[0]["before"]["window_start"] == "2026-02-09"
+    # resolves when the confirmed row lands: same key, now a position to enter
+    res = v4["2026-02-24"]
+    assert [(c["change"], c["action"], c["event_id"], c["status"]) for c in res] == [
+        ("changed", "enter", "deepseek-v4-feb", "confirmed")
+    ]
+    assert res[0]["before"]["action"] == "watch" and res[0]["entry_session"] == "2026-02-25"
+    # quiet on every other day until the position is in (no repeated watch)
+    quiet = [d for d in v4 if d < "2026-02-24" and d not in ("2026-02-02", "2026-02-13")]
+    assert quiet == []
+    assert all(c["action"] != "watch" for d, cs in v4.items() if d > "2026-02-24" for c in cs)
+
+
+def test_state_quiet_when_nothing_changed_and_corrupt_state_is_named(
+    february: Path, tmp_path: Path
+) -> None:
+    state = tmp_path / "s.json"
+    args = ("alerts", "--asof", "2026-02-10", "--config", str(february), "--state", str(state))
+    code, out, _ = run(*args)
+    assert code == 0 and "NEW shock: WATCH deepseek-v4-expected" in out
+    code, out, err = run(*args)
+    assert (code, out, err) == (0, "", "")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".s.json")]  # no debris
+    state.write_text("{not json", encoding="utf-8")
+    code, out, err = run(*args)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and str(state) in err and "corrupt alerts state" in err
+    assert state.read_text(encoding="utf-8") == "{not json"  # left as it was
+
+
+def test_ics_has_the_watch_window(february: Path) -> None:
+    code, out, _ = run(
+        "alerts", "--asof", "2026-02-10", "--config", str(february), "--format", "ics"
+    )
+    assert code == 0
+    assert out.startswith("BEGIN:VCALENDAR\r\n") and out.endswith("END:VCALENDAR\r\n")
+    ev = out.split("BEGIN:VEVENT")[1]
+    assert "DTSTART;VALUE=DATE:20260209" in ev and "DTEND;VALUE=DATE:20260221" in ev
+    assert "watch deepseek-v4-expected" in ev
+
+
+def test_default_configs_show_v4_and_the_nvidia_report() -> None:
+    code, out, _ = run("alerts", "--asof", "2026-02-10", "--format", "json")
+    assert code == 0
+    rows = json.loads(out)["alerts"]
+    assert ("launch_shock", "watch", "deepseek-v4-expected") in {
+        (r["strategy"], r["action"], r["event_id"]) for r in rows
+    }
+    nv = [r for r in rows if r["strategy"] == "earnings_runup"]
+    assert [(r["action"], r["event_id"]) for r in nv] == [("enter", "nvda-q4-fy2026")]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--asof", ""),
+        ("--asof", "1990-01-01"),
+        ("--asof", "2100-01-01"),
+        ("--asof", "2026-02-10T09:00+01:00"),
+        ("--horizon", "100000"),
+        ("--horizon", "0"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(args: tuple[str, str]) -> None:
+    full = (
+        ("alerts", "--asof", "2026-02-10", *args) if args[0] == "--horizon" else ("alerts", *args)
+    )
+    code, out, err = run(*full)
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+
+
+def test_asof_day_is_the_same_for_signals_alerts_and_upcoming() -> None:
+    """Regression (issue 10.10): `signals --asof` started the horizon the session after the
+    as-of day while `events upcoming --asof` started on it."""
+    from evbt.data.catalog import upcoming
+    from evbt.signals.alerts import alerts
+    from evbt.strategies.presets import get_preset
+
+    cat = load_catalog()
+    # the report reacts on 2026-02-26: as of that day it is session 0 of the horizon
+    up = upcoming(cat, "2026-02-26", 1)
+    assert up.set_index("id").loc["nvda-q4-fy2026", "sessions_ahead"] == 0
+    # the runup exits at the report day's close: as of that day, still to come
+    df = alerts(cat, [get_preset("earnings_runup")], "2026-02-25", horizon=1)
+    nv = df[df["event_id"] == "nvda-q4-fy2026"]
+    assert nv["action"].tolist() == ["exit"]  # still to come on the as-of session
