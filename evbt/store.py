@@ -1,51 +1,652 @@
-"""The result store: one folder per run under a results root, written atomically."""
+"""The result store: one folder per run under a results root, written atomically.
+
+Layout of a results root (``--out``, else ``$EVBT_RESULTS``, else ``[output] dir``, else
+``./results``)::
+
+    <root>/<run id>/manifest.json        one folder per run; only complete runs live here
+    <root>/<run id>/<table>.parquet      trades, equity, metrics, ... (whatever the run made)
+    <root>/<run id>/sweep/parts/...      extra folders (sweeps)
+    <root>/.partial/<run id>/            a streamed run being written (kept for --resume)
+    <root>/.tmp-<run id>-<token>/        a write in progress, or debris of a killed one
+
+Run id: ``<kind>-<strategy>-<12 hex>`` (kind ``bt``, ``study``, ``sweep``, ``pre``). The hash
+covers what decides the result: the config's canonical form with the price and catalog
+*paths* left out, the price data hash, the event catalog content hash and the code version
+(plus the kind and anything else the caller names, e.g. whether the study ran). So the same
+work gets the same id (and is reused unless ``force``), and an edited catalog, new prices or
+new code get a new id instead of silently replacing an earlier result.
+
+Atomic writes: tables and the manifest go to a hidden ``.tmp-*`` folder next to the final
+one; it then takes the final name in one step. On Linux the step is ``renameat2``: with
+``RENAME_NOREPLACE`` when the run is new, with ``RENAME_EXCHANGE`` when it replaces an
+earlier folder of the same id, so the name always holds a complete run, old or new, and never
+nothing. Elsewhere (no ``renameat2``, or a file system without it) the old folder is renamed
+away first, which leaves a gap of two renames. A writer holds an ``flock`` on its ``.tmp-*``
+folder; a folder whose lock is free and that is older than ``STALE_AFTER`` seconds belongs to
+a killed writer and is removed by the next write into the root and by ``evbt runs gc``.
+A fresh write removes its own temporary folder in every case short of being killed.
+
+Folders and files follow the user's umask. Faults of the output location (a file where the
+root should be, a root under a file, no permission, a full disk, a read-only file system)
+raise ``InputError`` with one line naming the path and the fix; an earlier result of the same
+run is left as it was.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import dataclasses
+import errno
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+# the run id is computed where the manifest is made (backtest layer); re-exported here
+from evbt.backtest.manifest import KINDS, catalog_digest, config_key, make_run_id
+from evbt.errors import InputError
+
 if TYPE_CHECKING:
-    from evbt.backtest.engine import BacktestResult, StudyRun
+    from evbt.backtest.result import BacktestResult, StudyRun
+    from evbt.config import Config
+
+__all__ = [
+    "KINDS",
+    "RUN_ID_RE",
+    "StoredRun",
+    "begin_run",
+    "catalog_digest",
+    "check_run_id",
+    "clean_debris",
+    "config_key",
+    "finish_run",
+    "gc",
+    "list_runs",
+    "make_run_id",
+    "open_run",
+    "partial_dir",
+    "prepare_root",
+    "remove_run",
+    "resolve_run",
+    "result_frames",
+    "results_root",
+    "run_dir",
+    "run_exists",
+    "write_result",
+    "write_run",
+    "write_study",
+]
+
+RUN_ID_RE = re.compile(r"^(bt|study|sweep|pre)-[A-Za-z0-9_]+-[0-9a-f]{12}$")
+TMP_PREFIX = ".tmp-"
+OLD_PREFIX = ".old-"  # written only by the non-Linux fallback swap
+PARTIAL = ".partial"
+STALE_AFTER = 60.0  # seconds: an unlocked temporary folder older than this is debris
+MANIFEST = "manifest.json"
+PARTIAL_MANIFEST = "manifest.partial.json"
+
+# ------------------------------------------------------------------------- the results root
 
 
-def result_dir_name(result: BacktestResult) -> str:
-    return f"{result.config.strategy.name}-{result.config.id}-{result.manifest['data']['data_hash'][:8]}"
+def results_root(out: str | os.PathLike[str] | None = None, config: Config | None = None) -> Path:
+    """``out`` (``--out``/``--root``), else ``$EVBT_RESULTS``, else ``[output] dir``, else ./results."""
+    if out:
+        return Path(out)
+    env = os.environ.get("EVBT_RESULTS")
+    if env:
+        return Path(env)
+    if config is not None and getattr(config.output, "dir", None):
+        return Path(config.output.dir)
+    return Path("results")
 
 
-def write_folder(final: Path, frames: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> Path:
-    """Write Parquet files and manifest.json into ``final`` atomically: all or nothing.
+def _fault(path: Path, e: OSError, doing: str) -> InputError:
+    """An OSError of the output location as a one-line InputError naming the path and fix."""
+    code = e.errno
+    text = str(e)
+    if code in (errno.ENOSPC, errno.EDQUOT) or "No space left" in text or "quota" in text.lower():
+        return InputError(
+            f"{path}: disk full while {doing}: free some space or choose another results root "
+            "(--out or EVBT_RESULTS); any earlier result is unchanged"
+        )
+    if code == errno.EROFS:
+        return InputError(
+            f"{path}: read-only file system: choose a writable results root (--out or EVBT_RESULTS)"
+        )
+    if code in (errno.EACCES, errno.EPERM):
+        return InputError(
+            f"{path}: no permission to write: choose another results root (--out or "
+            "EVBT_RESULTS) or make it writable"
+        )
+    if code in (errno.ENOTDIR, errno.EEXIST):
+        blocker = _file_in_the_way(path)
+        if blocker is not None:
+            return InputError(
+                f"{blocker} is a file, not a folder: choose another results root (--out or "
+                "EVBT_RESULTS) or move the file away"
+            )
+    return InputError(
+        f"{path}: cannot write results ({e.strerror or text}): choose another results root "
+        "(--out or EVBT_RESULTS)"
+    )
 
-    Everything goes to a temporary sibling folder first, which then replaces ``final`` by
-    rename; a failure leaves no half-written folder and an earlier result untouched.
-    """
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The first component of ``path`` (from the top) that exists and is not a folder."""
+    p = Path(os.path.abspath(path))
+    for part in [*reversed(p.parents), p]:
+        if part.exists() and not part.is_dir():
+            return part
+    return None
+
+
+def prepare_root(root: str | os.PathLike[str]) -> Path:
+    """Create the results root if needed; a file in the way or no permission -> InputError."""
+    root = Path(root)
+    blocker = _file_in_the_way(root)
+    if blocker is not None:
+        raise InputError(
+            f"{blocker} is a file, not a folder: choose another results root (--out or "
+            "EVBT_RESULTS) or move the file away"
+        )
     try:
-        for name, frame in frames.items():
-            frame.to_parquet(tmp / f"{name}.parquet", index=False)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-        if final.exists():
-            old = final.parent / f".old-{final.name}-{os.getpid()}"
-            os.replace(final, old)
-            os.replace(tmp, final)
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _fault(root, e, "creating the results root") from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise InputError(
+            f"{root}: no permission to write: choose another results root (--out or "
+            "EVBT_RESULTS) or make it writable"
+        )
+    return root
+
+
+# ----------------------------------------------------------------------------- run ids
+
+
+def check_run_id(run_id: str) -> str:
+    """``run_id`` if it is a run id (never a path); else InputError."""
+    if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id):
+        raise InputError(
+            f"{run_id!r} is not a run id (like bt-launch_shock-0123456789ab): "
+            "use a name from `evbt runs list`, not a path"
+        )
+    return run_id
+
+
+def run_dir(root: str | os.PathLike[str], run_id: str) -> Path:
+    """Where the run ``run_id`` lives under ``root`` (the id is checked: no paths)."""
+    return Path(root) / check_run_id(run_id)
+
+
+# -------------------------------------------------------------------- atomic swap machinery
+
+_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
+_AT_FDCWD = -100
+
+
+def _load_renameat2():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):  # pragma: no cover - old glibc
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_renameat2 = _load_renameat2()
+
+
+def _rename2(src: Path, dst: Path, flags: int) -> bool:
+    """renameat2(src, dst, flags); False when the system or file system lacks it."""
+    if _renameat2 is None:
+        return False
+    if _renameat2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dst), flags) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(dst))
+
+
+def _swap_into_place(src: Path, final: Path) -> Path | None:
+    """Move the complete folder ``src`` to ``final`` in one step. Returns where the folder
+    that held ``final`` before now is (to be removed by the caller), or None."""
+    for _ in range(100):
+        try:
+            if _rename2(src, final, _RENAME_NOREPLACE):
+                return None
+        except OSError as e:
+            if e.errno != errno.EEXIST:
+                raise
+            try:
+                if _rename2(src, final, _RENAME_EXCHANGE):
+                    return src  # src now names the previous folder
+            except FileNotFoundError:
+                continue  # removed meanwhile: try a plain move again
+        # fallback without renameat2: rename away, then into place (a gap of two renames)
+        try:
+            os.rename(src, final)  # succeeds when final is absent (or an empty folder)
+            return None
+        except OSError as e:
+            if e.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR):
+                raise
+        old = final.parent / f"{OLD_PREFIX}{final.name}-{secrets.token_hex(4)}"
+        try:
+            os.rename(final, old)
+        except FileNotFoundError:
+            continue  # another writer moved it meanwhile: try again
+        try:
+            os.rename(src, final)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.rename(old, final)
+            raise
+        return old
+    raise OSError(errno.EBUSY, "could not move the run into place", str(final))
+
+
+def _lock_dir(path: Path, *, block: bool = False) -> int | None:
+    """Open ``path`` and take an exclusive flock on it; the fd, or None when someone holds it."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no locks, age alone decides
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _age(path: Path) -> float:
+    """Seconds since ``path`` was made or last had an entry added (a live writer holds its
+    lock anyway; the age only covers the instant between its mkdir and its lock)."""
+    return time.time() - path.stat().st_mtime
+
+
+def _debris(root: Path) -> Iterator[Path]:
+    if not root.is_dir():
+        return
+    for p in root.iterdir():
+        if p.name.startswith((TMP_PREFIX, OLD_PREFIX)) and p.is_dir() and not p.is_symlink():
+            yield p
+
+
+def clean_debris(root: str | os.PathLike[str], *, min_age: float = STALE_AFTER) -> list[Path]:
+    """Remove temporary folders of writers that are gone (lock free, older than ``min_age``
+    seconds). Returns what was removed. Safe while other writers run."""
+    removed = []
+    for p in _debris(Path(root)):
+        try:
+            if _age(p) < min_age:
+                continue
+            fd = _lock_dir(p)
+        except FileNotFoundError:
+            continue
+        if fd is None:
+            continue  # a live writer holds it
+        try:
+            shutil.rmtree(p, ignore_errors=True)
+        finally:
+            os.close(fd)
+        if not p.exists():
+            removed.append(p)
+    return removed
+
+
+def _fsync_tree(path: Path) -> None:
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            fd = os.open(os.path.join(dirpath, f), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fd = os.open(dirpath, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _json_text(manifest: dict[str, Any]) -> str:
+    return json.dumps(manifest, indent=2, default=str)
+
+
+def _write_tables(folder: Path, frames: dict[str, pd.DataFrame]) -> None:
+    for name, frame in frames.items():
+        if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+            raise ValueError(f"table name {name!r}: use letters, digits and _")
+        frame.to_parquet(folder / f"{name}.parquet", index=False)
+
+
+def _copy_extra(folder: Path, extra_dirs: dict[str, str | os.PathLike[str]] | None) -> None:
+    for name, src in (extra_dirs or {}).items():
+        if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+            raise ValueError(f"folder name {name!r}: use letters, digits and _")
+        shutil.copytree(src, folder / name)
+
+
+def run_exists(root: str | os.PathLike[str], run_id: str) -> bool:
+    """True when ``root`` holds the complete run ``run_id`` (its folder and manifest)."""
+    try:
+        man = json.loads((run_dir(root, run_id) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(man, dict) and man.get("run_id", run_id) == run_id
+
+
+def write_run(
+    root: str | os.PathLike[str],
+    run_id: str,
+    frames: dict[str, pd.DataFrame],
+    manifest: dict[str, Any],
+    extra_dirs: dict[str, str | os.PathLike[str]] | None = None,
+    *,
+    force: bool = False,
+) -> Path:
+    """Write a run folder ``<root>/<run_id>`` atomically: all of it or nothing.
+
+    ``frames`` become ``<name>.parquet``; ``extra_dirs`` maps a folder name in the run to a
+    folder whose contents are copied there; ``manifest`` becomes manifest.json (written last).
+    If the complete run is already there it is the same work: it is kept and its path
+    returned, unless ``force``, which replaces it (the name never goes empty on Linux).
+    """
+    check_run_id(run_id)
+    root = prepare_root(root)
+    final = root / run_id
+    if not force and run_exists(root, run_id):
+        return final
+    clean_debris(root)
+    tmp = root / f"{TMP_PREFIX}{run_id}-{secrets.token_hex(4)}"
+    try:
+        os.mkdir(tmp)  # mode 0o777 less the umask (tempfile.mkdtemp would force 0o700)
+    except OSError as e:
+        raise _fault(root, e, "creating a run folder") from None
+    fd = _lock_dir(tmp, block=True)
+    try:
+        try:
+            _write_tables(tmp, frames)
+            _copy_extra(tmp, extra_dirs)
+            (tmp / MANIFEST).write_text(_json_text({**manifest, "run_id": run_id}))
+            _fsync_tree(tmp)
+            old = _swap_into_place(tmp, final)
+        except OSError as e:
+            raise _fault(final, e, "writing the run") from None
+        if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    finally:
+        if fd is not None:
+            os.close(fd)
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 
-def write_result(result: BacktestResult, out: str | Path) -> Path:
-    """Write the result folder (see README: what a run gives you)."""
+# ------------------------------------------------------------------- streamed runs (sweeps)
+
+_PARTIAL_LOCKS: dict[Path, int] = {}
+
+
+def partial_dir(root: str | os.PathLike[str], run_id: str) -> Path:
+    """Where the streamed run ``run_id`` is written before it is finished."""
+    return Path(root) / PARTIAL / check_run_id(run_id)
+
+
+def begin_run(root: str | os.PathLike[str], run_id: str, manifest: dict[str, Any]) -> Path:
+    """Start (or resume) a streamed run: returns ``<root>/.partial/<run_id>/`` for its parts.
+
+    What is already in the folder is kept (``--resume`` reads it); ``manifest`` is written as
+    manifest.partial.json. The folder is locked by this process until ``finish_run`` (or the
+    process ends); a second writer of the same run gets an InputError.
+    """
+    check_run_id(run_id)
+    root = prepare_root(root)
+    p = partial_dir(root, run_id)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _fault(p, e, "creating a partial run folder") from None
+    key = p.resolve()
+    if key not in _PARTIAL_LOCKS:
+        fd = _lock_dir(p)
+        if fd is None:
+            raise InputError(
+                f"{p}: run {run_id} is being written by another process: wait for it to finish"
+            )
+        _PARTIAL_LOCKS[key] = fd
+    try:
+        _replace_text(p / PARTIAL_MANIFEST, _json_text({**manifest, "run_id": run_id}))
+    except OSError as e:
+        raise _fault(p, e, "writing the partial manifest") from None
+    return p
+
+
+def _replace_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{secrets.token_hex(4)}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def finish_run(
+    root: str | os.PathLike[str],
+    run_id: str,
+    *,
+    manifest: dict[str, Any] | None = None,
+    frames: dict[str, pd.DataFrame] | None = None,
+) -> Path:
+    """Finish a streamed run: write ``frames`` and the manifest (``manifest``, else the one
+    ``begin_run`` wrote) into it and move it to ``<root>/<run_id>`` in one step (an earlier
+    run of the same id is replaced without a gap). Returns the run folder."""
+    root = Path(root)
+    p = partial_dir(root, run_id)
+    if not p.is_dir():
+        raise InputError(f"{p}: no partial run {run_id} to finish: start it with begin_run")
+    key = p.resolve()
+    fd = _PARTIAL_LOCKS.pop(key, None)
+    if fd is None:
+        fd = _lock_dir(p)
+        if fd is None:
+            raise InputError(f"{p}: run {run_id} is being written by another process")
+    final = root / run_id
+    tmp = root / f"{TMP_PREFIX}{run_id}-{secrets.token_hex(4)}"
+    try:
+        try:
+            _write_tables(p, frames or {})
+            if manifest is None:
+                manifest = json.loads((p / PARTIAL_MANIFEST).read_text())
+            (p / MANIFEST).write_text(_json_text({**manifest, "run_id": run_id}))
+            (p / PARTIAL_MANIFEST).unlink(missing_ok=True)
+            _fsync_tree(p)
+            os.rename(p, tmp)  # the locked folder, now hidden debris until it is in place
+            old = _swap_into_place(tmp, final)
+        except OSError as e:
+            raise _fault(final, e, "finishing the run") from None
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        os.close(fd)
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        (root / PARTIAL).rmdir()  # only when empty
+    return final
+
+
+# ------------------------------------------------------------------- reading runs back
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredRun:
+    """A complete run in a results root: its id, folder and manifest."""
+
+    run_id: str
+    path: Path
+    manifest: dict[str, Any]
+
+    def tables(self) -> list[str]:
+        """Names of the run's top-level tables (``<name>.parquet``)."""
+        return sorted(p.stem for p in self.path.glob("*.parquet"))
+
+    def read(self, table: str) -> pd.DataFrame:
+        """One table of the run as a DataFrame."""
+        p = self.path / f"{table}.parquet"
+        if not re.fullmatch(r"[A-Za-z0-9_]+", table) or not p.is_file():
+            raise InputError(
+                f"run {self.run_id} has no table {table!r}: it has {', '.join(self.tables())}"
+            )
+        return pd.read_parquet(p)
+
+
+def list_runs(root: str | os.PathLike[str]) -> list[StoredRun]:
+    """Every complete run in ``root``, newest first."""
+    root = Path(root)
+    out: list[StoredRun] = []
+    if not root.is_dir():
+        return out
+    for p in root.iterdir():
+        if not RUN_ID_RE.match(p.name) or not p.is_dir():
+            continue
+        try:
+            man = json.loads((p / MANIFEST).read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(man, dict):
+            out.append(StoredRun(p.name, p, man))
+    out.sort(key=lambda r: (str(r.manifest.get("created_utc", "")), r.run_id), reverse=True)
+    return out
+
+
+def resolve_run(root: str | os.PathLike[str], run: str) -> str:
+    """The run id ``run`` names in ``root``: itself, or the one run whose id starts with it.
+    Paths (``../x``, ``/abs``, ``a/b``) and names not in the root are refused (InputError)."""
+    if (
+        not isinstance(run, str)
+        or not run
+        or not re.fullmatch(r"[A-Za-z0-9_-]+", run)
+        or run.startswith("-")
+    ):
+        raise InputError(
+            f"{run!r} is not a run id: use a name from `evbt runs list` (no paths or slashes)"
+        )
+    if RUN_ID_RE.match(run) and run_exists(root, run):
+        return run
+    ids = [r.run_id for r in list_runs(root)]
+    hits = [i for i in ids if i.startswith(run)]
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        raise InputError(f"{run!r} matches {len(hits)} runs in {root}: give more of the id")
+    raise InputError(f"no run {run!r} in {root}: `evbt runs list --root {root}` shows the runs")
+
+
+def open_run(root: str | os.PathLike[str], run_id: str) -> StoredRun:
+    """The complete run ``run_id`` in ``root`` (an id or a unique prefix; never a path)."""
+    rid = resolve_run(root, run_id)
+    path = run_dir(root, rid)
+    return StoredRun(rid, path, json.loads((path / MANIFEST).read_text()))
+
+
+def remove_run(root: str | os.PathLike[str], run_id: str) -> Path:
+    """Delete a run: renamed to hidden debris first (gone from the root in one step), then
+    removed. Returns the path it had."""
+    rid = resolve_run(root, run_id)
+    final = run_dir(root, rid)
+    tmp = Path(root) / f"{TMP_PREFIX}{rid}-rm-{secrets.token_hex(4)}"
+    try:
+        os.rename(final, tmp)
+    except OSError as e:
+        raise _fault(final, e, "removing the run") from None
+    shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def superseded(runs: list[StoredRun]) -> list[StoredRun]:
+    """Runs replaced by a newer run of the same lineage (same kind, same config with the same
+    data and catalog paths) made on other data, catalog or code: all but the newest."""
+    seen: set[str] = set()
+    out = []
+    for r in runs:  # newest first
+        lin = r.manifest.get("lineage")
+        if not lin:
+            continue
+        if lin in seen:
+            out.append(r)
+        seen.add(lin)
+    return out
+
+
+def partial_runs(root: str | os.PathLike[str]) -> list[Path]:
+    base = Path(root) / PARTIAL
+    return sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+
+def gc(
+    root: str | os.PathLike[str],
+    *,
+    superseded_runs: bool = True,
+    partial: bool = False,
+    dry_run: bool = False,
+    min_age: float = STALE_AFTER,
+) -> dict[str, list[str]]:
+    """Remove debris of killed writers, superseded runs and (``partial``) unlocked partial
+    runs. Returns the names removed (or, with ``dry_run``, that would be) by category."""
+    root = Path(root)
+    out: dict[str, list[str]] = {"debris": [], "superseded": [], "partial": []}
+    if dry_run:
+        for p in _debris(root):
+            if _age(p) >= min_age:
+                fd = _lock_dir(p)
+                if fd is not None:
+                    os.close(fd)
+                    out["debris"].append(p.name)
+    else:
+        out["debris"] = [p.name for p in clean_debris(root, min_age=min_age)]
+    if superseded_runs:
+        for r in superseded(list_runs(root)):
+            if not dry_run:
+                remove_run(root, r.run_id)
+            out["superseded"].append(r.run_id)
+    if partial:
+        for p in partial_runs(root):
+            fd = _lock_dir(p)
+            if fd is None:
+                continue
+            try:
+                if not dry_run:
+                    shutil.rmtree(p, ignore_errors=True)
+            finally:
+                os.close(fd)
+            out["partial"].append(p.name)
+        if not dry_run:
+            with contextlib.suppress(OSError):
+                (root / PARTIAL).rmdir()
+    return out
+
+
+# --------------------------------------------------------- backtest and study results
+
+
+def result_frames(result: BacktestResult) -> dict[str, pd.DataFrame]:
+    """The tables of a backtest (see README: what a run gives you)."""
     frames = {
         "trades": result.trades,
         "equity": result.equity.reset_index(),
@@ -56,11 +657,24 @@ def write_result(result: BacktestResult, out: str | Path) -> Path:
     }
     if result.study is not None:
         frames |= {"event_study": result.study.panel, "study_summary": result.study.summary}
-    return write_folder(Path(out) / result_dir_name(result), frames, result.manifest)
+    return frames
 
 
-def write_study(run_: StudyRun, out: str | Path) -> Path:
-    """Write event_study.parquet, study_summary.parquet and manifest.json atomically."""
-    name = f"study-{run_.config.strategy.name}-{run_.config.id}-{run_.manifest['data']['data_hash'][:8]}"
+def write_result(
+    result: BacktestResult, root: str | os.PathLike[str] | None = None, *, force: bool = False
+) -> Path:
+    """Write a backtest's run folder under ``root`` (default: ``results_root``); the same
+    run already there is kept (``force`` rewrites it). Returns the folder."""
+    root = results_root(root, result.config)
+    return write_run(
+        root, result.manifest["run_id"], result_frames(result), result.manifest, force=force
+    )
+
+
+def write_study(
+    run_: StudyRun, root: str | os.PathLike[str] | None = None, *, force: bool = False
+) -> Path:
+    """Write an event study's run folder (event_study, study_summary, manifest)."""
+    root = results_root(root, run_.config)
     frames = {"event_study": run_.study.panel, "study_summary": run_.study.summary}
-    return write_folder(Path(out) / name, frames, run_.manifest)
+    return write_run(root, run_.manifest["run_id"], frames, run_.manifest, force=force)

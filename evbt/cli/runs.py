@@ -1,0 +1,441 @@
+"""``evbt runs``: the result store. List, show, compare, query (DuckDB SQL), rm and gc.
+
+RUN is a run id in the results root (or a unique beginning of one); paths are refused.
+The root is ``--root`` (or ``--out``), else ``$EVBT_RESULTS``, else ``./results``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any
+
+import click
+
+from evbt.cli._common import emit_json
+
+_root_option = click.option(
+    "--root",
+    "--out",
+    "root",
+    default=None,
+    help="Results root (default: $EVBT_RESULTS, else ./results).",
+)
+_json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+
+HEADLINE = ("total_return", "cagr", "sharpe", "max_drawdown", "n_trades")
+
+
+def _root(root: str | None):
+    from evbt.store import results_root
+
+    return results_root(root)
+
+
+def _plain(v: Any) -> Any:
+    """A JSON-ready scalar: numpy scalars to Python, NaN to None, +-inf kept as a string."""
+    if hasattr(v, "item") and not isinstance(v, str | bytes):
+        with contextlib.suppress(ValueError, AttributeError):
+            v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+def _records(df) -> list[dict[str, Any]]:
+    return [{str(k): _plain(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+def _fmt(v: Any) -> str:
+    v = _plain(v)
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    return str(v)
+
+
+def _headline(run) -> dict[str, Any]:
+    """The total row of a run's metrics (backtests), else nothing."""
+    import pandas as pd
+
+    p = run.path / "metrics.parquet"
+    if not p.is_file():
+        return {}
+    m = pd.read_parquet(p)
+    if "scope" in m.columns:
+        m = m[m["scope"] == "total"]
+    if m.empty:
+        return {}
+    row = m.iloc[0]
+    return {k: _plain(row[k]) for k in HEADLINE if k in row.index}
+
+
+def _summary(run) -> dict[str, Any]:
+    man = run.manifest
+    data = man.get("data") or {}
+    return {
+        "run_id": run.run_id,
+        "kind": man.get("kind", run.run_id.split("-", 1)[0]),
+        "strategy": ((man.get("config") or {}).get("strategy") or {}).get("name"),
+        "created_utc": man.get("created_utc"),
+        "source": data.get("source"),
+        "synthetic": bool(data.get("synthetic", False)),
+        "lookahead": bool(man.get("lookahead", False)),
+        "ruined": bool(man.get("ruined", False)),
+        **_headline(run),
+    }
+
+
+@click.group("runs")
+def runs_group() -> None:
+    """The result store: every run's tables and manifest, listed, compared and queried."""
+
+
+@runs_group.command("list")
+@_root_option
+@_json_option
+def runs_list(root: str | None, as_json: bool) -> None:
+    """List the runs in the results root, newest first."""
+    from evbt.store import list_runs
+
+    r = _root(root)
+    rows = [_summary(run) for run in list_runs(r)]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo(f"no runs in {r}")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=f"runs in {r}")
+    for c in ("run id", "created (UTC)", "data", "total return", "Sharpe", "trades", "flags"):
+        t.add_column(c, justify="right" if c in ("total return", "Sharpe", "trades") else "left")
+    for row in rows:
+        flags = [f for f in ("lookahead", "ruined") if row[f]]
+        tr, sh, nt = row.get("total_return"), row.get("sharpe"), row.get("n_trades")
+        t.add_row(
+            row["run_id"],
+            str(row["created_utc"] or "")[:19].replace("T", " "),
+            f"{row['source']}"
+            + (" SYNTHETIC" if row["synthetic"] and "SYNTH" not in str(row["source"]) else ""),
+            f"{tr:+.2%}" if isinstance(tr, float) else "",
+            f"{sh:.2f}" if isinstance(sh, float) else "",
+            f"{int(nt)}" if isinstance(nt, int | float) else "",
+            " ".join(flags),
+        )
+    Console(width=140).print(t)
+
+
+def _tables(run) -> dict[str, int]:
+    import pyarrow.parquet as pq
+
+    out = {p.stem: pq.ParquetFile(p).metadata.num_rows for p in sorted(run.path.glob("*.parquet"))}
+    parts = sorted((run.path / "sweep" / "parts").glob("*.parquet"))
+    if parts:
+        out["sweep"] = sum(pq.ParquetFile(p).metadata.num_rows for p in parts)
+    return out
+
+
+@runs_group.command("show")
+@click.argument("run")
+@_root_option
+@_json_option
+def runs_show(run: str, root: str | None, as_json: bool) -> None:
+    """Show RUN: where its data and catalog came from, its tables and headline metrics."""
+    from evbt.store import open_run
+
+    r = open_run(_root(root), run)
+    man = r.manifest
+    tables = _tables(r)
+    head = _headline(r)
+    if as_json:
+        emit_json(
+            {
+                "run_id": r.run_id,
+                "path": str(r.path),
+                "tables": tables,
+                "metrics": head,
+                "manifest": man,
+            }
+        )
+        return
+    data, cat = man.get("data") or {}, man.get("catalog") or {}
+    lines = [
+        f"run {r.run_id} ({man.get('kind')}), created {man.get('created_utc')}",
+        f"folder: {r.path}",
+        f"config: {man.get('config_origin')} (id {man.get('config_id')})",
+        f"data: {data.get('source')}"
+        + (" SYNTHETIC" if data.get("synthetic") and "SYNTH" not in str(data.get("source")) else "")
+        + f", {data.get('first_session')} to {data.get('last_session')}, hash {data.get('data_hash')}",
+        f"catalog: {cat.get('path')} ({cat.get('rows')} rows, sha256 {str(cat.get('sha256'))[:16]})",
+        f"code: {man.get('code_version', man.get('evbt_version'))}",
+    ]
+    if man.get("lookahead"):
+        lines.append("LOOKAHEAD ALLOWED")
+    if man.get("ruined"):
+        lines.append("RUINED: an account's equity reached zero")
+    sig = man.get("signals")
+    if sig:
+        lines.append(
+            f"signals {sig.get('n_signals')}, trades {sig.get('n_trades')}, skipped {sig.get('n_skipped')}"
+        )
+    lines.append("tables: " + ", ".join(f"{k} ({v} rows)" for k, v in tables.items()))
+    if head:
+        lines.append("total: " + ", ".join(f"{k} {_fmt(v)}" for k, v in head.items()))
+    click.echo("\n".join(lines))
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(d, dict):
+        return {prefix: d}
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict) and v:
+            out |= _flatten(v, key)
+        else:
+            out[key] = v
+    return out
+
+
+def compare_runs(a, b) -> dict[str, Any]:
+    """Metrics side by side (every scope both have) and the config and inputs that differ."""
+    import pandas as pd
+
+    metrics: list[dict[str, Any]] = []
+    ma, mb = a.path / "metrics.parquet", b.path / "metrics.parquet"
+    if ma.is_file() and mb.is_file():
+        x, y = pd.read_parquet(ma).set_index("scope"), pd.read_parquet(mb).set_index("scope")
+        for scope in [s for s in x.index if s in y.index]:
+            for col in [c for c in x.columns if c in y.columns]:
+                va, vb = x.at[scope, col], y.at[scope, col]
+                try:
+                    diff = float(vb) - float(va)
+                except (TypeError, ValueError):
+                    diff = float("nan")
+                metrics.append(
+                    {
+                        "scope": scope,
+                        "metric": col,
+                        "a": _plain(va),
+                        "b": _plain(vb),
+                        "b_minus_a": _plain(diff),
+                    }
+                )
+    sa, sb = a.path / "study_summary.parquet", b.path / "study_summary.parquet"
+    if not metrics and sa.is_file() and sb.is_file():
+        x, y = pd.read_parquet(sa), pd.read_parquet(sb)
+        x, y = x[x["group_type"] == "all"], y[y["group_type"] == "all"]
+        for _, ra in x.iterrows():
+            rb = y[y["car_window"] == ra["car_window"]]
+            if rb.empty:
+                continue
+            for col in ("n", "caar", "p_cs", "p_bmp", "p_bmp_kp", "placebo_p"):
+                if col in ra.index and col in rb.columns:
+                    va, vb = ra[col], rb.iloc[0][col]
+                    metrics.append(
+                        {
+                            "scope": f"study {ra['car_window']}",
+                            "metric": col,
+                            "a": _plain(va),
+                            "b": _plain(vb),
+                            "b_minus_a": _plain(float(vb) - float(va)),
+                        }
+                    )
+    ca = _flatten(a.manifest.get("config") or {})
+    cb = _flatten(b.manifest.get("config") or {})
+    config = [
+        {"key": k, "a": ca.get(k), "b": cb.get(k)}
+        for k in sorted(set(ca) | set(cb))
+        if ca.get(k) != cb.get(k)
+    ]
+    probes = {
+        "kind": ("kind",),
+        "data.source": ("data", "source"),
+        "data.data_hash": ("data", "data_hash"),
+        "catalog.path": ("catalog", "path"),
+        "catalog.sha256": ("catalog", "sha256"),
+        "code_version": ("code_version",),
+    }
+    inputs = []
+    for name, path in probes.items():
+        xa: Any = a.manifest
+        xb: Any = b.manifest
+        for p in path:
+            xa = xa.get(p) if isinstance(xa, dict) else None
+            xb = xb.get(p) if isinstance(xb, dict) else None
+        if xa != xb:
+            inputs.append({"key": name, "a": xa, "b": xb})
+    return {"a": a.run_id, "b": b.run_id, "metrics": metrics, "config": config, "inputs": inputs}
+
+
+@runs_group.command("compare")
+@click.argument("run_a")
+@click.argument("run_b")
+@_root_option
+@_json_option
+def runs_compare(run_a: str, run_b: str, root: str | None, as_json: bool) -> None:
+    """Compare two runs: metrics side by side and the config keys (and inputs) that differ."""
+    from evbt.store import open_run
+
+    r = _root(root)
+    res = compare_runs(open_run(r, run_a), open_run(r, run_b))
+    if as_json:
+        emit_json(res)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=140)
+    if res["metrics"]:
+        t = Table(title=f"metrics: A = {res['a']}, B = {res['b']}")
+        for c in ("scope", "metric", "A", "B", "B - A"):
+            t.add_column(c, justify="left" if c in ("scope", "metric") else "right")
+        for m in res["metrics"]:
+            t.add_row(
+                str(m["scope"]), m["metric"], _fmt(m["a"]), _fmt(m["b"]), _fmt(m["b_minus_a"])
+            )
+        con.print(t)
+    else:
+        con.print(f"no metrics both runs have (A = {res['a']}, B = {res['b']})")
+    for title, rows in (
+        ("config keys that differ", res["config"]),
+        ("inputs that differ", res["inputs"]),
+    ):
+        if not rows:
+            con.print(f"{title}: none")
+            continue
+        t = Table(title=title)
+        for c in ("key", "A", "B"):
+            t.add_column(c)
+        for row in rows:
+            t.add_row(row["key"], _fmt(row["a"]), _fmt(row["b"]))
+        con.print(t)
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def connect(root):
+    """A DuckDB connection with one view per table name found in ``root``'s runs, each with a
+    ``run_id`` column (read_parquet over a glob, union_by_name, filename=true), plus ``sweep``
+    (every sweep's parts), ``sweep_blocks`` and ``runs`` (one row per run's manifest)."""
+    import duckdb
+    import pandas as pd
+
+    from evbt.store import RUN_ID_RE, list_runs
+
+    con = duckdb.connect(":memory:")
+    base = root.resolve().as_posix()
+    id_re = RUN_ID_RE.pattern
+    names = sorted({p.stem for p in root.glob("[!.]*/*.parquet") if RUN_ID_RE.match(p.parent.name)})
+    sources = {n: (f"{base}/[!.]*/{n}.parquet", rf"([^/]+)/{n}\.parquet$") for n in names}
+    for view, sub in (("sweep", "parts"), ("sweep_blocks", "blocks")):
+        if any(root.glob(f"[!.]*/sweep/{sub}/*.parquet")):
+            sources[view] = (f"{base}/[!.]*/sweep/{sub}/*.parquet", rf"([^/]+)/sweep/{sub}/[^/]+$")
+    for view, (glob, rx) in sources.items():
+        con.execute(
+            f'CREATE VIEW "{view}" AS SELECT * FROM ('
+            f"SELECT regexp_extract(filename, {_sql_str(rx)}, 1) AS run_id, * EXCLUDE (filename) "
+            f"FROM read_parquet({_sql_str(glob)}, filename = true, union_by_name = true)) "
+            f"WHERE regexp_matches(run_id, {_sql_str(id_re)})"
+        )
+    runs = pd.DataFrame([_summary(r) | {"path": str(r.path)} for r in list_runs(root)])
+    if runs.empty:
+        runs = pd.DataFrame(columns=["run_id", "kind", "strategy", "created_utc", "path"])
+    con.register("runs_frame", runs)
+    con.execute("CREATE VIEW runs AS SELECT * FROM runs_frame")
+    return con, ["runs", *sources]
+
+
+@runs_group.command("query")
+@click.argument("sql")
+@_root_option
+@_json_option
+def runs_query(sql: str, root: str | None, as_json: bool) -> None:
+    """Run SQL (DuckDB) over every run's tables: views metrics, trades, equity, skipped,
+    signals, pnl_by_event, event_study, study_summary, sweep, runs ..., each with run_id.
+
+    Example: evbt runs query "select run_id, sharpe from metrics where scope = 'total'"
+    """
+    import duckdb
+
+    from evbt.errors import InputError
+
+    r = _root(root)
+    if not r.is_dir():
+        raise InputError(f"{r}: no results root here: run a backtest first or pass --root")
+    con, views = connect(r)
+    try:
+        df = con.execute(sql).df()
+    except duckdb.Error as e:
+        msg = " ".join(str(e).split())
+        raise InputError(f"query failed: {msg[:300]} (views: {', '.join(views)})") from None
+    finally:
+        con.close()
+    if as_json:
+        emit_json(_records(df))
+        return
+    if df.empty:
+        click.echo("(no rows)")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table()
+    for c in df.columns:
+        t.add_column(str(c))
+    for row in df.itertuples(index=False):
+        t.add_row(*(_fmt(v) for v in row))
+    Console(width=160).print(t)
+
+
+@runs_group.command("rm")
+@click.argument("run")
+@_root_option
+def runs_rm(run: str, root: str | None) -> None:
+    """Delete RUN from the results root."""
+    from evbt.store import remove_run
+
+    click.echo(f"removed {remove_run(_root(root), run).name}")
+
+
+@runs_group.command("gc")
+@_root_option
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@click.option("--keep-superseded", is_flag=True, help="Remove debris only, keep superseded runs.")
+@click.option("--partial", is_flag=True, help="Also remove unfinished streamed runs (.partial/).")
+@_json_option
+def runs_gc(
+    root: str | None, dry_run: bool, keep_superseded: bool, partial: bool, as_json: bool
+) -> None:
+    """Remove debris of killed writes and runs superseded by a newer run of the same config
+    (same files, newer data, catalog or code)."""
+    from evbt.store import gc
+
+    r = _root(root)
+    res = (
+        gc(r, superseded_runs=not keep_superseded, partial=partial, dry_run=dry_run)
+        if r.is_dir()
+        else {"debris": [], "superseded": [], "partial": []}
+    )
+    if as_json:
+        emit_json(res)
+        return
+    verb = "would remove" if dry_run else "removed"
+    n = 0
+    for what, names in res.items():
+        for name in names:
+            click.echo(f"{verb} {what}: {name}")
+            n += 1
+    if not n:
+        click.echo(f"nothing to remove in {r}")
+
+
+COMMANDS = (runs_group,)
