@@ -1,0 +1,50 @@
+"""``evbt report RUN``: the offline HTML tearsheet of a run folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+
+def resolve_run(run: str, root: str | None) -> Path:
+    """A run folder path, or a run id (a plain name) under the results root.
+
+    Root: ``--root``, else ``EVBT_RESULTS``, else ``./results``.
+    """
+    from evbt.errors import InputError
+
+    p = Path(run)
+    if (p / "manifest.json").is_file():
+        return p
+    base = Path(root or os.environ.get("EVBT_RESULTS") or "results")
+    if p.name == run and run not in (".", "..") and (base / run / "manifest.json").is_file():
+        return base / run
+    raise InputError(
+        f"run {run!r}: neither a run folder (with manifest.json) nor a run id under {base}: "
+        "pass a folder or an id from `evbt runs list`"
+    )
+
+
+@click.command("report")
+@click.argument("run")
+@click.option("--out", "out", default=None, help="HTML file to write (default <run>/report.html).")
+@click.option(
+    "--root", default=None, help="Results root for a run id (default $EVBT_RESULTS or ./results)."
+)
+@click.option(
+    "--metric",
+    default="sharpe",
+    show_default=True,
+    help="Sweep heatmaps: the metric drawn over the parameters.",
+)
+def report(run: str, out: str | None, root: str | None, metric: str) -> None:
+    """Write the offline HTML tearsheet of RUN (a run folder or a run id) and print its path."""
+    from evbt.report import write_report
+
+    path = write_report(resolve_run(run, root), out, metric=metric)
+    click.echo(str(path))
+
+
+COMMANDS = (report,)

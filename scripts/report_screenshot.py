@@ -1,0 +1,97 @@
+"""Screenshot the tearsheet of the sample backtest to docs/report.png.
+
+Runs examples/launch_shock.toml (bundled SYNTHETIC data) into a temporary results root,
+writes its report, opens it in headless Chromium (Playwright driving /usr/bin/chromium,
+every network request refused) and saves a full-page screenshot.
+
+    python scripts/report_screenshot.py [--out docs/report.png] [--chromium /usr/bin/chromium]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def sample_run(root: Path) -> Path:
+    """The sample backtest's run folder under ``root``."""
+    from evbt.backtest.engine import run
+    from evbt.config import load_config
+    from evbt.report import report_frames
+    from evbt.store import write_result
+
+    result = run(load_config(ROOT / "examples" / "launch_shock.toml"))
+    folder = Path(write_result(result, root))
+    # The report reads these optional tables when the folder has them; add any the store
+    # did not write (a no-op once the store writes them itself).
+    for name, frame in report_frames(result).items():
+        target = folder / f"{name}.parquet"
+        if not target.exists():
+            frame.to_parquet(target, index=False)
+            print(f"added {target.name} (not written by the store)", file=sys.stderr)
+    return folder
+
+
+def screenshot(html: Path, png: Path, *, chromium: str, width: int = 1280) -> list[str]:
+    """Full-page PNG of ``html``; returns the URLs of any network request (all refused)."""
+    from playwright.sync_api import sync_playwright
+
+    url = html.resolve().as_uri()
+    refused: list[str] = []
+
+    def route(r):
+        if r.request.url == url:
+            r.continue_()
+        else:
+            refused.append(r.request.url)
+            r.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.route("**/*", route)
+            page.goto(url, wait_until="load")
+            page.wait_for_function(
+                "Array.from(document.querySelectorAll('.plotly-graph-div'))"
+                ".every(d => d.querySelector('.main-svg'))"
+            )
+            png.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(png), full_page=True)
+        finally:
+            browser.close()
+    return refused
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(ROOT / "docs" / "report.png"))
+    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    args = ap.parse_args(argv)
+    from evbt.report import write_report
+
+    with tempfile.TemporaryDirectory(prefix="evbt-report-") as tmp:
+        folder = sample_run(Path(tmp))
+        html = write_report(folder)
+        refused = screenshot(html, Path(args.out), chromium=args.chromium)
+    if refused:
+        print(f"the report tried {len(refused)} network request(s): {refused[:3]}", file=sys.stderr)
+        return 1
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
