@@ -1,0 +1,509 @@
+"""Numba sweep kernel: many parameter combinations of one event strategy, metrics only.
+
+Entry point: :func:`sweep_nb`. Combinations run in parallel (``prange``) and each is a
+complete backtest with the semantics of :func:`evbt.backtest.nb.simulate_nb` (contract C1:
+real bars, signal statuses, shared-cash batches, ruin); the pieces that fill, size, stop and
+close trades are the same jitted functions from :mod:`evbt.backtest.nb`, so the arithmetic is
+the same operation for operation. What differs is the bookkeeping:
+
+- No sessions x combinations array exists. Each combination derives its signal sessions
+  here from the events' calendar positions (precomputed once per sweep by the pandas layer,
+  per value of ``entry_offset``) and its own offsets: entry ``= reaction + entry_offset``,
+  exit ``= entry + hold`` (or ``= next earnings anchor + exit_offset``), then the signal
+  layer's overlap rule (``overlap = "skip"``: a window starting at or before the end of the
+  last kept window of its ticker is dropped) and the placement on the price index
+  (``signals.rules.to_arrays``).
+- The session loop visits only sessions where a position is open or an entry fills (as
+  ``simulate_shared_nb`` does), for both portfolio modes. Equity is constant in between,
+  so the skipped sessions are daily returns of exactly zero: they enter the metrics as a
+  count (``n_obs = n_sessions - 1``) and never as work.
+- Metrics are kept as running sums per scope (the total, and each ticker in per-ticker
+  mode): return moments, downside squares, first/last equity, running peak and maximum
+  drawdown, sessions held, trade counts and P&L sums. :func:`evbt.backtest.sweep` turns
+  them into the metrics of :func:`evbt.backtest.metrics.compute_metrics`.
+- For the overfitting statistics (contract C2) the total scope also sums its daily
+  returns by time block (``tb``) and its closed trades' returns by event block (``eb``).
+
+Memory is a few arrays of the number of signals per combination (per thread), plus the
+outputs, whose size is the chunk's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from evbt.backtest.enums import CashMode, ExitReason, PriceMode, SimParams, trade_dt
+from evbt.backtest.jit import JIT_OPTIONS, jit
+from evbt.backtest.nb import (
+    _compact_active_nb,
+    _enter_batch_shared_nb,
+    _exit_nb,
+    _mark_exit_nb,
+    _write_entry_nb,
+    _write_exit_nb,
+    entry_units_nb,
+    exit_fill_bar_nb,
+    order_nb,
+    stop_exit_nb,
+)
+
+__all__ = ["ACC_FIELDS", "N_ACC", "derive_signals_nb", "sweep_combo_nb", "sweep_nb"]
+
+#: Running sums per (combination, scope); index names of the last axis of ``acc``.
+ACC_FIELDS = (
+    "sum",  # sum of daily returns
+    "sumsq",
+    "sum3",
+    "sum4",
+    "maxabs",  # max |r|
+    "negsq",  # sum of min(r, 0) ** 2
+    "e0",  # equity at the first session
+    "elast",  # equity at the last live session
+    "peak",
+    "mdd",  # min(E / peak - 1)
+    "held",  # sessions with a position at the close
+    "n_trades",  # trades taken, open ones included
+    "n_closed",
+    "n_win",  # closed trades with pnl > 0
+    "gross_win",
+    "gross_loss",  # sum of -pnl over closed trades with pnl < 0
+    "ret_sum",  # sum of closed trades' ret
+    "n_loss",
+    "n_signals",  # signals in the signal table (after the signal layer's rules)
+    "prev",  # scratch: equity at the last visited session
+    "in_total",  # per-ticker mode: the ticker has signals, so its account is in the total
+    "ruin",  # session at which the scope's equity first reached <= 0 (-1: never)
+)
+N_ACC = len(ACC_FIELDS)
+A_SUM, A_SUMSQ, A_SUM3, A_SUM4, A_MAXABS, A_NEGSQ, A_E0, A_ELAST, A_PEAK, A_MDD = range(10)
+A_HELD, A_TRADES, A_CLOSED, A_WIN, A_GWIN, A_GLOSS, A_RETSUM, A_LOSS, A_SIGNALS = range(10, 19)
+A_PREV, A_INTOTAL, A_RUIN = 19, 20, 21
+
+
+@jit
+def derive_signals_nb(
+    j, hold, exit_offset, anchor_mode, b_ticker, ent_cal, ent_mkt, pre_skip, anchor_cal,
+    cal2mkt, n_cal, sig_t, sig_e, sig_x, sig_s, n_sig_table,
+):  # fmt: skip
+    """One combination's signals: ``(n_placed)``; placed ones go to ``sig_*`` in entry order.
+
+    ``j`` is the combination's ``entry_offset`` index into the ``[J, B]`` tables of base
+    signals (event x ticker pairs, sorted by reaction session, ticker, event id). Mirrors
+    ``signals.rules.build_signals`` (exit, calendar bound, overlap = "skip") and
+    ``to_arrays`` (placement). ``n_sig_table[t]`` counts ticker ``t``'s signal-table rows.
+    """
+    m = n_sig_table.shape[0]
+    last_x = np.full(m, -1, dtype=np.int64)
+    nk = 0
+    for s in range(b_ticker.shape[0]):
+        if pre_skip[j, s]:
+            continue
+        t = b_ticker[s]
+        ecal = ent_cal[j, s]
+        if anchor_mode:
+            xcal = anchor_cal[j, s] + exit_offset
+            if xcal <= ecal:
+                continue
+        else:
+            xcal = ecal + hold
+        if xcal >= n_cal:
+            continue
+        if ecal <= last_x[t]:
+            continue
+        last_x[t] = xcal
+        n_sig_table[t] += 1
+        e = ent_mkt[j, s]
+        if e < 0:
+            continue
+        x = cal2mkt[xcal]
+        if x <= e:
+            continue
+        sig_t[nk] = t
+        sig_e[nk] = e
+        sig_x[nk] = x
+        sig_s[nk] = s
+        nk += 1
+    return nk
+
+
+@jit
+def _close_stats_nb(trades, k, t, blk, acc, eb, per_ticker):
+    """Count closed trade ``k`` (ticker ``t``) in the total, its ticker and its event block."""
+    pnl = trades[k]["pnl"]
+    ret = trades[k]["ret"]
+    scopes = 2 if per_ticker else 1
+    for q in range(scopes):
+        a = acc[0] if q == 0 else acc[1 + t]
+        a[A_CLOSED] += 1.0
+        if pnl > 0.0:
+            a[A_WIN] += 1.0
+            a[A_GWIN] += pnl
+        elif pnl < 0.0:
+            a[A_LOSS] += 1.0
+            a[A_GLOSS] -= pnl
+        a[A_RETSUM] += ret
+    eb[blk, 0] += ret
+    eb[blk, 1] += 1.0
+
+
+@jit
+def _observe_nb(a, i, e, blk, tb):
+    """Equity ``e`` of one scope at visited session ``i``: update its running sums."""
+    if a[A_RUIN] >= 0.0:
+        return
+    if i == 0:
+        a[A_E0] = e
+        a[A_PEAK] = e
+    else:
+        r = e / a[A_PREV] - 1.0
+        r2 = r * r
+        a[A_SUM] += r
+        a[A_SUMSQ] += r2
+        a[A_SUM3] += r2 * r
+        a[A_SUM4] += r2 * r2
+        if abs(r) > a[A_MAXABS]:
+            a[A_MAXABS] = abs(r)
+        if r < 0.0:
+            a[A_NEGSQ] += r2
+        if blk >= 0:
+            tb[blk, 0] += r
+            tb[blk, 1] += r2
+    if e > a[A_PEAK]:
+        a[A_PEAK] = e
+    dd = e / a[A_PEAK] - 1.0
+    if dd < a[A_MDD]:
+        a[A_MDD] = dd
+    a[A_PREV] = e
+    a[A_ELAST] = e
+    if not (e > 0.0):
+        a[A_RUIN] = i
+
+
+@jit
+def sweep_combo_nb(
+    open_, high, low, close, real, last_real, sig_t, sig_e, sig_x, sig_s, nk, b_eblk,
+    weight, direction, params, ret_blk, acc, tb, eb,
+):  # fmt: skip
+    """Simulate one combination's ``nk`` placed signals and fill ``acc``, ``tb``, ``eb``.
+
+    ``acc`` is ``[1 + n_tickers, N_ACC]`` (scope 0 the total) with ``A_INTOTAL`` and
+    ``A_SIGNALS`` already set; ``tb`` ``[S, 2]`` and ``eb`` ``[W, 2]`` come zeroed.
+    """
+    n, m = close.shape
+    lag = params.price_mode
+    shared = params.mode == CashMode.SHARED
+    per_ticker = not shared
+    init = params.init_cash
+
+    # scope set-up: base equity, peak, previous value
+    base_total = init
+    has_total = True
+    if per_ticker:
+        base_total = 0.0
+        for t in range(m):
+            if acc[1 + t, A_INTOTAL] > 0.0:
+                base_total += init
+        if base_total == 0.0:
+            base_total = init  # no account has a signal: a flat curve
+            has_total = False
+    for q in range(1 + m):
+        e0 = base_total if q == 0 else init
+        acc[q, A_E0] = e0
+        acc[q, A_ELAST] = e0
+        acc[q, A_PEAK] = e0
+        acc[q, A_PREV] = e0
+        acc[q, A_RUIN] = -1.0
+
+    trades = np.empty(max(nk, 1), dtype=trade_dt)
+    taken = np.zeros(max(nk, 1), dtype=np.bool_)
+    status = np.full(max(nk, 1), -1, dtype=np.int8)
+    sig_ev = np.zeros(max(nk, 1), dtype=np.int64)
+    sig_dir = np.full(max(nk, 1), direction, dtype=np.int64)
+    sig_w = np.full(max(nk, 1), weight)
+    cand = np.empty(max(nk, 1), dtype=np.int64)
+    want = np.empty(max(nk, 1))
+
+    cash_t = np.full(m, init)  # per-ticker accounts
+    cash = init  # shared account
+    units = np.zeros(m)
+    dirs = np.zeros(m, dtype=np.int64)
+    eprice = np.zeros(m)
+    eidx = np.zeros(m, dtype=np.int64)
+    slot = np.full(m, -1, dtype=np.int64)
+    runs_open = np.zeros(m, dtype=np.bool_)
+    busy = np.full(m, -1, dtype=np.int64)
+    ruined_at = np.full(m, n, dtype=np.int64)
+    active = np.empty(m, dtype=np.int64)
+    touched = np.zeros(m, dtype=np.bool_)
+    n_active = 0
+    k = 0
+    i = 0
+    while i < n:
+        if n_active == 0:
+            if k >= nk or sig_e[k] + lag >= n:
+                break
+            if sig_e[k] + lag > i:
+                i = sig_e[k] + lag
+        for a in range(n_active):
+            touched[active[a]] = True
+
+        if lag == PriceMode.NEXT_OPEN:
+            for a in range(n_active):
+                t = active[a]
+                if not runs_open[t] and sig_x[slot[t]] == i - 1:
+                    if shared:
+                        cash = _exit_nb(
+                            trades, slot[t], cash, dirs[t], units[t], open_[i, t], i,
+                            ExitReason.TIME, params,
+                        )  # fmt: skip
+                    else:
+                        cash_t[t] = _exit_nb(
+                            trades, slot[t], cash_t[t], dirs[t], units[t], open_[i, t], i,
+                            ExitReason.TIME, params,
+                        )  # fmt: skip
+                    units[t] = 0.0
+                    _close_stats_nb(trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker)
+            n_active = _compact_active_nb(active, n_active, units)
+            k1 = k
+            while k1 < nk and sig_e[k1] + 1 <= i:
+                k1 += 1
+            if shared:
+                before = n_active
+                cash, n_active, n_new = _enter_batch_shared_nb(
+                    k, k1, i, open_[i], real, last_real, cash, active, n_active, units, dirs,
+                    eprice, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir,
+                    sig_w, params, trades, taken, status, cand, want,
+                )  # fmt: skip
+                for a in range(before, n_active):
+                    touched[active[a]] = True
+                acc[0, A_TRADES] += n_new
+            else:
+                for kk in range(k, k1):
+                    if sig_e[kk] + 1 == i:
+                        n_active = _enter_pt_nb(
+                            kk, i, open_[i], real, last_real, cash_t, active, n_active, units,
+                            dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched,
+                            sig_t, sig_e, sig_x, direction, weight, params, trades, acc,
+                        )  # fmt: skip
+            k = k1
+
+        for a in range(n_active):
+            t = active[a]
+            if eidx[t] < i and real[i, t]:
+                stop_price, reason = stop_exit_nb(
+                    dirs[t], eprice[t], open_[i, t], high[i, t], low[i, t], close[i, t], params
+                )
+                if reason >= 0:
+                    if shared:
+                        cash = _exit_nb(
+                            trades, slot[t], cash, dirs[t], units[t], stop_price, i, reason,
+                            params,
+                        )  # fmt: skip
+                    else:
+                        cash_t[t] = _exit_nb(
+                            trades, slot[t], cash_t[t], dirs[t], units[t], stop_price, i,
+                            reason, params,
+                        )  # fmt: skip
+                        if not (cash_t[t] > 0.0):
+                            ruined_at[t] = i
+                    units[t] = 0.0
+                    busy[t] = i
+                    _close_stats_nb(trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker)
+        n_active = _compact_active_nb(active, n_active, units)
+
+        if lag == PriceMode.CLOSE or i == n - 1:
+            exit_signal = i if lag == PriceMode.CLOSE else n - 1
+            for a in range(n_active):
+                t = active[a]
+                if not runs_open[t] and sig_x[slot[t]] == exit_signal:
+                    if shared:
+                        cash = _exit_nb(
+                            trades, slot[t], cash, dirs[t], units[t], close[i, t], i,
+                            ExitReason.TIME, params,
+                        )  # fmt: skip
+                    else:
+                        cash_t[t] = _exit_nb(
+                            trades, slot[t], cash_t[t], dirs[t], units[t], close[i, t], i,
+                            ExitReason.TIME, params,
+                        )  # fmt: skip
+                        if not (cash_t[t] > 0.0):
+                            ruined_at[t] = i
+                    units[t] = 0.0
+                    _close_stats_nb(trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker)
+            n_active = _compact_active_nb(active, n_active, units)
+        if lag == PriceMode.CLOSE:
+            k1 = k
+            while k1 < nk and sig_e[k1] <= i:
+                k1 += 1
+            if shared:
+                before = n_active
+                cash, n_active, n_new = _enter_batch_shared_nb(
+                    k, k1, i, close[i], real, last_real, cash, active, n_active, units, dirs,
+                    eprice, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir,
+                    sig_w, params, trades, taken, status, cand, want,
+                )  # fmt: skip
+                for a in range(before, n_active):
+                    touched[active[a]] = True
+                acc[0, A_TRADES] += n_new
+            else:
+                for kk in range(k, k1):
+                    if sig_e[kk] == i:
+                        n_active = _enter_pt_nb(
+                            kk, i, close[i], real, last_real, cash_t, active, n_active, units,
+                            dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched,
+                            sig_t, sig_e, sig_x, direction, weight, params, trades, acc,
+                        )  # fmt: skip
+            k = k1
+
+        # marking at the close
+        if shared:
+            value = cash
+            for a in range(n_active):
+                t = active[a]
+                value += dirs[t] * units[t] * close[i, t]
+            if n_active > 0:
+                acc[0, A_HELD] += 1.0
+            if not (value > 0.0):
+                for a in range(n_active):
+                    t = active[a]
+                    cash = _mark_exit_nb(
+                        trades, slot[t], cash, dirs[t], units[t], close[i, t], i,
+                        ExitReason.RUINED,
+                    )  # fmt: skip
+                    units[t] = 0.0
+                    _close_stats_nb(trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, False)
+                n_active = 0
+                value = cash
+                _observe_nb(acc[0], i, value, ret_blk[i], tb)
+                k = nk  # ruined: nothing more is entered
+                break
+            _observe_nb(acc[0], i, value, ret_blk[i], tb)
+        else:
+            any_held = False
+            for t in range(m):
+                if not touched[t]:
+                    continue
+                touched[t] = False
+                if units[t] != 0.0:
+                    any_held = True
+                    acc[1 + t, A_HELD] += 1.0
+                    e = cash_t[t] + dirs[t] * units[t] * close[i, t]
+                    if not (e > 0.0):
+                        cash_t[t] = _mark_exit_nb(
+                            trades, slot[t], cash_t[t], dirs[t], units[t], close[i, t], i,
+                            ExitReason.RUINED,
+                        )  # fmt: skip
+                        units[t] = 0.0
+                        ruined_at[t] = i
+                        _close_stats_nb(trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, True)
+                        e = cash_t[t]
+                else:
+                    e = cash_t[t]
+                    if not (e > 0.0) and ruined_at[t] > i:
+                        ruined_at[t] = i
+                _observe_nb(acc[1 + t], i, e, -1, tb)
+            n_active = _compact_active_nb(active, n_active, units)
+            if any_held:
+                acc[0, A_HELD] += 1.0
+            total = 0.0
+            for t in range(m):
+                if acc[1 + t, A_INTOTAL] > 0.0:
+                    total += acc[1 + t, A_PREV]
+            if has_total:
+                _observe_nb(acc[0], i, total, ret_blk[i], tb)
+        i += 1
+
+    # positions still open at the end are valued at their ticker's last real bar
+    for a in range(n_active):
+        t = active[a]
+        j = last_real[t]
+        _write_exit_nb(trades, slot[t], j, close[j, t], 0.0, ExitReason.OPEN)
+
+
+@jit
+def _enter_pt_nb(
+    kk, i, prices, real, last_real, cash_t, active, n_active, units, dirs, eprice, eidx, busy,
+    slot, runs_open, ruined_at, touched, sig_t, sig_e, sig_x, direction, weight, params,
+    trades, acc,
+):  # fmt: skip
+    """Per-ticker entry of signal ``kk`` filling at session ``i`` (as ``simulate_1d_nb``)."""
+    n = real.shape[0]
+    lag = params.price_mode
+    t = sig_t[kk]
+    if i > ruined_at[t]:
+        return n_active  # RUINED
+    same = kk > 0 and sig_e[kk - 1] == sig_e[kk] and sig_t[kk - 1] == t
+    if sig_e[kk] <= busy[t] or same:
+        return n_active  # OVERLAP
+    if not real[i, t]:
+        return n_active  # NO_BAR_ENTRY
+    xb = exit_fill_bar_nb(sig_x[kk], n, lag)
+    ro = xb > last_real[t]
+    if not ro and not real[xb, t]:
+        return n_active  # NO_BAR_EXIT
+    price = prices[t]
+    if not (price > 0.0 and price < np.inf):
+        return n_active  # BAD_PRICE
+    cash = cash_t[t]
+    u, capped = entry_units_nb(direction, price, weight, cash, cash, params)
+    if u == 0.0:
+        return n_active  # NO_CASH
+    cash, fill_price, fees = order_nb(cash, direction, u, price, params)
+    cash_t[t] = cash
+    _write_entry_nb(trades, kk, t, 0, direction, i, fill_price, u, fees, capped)
+    units[t] = u
+    dirs[t] = direction
+    eprice[t] = price
+    eidx[t] = i
+    busy[t] = sig_x[kk]
+    slot[t] = kk
+    runs_open[t] = ro
+    active[n_active] = t
+    touched[t] = True
+    acc[0, A_TRADES] += 1.0
+    acc[1 + t, A_TRADES] += 1.0
+    return n_active + 1
+
+
+@njit(parallel=True, **JIT_OPTIONS)
+def sweep_nb(
+    open_, high, low, close, real, last_real, b_ticker, b_eblk, ent_cal, ent_mkt, pre_skip,
+    anchor_cal, cal2mkt, n_cal, anchor_mode, c_eo, c_hold, c_xoff, c_sl, c_tp, c_dir,
+    c_price, c_stopon, c_fees, c_slip, size_type, size, init_cash, mode, max_gross, weight,
+    ret_blk, acc, tb, eb,
+):  # fmt: skip
+    """Run every combination ``c`` (arrays ``c_*``) and write ``acc[c]``, ``tb[c]``, ``eb[c]``.
+
+    Base signals ``b_*`` and the ``[J, B]`` tables come from the pandas layer (one row per
+    ``entry_offset`` value). ``c_eo`` holds indices into those rows; ``c_sl``/``c_tp`` NaN
+    mean no stop; ``c_dir`` +1/-1; ``c_price``/``c_stopon`` kernel codes. ``acc``, ``tb``
+    and ``eb`` must come zeroed. Combinations run in parallel; each uses scratch arrays
+    the size of its signal list.
+    """
+    n_combo = c_eo.shape[0]
+    m = close.shape[1]
+    n_base = b_ticker.shape[0]
+    for c in prange(n_combo):
+        params = SimParams(
+            c_fees[c], c_slip[c], c_sl[c], c_tp[c], c_price[c], c_stopon[c], size_type, size,
+            init_cash, mode, max_gross,
+        )  # fmt: skip
+        sig_t = np.empty(n_base, dtype=np.int64)
+        sig_e = np.empty(n_base, dtype=np.int64)
+        sig_x = np.empty(n_base, dtype=np.int64)
+        sig_s = np.empty(n_base, dtype=np.int64)
+        n_tab = np.zeros(m, dtype=np.int64)
+        nk = derive_signals_nb(
+            c_eo[c], c_hold[c], c_xoff[c], anchor_mode, b_ticker, ent_cal, ent_mkt, pre_skip,
+            anchor_cal, cal2mkt, n_cal, sig_t, sig_e, sig_x, sig_s, n_tab,
+        )  # fmt: skip
+        a = acc[c]
+        for t in range(m):
+            a[1 + t, A_SIGNALS] = n_tab[t]
+            a[0, A_SIGNALS] += n_tab[t]
+            a[1 + t, A_INTOTAL] = 1.0 if n_tab[t] > 0 else 0.0
+        sweep_combo_nb(
+            open_, high, low, close, real, last_real, sig_t, sig_e, sig_x, sig_s, nk, b_eblk,
+            weight, c_dir[c], params, ret_blk, a, tb[c], eb[c],
+        )  # fmt: skip

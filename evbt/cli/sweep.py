@@ -1,0 +1,167 @@
+"""``evbt sweep CONFIG``: every combination of a config's ``[sweep]``, streamed to Parquet."""
+
+from __future__ import annotations
+
+import math
+
+import click
+
+from evbt.cli._common import emit_json, frame_records
+
+
+def _f(v, fmt: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    if isinstance(v, float) and math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return format(v, fmt)
+
+
+def print_sweep(res) -> None:
+    """Top 10 by Sharpe beside the deflated Sharpe, then PBO and the walk-forward."""
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=130)
+    man = res.manifest
+    if man["data"].get("synthetic"):
+        con.print(
+            "[bold red]SYNTHETIC DATA[/]: bundled sample prices are invented; results say nothing about markets."
+        )
+    if man.get("lookahead"):
+        con.print(
+            "[bold yellow]LOOKAHEAD ALLOWED[/]: some entries precede their event's knowability."
+        )
+    con.print(
+        f"sweep {man['run_id']} | {man['n_combos']:,} combinations of {man['grid_size']:,} "
+        f"({man['method']}) | {man['portfolio_mode']} | data {man['data']['source']} "
+        f"{man['data']['first_session']} to {man['data']['last_session']}"
+        + (" | reused" if res.reused else "")
+    )
+    params = list(man["params"])
+    s = res.summary.sort_values("sharpe", ascending=False, na_position="last").head(10)
+    t = Table(title="Top 10 combinations by Sharpe (total scope)")
+    t.add_column("combo", justify="right")
+    for p in params:
+        t.add_column(p, justify="right")
+    for c in ("Sharpe", "deflated SR", "p (PSR)", "BH", "total return", "max DD", "trades"):
+        t.add_column(c, justify="right")
+    for _, r in s.iterrows():
+        t.add_row(
+            str(int(r["combo_id"])),
+            *(_f(r[p], "") if not isinstance(r[p], float) else _f(r[p], ".4g") for p in params),
+            _f(r["sharpe"], ".2f"),
+            _f(r.get("dsr"), ".3f"),
+            _f(r.get("psr_pvalue"), ".3f"),
+            "yes" if bool(r.get("bh_reject", False)) else "no",
+            _f(r["total_return"], "+.2%"),
+            _f(r["max_drawdown"], ".2%"),
+            str(int(r["n_trades"])),
+        )
+    con.print(t)
+    of = man.get("overfit") or {}
+    if not of.get("available", False):
+        con.print(f"overfitting statistics: not computed ({of.get('reason', 'unavailable')})")
+    else:
+        con.print(
+            f"trials {of.get('n_trials')}, variance of Sharpe across trials (daily) "
+            f"{_f(of.get('sr_var'), '.3g')}; deflated SR = probability the best Sharpe beats "
+            "the best of that many pure-noise trials."
+        )
+        con.print(
+            f"probability of backtest overfitting (CSCV, {man.get('blocks')} time blocks): "
+            f"[bold]{_f(of.get('pbo'), '.1%')}[/] (chance the in-sample best is below the "
+            "out-of-sample median)"
+        )
+        wf = of.get("walk_forward") or []
+        if wf:
+            w = Table(title="Walk-forward over event blocks (mean trade return)")
+            for c in ("fold", "chosen combo", "in-sample", "out-of-sample", "OOS rank pct"):
+                w.add_column(c, justify="right")
+            for r in wf:
+                w.add_row(
+                    str(r.get("fold")),
+                    str(r.get("is_combo")),
+                    _f(r.get("is_score"), "+.3%"),
+                    _f(r.get("oos_score"), "+.3%"),
+                    _f(r.get("oos_rank_pct"), ".0%"),
+                )
+            con.print(w)
+    con.print(f"results: {res.run_dir}")
+
+
+@click.command("sweep")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--prices", default=None, help="Price file (contract format); overrides [data].")
+@click.option("--events", default=None, help="Event catalog CSV; overrides [data] events.")
+@click.option("--out", default=None, help="Results root (default $EVBT_RESULTS or [output] dir).")
+@click.option(
+    "--resume", is_flag=True, help="Finish an interrupted sweep: compute missing parts only."
+)
+@click.option("--force", is_flag=True, help="Recompute even if the results root has this sweep.")
+@click.option(
+    "--workers", type=int, default=None, help="Threads (local) or threads per Dask worker."
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Run chunks here or as tasks on a Dask cluster.",
+)
+@click.option("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
+@click.option(
+    "--chunk-size", type=int, default=None, help="Combinations per part file (default 10000)."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the summary as JSON (no progress bar)."
+)
+def sweep_cmd(
+    config: str,
+    prices: str | None,
+    events: str | None,
+    out: str | None,
+    resume: bool,
+    force: bool,
+    workers: int | None,
+    executor: str,
+    scheduler: str | None,
+    chunk_size: int | None,
+    as_json: bool,
+) -> None:
+    """Run every combination of CONFIG's [sweep] table; write parts, summary and manifest."""
+    from evbt.backtest.sweep import run_sweep
+    from evbt.config import load_config
+    from evbt.errors import InputError
+
+    if scheduler and executor != "dask":
+        raise InputError("--scheduler needs --executor dask")
+    cfg = load_config(config)
+    if not cfg.sweep:
+        raise InputError(
+            f"{config}: has no [sweep] table: add one (e.g. hold = [3, 5, 10]) or run "
+            f"`evbt backtest {config}`"
+        )
+    res = run_sweep(
+        cfg,
+        out=out,
+        resume=resume,
+        force=force,
+        workers=workers,
+        executor=executor,
+        scheduler=scheduler,
+        progress=not as_json,
+        chunk_size=chunk_size,
+        prices_path=prices,
+        events_path=events,
+    )
+    if as_json:
+        top = res.summary.sort_values("sharpe", ascending=False, na_position="last").head(10)
+        emit_json(
+            {"results": str(res.run_dir), "manifest": res.manifest, "top": frame_records(top)}
+        )
+    else:
+        print_sweep(res)
+
+
+COMMANDS = (sweep_cmd,)

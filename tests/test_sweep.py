@@ -1,0 +1,428 @@
+"""Parameter sweeps: the sweep kernel against one backtest per combination, the grid, the CLI.
+
+The acceptance test (item 2 of issue 8): for random combinations of every sweepable
+parameter, in both portfolio modes, each metric of the sweep equals what
+``evbt.backtest.engine.run`` reports for that combination's own config, to 1e-9.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from evbt.backtest import sweep as S
+from evbt.config import from_dict, load_config
+from evbt.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "sweep_launch.toml"
+
+# engine metric name -> sweep column
+METRICS = {
+    "total_return": "total_return",
+    "cagr": "cagr",
+    "ann_vol": "volatility",
+    "sharpe": "sharpe",
+    "sortino": "sortino",
+    "max_drawdown": "max_drawdown",
+    "calmar": "calmar",
+    "hit_rate": "hit_rate",
+    "profit_factor": "profit_factor",
+    "avg_win": "avg_win",
+    "avg_loss": "avg_loss",
+    "exposure": "exposure",
+    "n_trades": "n_trades",
+}
+
+
+def _same(a: float, b: float) -> bool:
+    if np.isnan(a) or np.isnan(b):
+        return bool(np.isnan(a) and np.isnan(b))
+    if np.isinf(a) or np.isinf(b):
+        return a == b
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a))
+
+
+@pytest.fixture
+def fast_loads(monkeypatch):
+    """The engine reloads catalog and prices per run; cache them (same frames, less time)."""
+    import evbt.data.catalog as cat
+    import evbt.data.sources as src
+
+    cat_cached = functools.lru_cache(maxsize=4)(cat.load_catalog)
+    src_orig = src.load_prices
+    memo: dict = {}
+
+    def load_catalog(path=None, *a, **k):
+        return cat_cached(path, *a, **k).copy()
+
+    def load_prices(tickers, start, end, **k):
+        key = (tuple(tickers), start, end, tuple(sorted(k.items())))
+        if key not in memo:
+            memo[key] = src_orig(tickers, start, end, **k)
+        return memo[key].copy()
+
+    monkeypatch.setattr(cat, "load_catalog", load_catalog)
+    monkeypatch.setattr(src, "load_prices", load_prices)
+
+
+def _compare(config, n_expect_min: int) -> int:
+    """Sweep every combination of ``config`` and compare with one engine run each."""
+    from evbt.backtest.engine import run
+
+    inp = S.prepare(config)
+    part, blocks = S.chunk_frames(inp, inp.combos)
+    checked = 0
+    for _, row in inp.combos.iterrows():
+        cfg = S.combo_config(config, row)
+        try:
+            res = run(cfg, study=False)
+        except InputError as e:
+            # the engine refuses a run where no signal is left; the sweep reports it flat
+            assert "signal" in str(e) or "matches no event" in str(e)
+            mine = part[(part.combo_id == row.combo_id) & (part.scope == "total")]
+            assert (mine["n_trades"] == 0).all()
+            continue
+        got = part[part.combo_id == row.combo_id].set_index("scope")
+        want = res.metrics.set_index("scope")
+        assert set(want.index) <= set(got.index)
+        for scope in want.index:
+            for em, sm in METRICS.items():
+                a, b = float(want.loc[scope, em]), float(got.loc[scope, sm])
+                assert _same(a, b), (dict(row), scope, em, a, b)
+        tr = res.trades
+        closed = tr[tr["exit_reason"] != "open"]
+        b = got.loc["total", "avg_trade"]
+        assert _same(float(closed["ret"].mean()) if len(closed) else np.nan, float(b))
+        # signals = trades + skipped; the signal table's rows
+        assert got.loc["total", "n_signals"] == len(res.signals.table)
+        # event blocks hold every closed trade's return
+        eb = blocks.set_index("combo_id").loc[row.combo_id]
+        assert int(np.sum(eb["eb_n"])) == len(closed)
+        assert _same(float(np.sum(eb["eb_ret"])), float(closed["ret"].sum()))
+        checked += 1
+    assert checked >= n_expect_min
+    return checked
+
+
+def _launch_config(mode: str, samples: int, seed: int):
+    raw = {
+        "data": {"source": "sample", "start": "2019-01-02", "end": "2026-06-30"},
+        "strategy": {
+            "tickers": ["NVDA", "AMD", "TSM"],
+            "select": {"kind": ["model_launch"]},
+            "skip_if_earnings_within": 2,
+            "weight": 0.45,
+        },
+        "portfolio": {"mode": mode, "init_cash": 10_000, "size": 1.0},
+        "study": {"enabled": False},
+        "sweep": {
+            "entry_offset": {"start": 0, "stop": 4},
+            "hold": [1, 2, 5, 12, 30],
+            "stop_loss": ["none", 0.03, 0.08],
+            "take_profit": ["none", 0.05, 0.15],
+            "direction": ["long", "short"],
+            "price": ["close", "next_open"],
+            "stop_on": ["close", "high_low"],
+            "fees": [0.0, 0.001],
+            "slippage": [0.0, 0.002],
+            "method": "random",
+            "samples": samples,
+            "seed": seed,
+        },
+    }
+    return from_dict(raw)
+
+
+@pytest.mark.parametrize("mode,seed", [("per_ticker", 11), ("shared_cash", 12)])
+def test_sweep_equals_one_backtest_per_combination(mode, seed, fast_loads):
+    """150 random combinations per mode (300 in all), every metric to 1e-9."""
+    config = _launch_config(mode, 150, seed)
+    _compare(config, 140)
+
+
+@pytest.mark.parametrize("mode", ["per_ticker", "shared_cash"])
+def test_sweep_next_earnings_anchor_equals_backtests(mode, fast_loads):
+    """Scheduled events entered early, exits anchored on the next known report."""
+    raw = {
+        "data": {"source": "sample"},
+        "strategy": {
+            "name": "earnings_runup",
+            "tickers": ["reporter", "AMD"],
+            "exit_anchor": "next_earnings",
+        },
+        "portfolio": {"mode": mode, "init_cash": 50_000},
+        "study": {"enabled": False},
+        "sweep": {
+            "entry_offset": [-6, -4, -2, -1],
+            "exit_offset": [-1, 0, 1, 3],
+            "price": ["close", "next_open"],
+        },
+    }
+    _compare(from_dict(raw), 24)
+
+
+def test_sweep_without_flat_days_work_scales_with_windows():
+    """The kernel visits window sessions only: a chunk's output does not depend on how
+    the flat stretches are cut into time blocks beyond their counts."""
+    config = _launch_config("per_ticker", 20, 3)
+    inp = S.prepare(config)
+    _, blocks = S.chunk_frames(inp, inp.combos)
+    tb_n = np.stack(blocks["tb_n"].to_numpy())
+    assert (tb_n.sum(axis=1) == len(inp.index) - 1).all()
+    part, _ = S.chunk_frames(inp, inp.combos)
+    tot = part[part.scope == "total"]
+    assert (tot["n_obs"] == len(inp.index) - 1).all()
+
+
+# ------------------------------------------------------------------------------ the grid
+
+
+def test_grid_is_the_cartesian_product_and_random_draws_a_subset():
+    raw = {"sweep": {"hold": [1, 2, 3], "stop_loss": ["none", 0.05], "direction": ["long"]}}
+    cfg = from_dict(raw)
+    g = S.grid_table(cfg)
+    assert len(g) == 6 and list(g["combo_id"]) == list(range(6))
+    assert g[["hold", "stop_loss"]].drop_duplicates().shape[0] == 6
+    assert g["stop_loss"].isna().sum() == 3
+    raw["sweep"] |= {"method": "random", "samples": 4, "seed": 5}
+    r = S.grid_table(from_dict(raw))
+    assert len(r) == 4 and r["combo_id"].is_unique
+    full = g.set_index("combo_id")
+    for _, row in r.iterrows():  # a drawn combo_id names the same parameters as in the grid
+        assert full.loc[row.combo_id, "hold"] == row.hold
+
+
+@pytest.mark.parametrize(
+    "sweep,needle",
+    [
+        ({"hold": [0, 1]}, "[sweep] hold = 0"),
+        ({"hold": {"start": 5, "stop": 1}}, "[sweep] hold"),
+        ({"stop_loss": ["none", -0.1]}, "[sweep] stop_loss = -0.1"),
+        ({"direction": ["long", "up"]}, "[sweep] direction = 'up'"),
+        ({"price": ["close", "open"]}, "[sweep] price = 'open'"),
+        ({"fees": [0.001, 2]}, "[sweep] fees = 2"),
+        ({"entry_offset": [0, 1.5]}, "[sweep] entry_offset = 1.5"),
+        ({"weight": [0.5, 1.0]}, "[sweep] weight"),
+        ({"method": "random"}, "[sweep] method"),
+        ({"hold": [1, 1]}, "[sweep] hold"),
+        ({"blocks": 1}, "[sweep] blocks = 1"),
+    ],
+)
+def test_bad_sweep_value_is_one_line_naming_the_field(sweep, needle):
+    with pytest.raises(InputError) as e:
+        from_dict({"sweep": sweep}, origin="cfg.toml")
+    msg = str(e.value)
+    assert needle in msg and "\n" not in msg
+
+
+def _write_cfg(
+    tmp_path: Path, sweep: str, strategy: str = "", replace: dict[str, str] | None = None
+) -> Path:
+    text = EXAMPLE.read_text().split("[sweep]")[0]
+    for old, new in (replace or {}).items():
+        text = text.replace(old, new)
+    if strategy:
+        text = text.replace("[strategy]\n", "[strategy]\n" + strategy)
+    p = tmp_path / "cfg.toml"
+    p.write_text(text + "[sweep]\n" + sweep + "\n")
+    return p
+
+
+@pytest.mark.parametrize(
+    "sweep,needle",
+    [
+        ("hold = [0, 5]", "[sweep] hold = 0"),
+        ('stop_loss = ["none", "5%"]', "[sweep] stop_loss = '5%'"),
+        ("entry_offset = [-1, 0]", "[sweep] entry_offset = -1"),  # lookahead on surprises
+    ],
+)
+def test_cli_refuses_bad_grid_before_any_work(tmp_path, sweep, needle):
+    cfg = _write_cfg(tmp_path, sweep)
+    out = tmp_path / "results"
+    p = subprocess.run(
+        [sys.executable, "-m", "evbt.cli", "sweep", str(cfg), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert p.returncode == 2, p.stderr
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0], p.stderr
+    assert not out.exists()
+
+
+def test_backtest_refuses_a_sweep_config():
+    p = subprocess.run(
+        [sys.executable, "-m", "evbt.cli", "backtest", str(EXAMPLE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert p.returncode == 2 and "evbt sweep" in p.stderr
+
+
+# ----------------------------------------------------------- output, resume, executors
+
+
+def _small(tmp_path: Path) -> Path:
+    return _write_cfg(
+        tmp_path,
+        "entry_offset = { start = 0, stop = 9 }\nhold = [1, 2, 3, 5, 8, 13, 21]\n"
+        'stop_loss = ["none", 0.04, 0.08]\ndirection = ["long", "short"]\nblocks = 8\n'
+        "wf_blocks = 4",
+    )
+
+
+def test_example_config_runs_end_to_end(tmp_path):
+    out = tmp_path / "results"
+    p = subprocess.run(
+        [sys.executable, "-m", "evbt.cli", "sweep", str(EXAMPLE), "--out", str(out), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert p.returncode == 0, p.stderr
+    info = json.loads(p.stdout)
+    run = Path(info["results"])
+    man = json.loads((run / "manifest.json").read_text())
+    assert man["kind"] == "sweep" and man["n_combos"] == man["grid_size"] == 396
+    assert man["parts"] == ["part-00000.parquet"]
+    for key in ("data_hash",):
+        assert man["data"][key]
+    assert man["catalog"]["sha256"] and man["code_version"] and man["config_id"]
+    assert 0.0 <= man["overfit"]["pbo"] <= 1.0
+    parts = pd.read_parquet(run / "sweep" / "parts" / "part-00000.parquet")
+    assert set(parts["scope"]) == {"total", "NVDA", "AMD", "AVGO", "TSM", "MU", "INTC", "ASML"}
+    summ = pd.read_parquet(run / "sweep_summary.parquet")
+    assert len(summ) == 396 and {"dsr", "psr_pvalue", "bh_reject", "by_reject"} <= set(summ)
+    assert len(info["top"]) == 10
+    assert not any(q.name.startswith(".tmp") for q in run.rglob("*"))
+
+
+def test_second_run_reuses_and_force_recomputes(tmp_path):
+    cfg = load_config(_small(tmp_path))
+    a = S.run_sweep(cfg, out=tmp_path / "r", progress=False, chunk_size=100)
+    b = S.run_sweep(cfg, out=tmp_path / "r", progress=False, chunk_size=100)
+    assert b.reused and b.run_dir == a.run_dir
+    c = S.run_sweep(cfg, out=tmp_path / "r", progress=False, force=True, chunk_size=100)
+    assert not c.reused
+    pd.testing.assert_frame_equal(a.table(), c.table())
+    assert len(a.manifest["parts"]) == 5  # 420 combinations in parts of 100
+
+
+def test_kill_minus_nine_then_resume_gives_the_same_table(tmp_path):
+    """kill -9 at a seeded moment after the first part exists; --resume finishes it."""
+    import os
+    import signal
+    import time
+
+    cfg_path = _small(tmp_path)
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "evbt.cli", "sweep", str(cfg_path), "--out", str(out)]
+    cmd += ["--chunk-size", "3"]
+    log = tmp_path / "killed.log"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen([*cmd, "--json"], stdout=subprocess.DEVNULL, stderr=fh)
+    pattern = ".partial/*/sweep/parts/part-*.parquet"
+    while not list(out.glob(pattern)) and proc.poll() is None:
+        time.sleep(0.005)
+    time.sleep(float(np.random.default_rng(8).uniform(0.0, 0.05)))
+    assert proc.poll() is None, f"the sweep ended before the kill: {log.read_text()}"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    n_done = len(list(out.glob(pattern)))
+    assert n_done >= 1
+    p = subprocess.run([*cmd, "--resume", "--json"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    info = json.loads(p.stdout)
+    assert info["manifest"]["resumed"] is True
+    assert n_done < len(info["manifest"]["parts"])
+    run = Path(info["results"])
+    ref = S.run_sweep(load_config(cfg_path), out=tmp_path / "ref", progress=False, chunk_size=3)
+    assert ref.run_dir.name == run.name
+    pd.testing.assert_frame_equal(S.read_table(run, "parts"), ref.table())
+    pd.testing.assert_frame_equal(S.read_table(run, "blocks"), ref.blocks())
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(run / "sweep_summary.parquet"), ref.summary.reset_index(drop=True)
+    )
+    assert not list(out.glob(".partial/*"))
+
+
+def test_partial_run_needs_resume_or_force(tmp_path):
+    from evbt import store
+
+    cfg = load_config(_small(tmp_path))
+    inp = S.prepare(cfg)
+    root = tmp_path / "r"
+    rid = inp.head["run_id"]
+    assert rid.startswith("sweep-event_window-")
+    (store.partial_dir(root, rid) / "sweep" / "parts").mkdir(parents=True)
+    with pytest.raises(InputError, match="--resume"):
+        S.run_sweep(cfg, out=root, progress=False)
+
+
+def test_dask_local_cluster_equals_local(tmp_path):
+    pytest.importorskip("dask.distributed")
+    cfg = load_config(_small(tmp_path))
+    local = S.run_sweep(cfg, out=tmp_path / "a", progress=False, chunk_size=60)
+    dask = S.run_sweep(
+        cfg, out=tmp_path / "b", progress=False, chunk_size=60, executor="dask", workers=2
+    )
+    pd.testing.assert_frame_equal(local.table(), dask.table())
+    pd.testing.assert_frame_equal(local.blocks(), dask.blocks())
+    assert dask.manifest["executor"] == "dask"
+    assert dask.manifest["parts"] == local.manifest["parts"]
+
+
+def test_merge_overlap_is_refused(tmp_path):
+    cfg = load_config(_write_cfg(tmp_path, "hold = [1, 2]", strategy='overlap = "merge"\n'))
+    with pytest.raises(InputError, match='overlap = "merge"'):
+        S.prepare(cfg)
+
+
+def test_combo_config_is_a_plain_backtest_config():
+    cfg = _launch_config("per_ticker", 5, 1)
+    row = S.grid_table(cfg).iloc[0]
+    c = S.combo_config(cfg, row)
+    assert c.sweep == {}
+    assert c.strategy.hold == int(row["hold"]) and c.costs.fees == float(row["fees"])
+    assert dataclasses.replace(c) == c
+
+
+def test_kernel_without_jit_gives_the_same_table(tmp_path):
+    """NUMBA_DISABLE_JIT=1 runs the kernel as plain Python (coverage sees its lines); the
+    table must be the one the compiled kernel gives."""
+    cfg = _write_cfg(
+        tmp_path,
+        'entry_offset = [0, 2]\nhold = [1, 5]\nstop_loss = ["none", 0.05]\ndirection = ["short"]',
+        replace={'tickers = ["semis"]': 'tickers = ["NVDA", "AMD"]'},
+    )
+    script = (
+        "import sys; from evbt.config import load_config; from evbt.backtest import sweep as S\n"
+        "inp = S.prepare(load_config(sys.argv[1]))\n"
+        "S.chunk_frames(inp, inp.combos)[0].to_parquet(sys.argv[2])\n"
+    )
+    import os
+
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    p = subprocess.run(
+        [sys.executable, "-c", script, str(cfg), str(tmp_path / "py.parquet")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert p.returncode == 0, p.stderr
+    inp = S.prepare(load_config(cfg))
+    want = S.chunk_frames(inp, inp.combos)[0]
+    got = pd.read_parquet(tmp_path / "py.parquet")
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
