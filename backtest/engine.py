@@ -160,6 +160,13 @@ def _metrics_table(trades, eq, pos, bench, config: Config) -> pd.DataFrame:
     return out
 
 
+def _event_rows(catalog: pd.DataFrame, signals: SignalSet) -> pd.DataFrame:
+    """The catalog rows of the events a run signalled (for the folder's ``events`` table)."""
+    ids = set(signals.table["event_id"]) | set(signals.skipped.get("event_id", []))
+    cols = ["id", "name", "org", "kind", "tags", "date"]
+    return catalog.loc[catalog["id"].isin(ids), cols].rename(columns={"id": "event_id"})
+
+
 def run(
     config: Config,
     *,
@@ -223,6 +230,7 @@ def run(
         benchmark=bench,
         market=trade_market,
         arrays=arrays,
+        events=_event_rows(catalog, signals),
     )
     do_study = config.study.enabled if study is None else study
     if do_study:

@@ -92,6 +92,7 @@ class BacktestResult:
     market: Market | None = None
     arrays: SignalArrays | None = None
     bench_metrics: pd.Series | None = None
+    events: pd.DataFrame | None = None  # the catalog rows of the events the run signalled
 
     def __repr__(self) -> str:
         m = self.summary()
@@ -227,6 +228,67 @@ class BacktestResult:
         from evbt.backtest.engine import to_vectorbt
 
         return to_vectorbt(self)
+
+    def tables(self, *, pad: int = 10) -> dict[str, pd.DataFrame]:
+        """Every table of the run folder, by file name (see README: what a run gives you).
+
+        Besides the results: ``events`` (id, name, org, kind, tags, date of each event the
+        run signalled), ``prices_window`` (the real OHLC of each traded ticker ``pad``
+        sessions around each trade, for the report's small multiples) and ``benchmark``
+        (date, ticker, close).
+        """
+        frames = {
+            "trades": self.trades,
+            "equity": self.equity.reset_index(),
+            "metrics": self.metrics,
+            "pnl_by_event": self.pnl_by_event,
+            "skipped": self.skipped,
+            "signals": self.signals.table,
+        }
+        if self.study is not None:
+            frames |= {"event_study": self.study.panel, "study_summary": self.study.summary}
+        if self.events is not None:
+            frames["events"] = self.events.reset_index(drop=True)
+        windows = self._price_windows(pad)
+        if windows is not None:
+            frames["prices_window"] = windows
+        if self.benchmark is not None:
+            b = self.benchmark
+            frames["benchmark"] = pd.DataFrame(
+                {"date": b.index, "ticker": str(b.name), "close": b.to_numpy(dtype=float)}
+            )
+        return frames
+
+    def _price_windows(self, pad: int) -> pd.DataFrame | None:
+        """Real bars only (a filled cell is no price), ``pad`` sessions around each trade."""
+        import numpy as np
+
+        mk = self.market
+        if mk is None or not len(self.trades):
+            return None
+        idx = mk.index
+        rows = []
+        for t, tr in self.trades.groupby("ticker", sort=True):
+            j = mk.tickers.index(t)
+            keep = np.zeros(len(idx), dtype=bool)
+            a = idx.searchsorted(pd.to_datetime(tr["entry_session"]).to_numpy())
+            b = idx.searchsorted(pd.to_datetime(tr["exit_session"]).to_numpy())
+            for lo, hi in zip(a, b, strict=True):
+                keep[max(lo - pad, 0) : min(hi + pad + 1, len(idx))] = True
+            keep &= np.asarray(mk.real[:, j], dtype=bool)
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "date": idx[keep],
+                        "ticker": t,
+                        "open": mk.open[keep, j],
+                        "high": mk.high[keep, j],
+                        "low": mk.low[keep, j],
+                        "close": mk.close[keep, j],
+                    }
+                )
+            )
+        return pd.concat(rows, ignore_index=True)
 
     def write(self, root: str | os.PathLike[str] | None = None, *, force: bool = False) -> Path:
         """Write the run folder (Parquet tables + manifest) under ``root`` (default: the

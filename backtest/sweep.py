@@ -269,12 +269,14 @@ def prepare(
         )
     # the lookahead guard, for every entry_offset value, before any work
     lookahead = False
+    sess_ts = sessions.tolist()  # Timestamps: indexing a list is cheaper than the index
+    sess64 = sessions.to_numpy()
     for eo in eo_values:
         for b in base:
             epos = b["rpos"] + eo
             if epos < 0 or epos >= n_cal:
                 continue
-            entry = sessions[epos]
+            entry = sess_ts[epos]
             early = entry < b["known_at"] if b["scheduled"] else epos < b["rpos"]
             if early:
                 if not params.allow_lookahead:
@@ -325,7 +327,7 @@ def prepare(
                 pre_skip[j, s] = 1
                 continue
             ent_cal[j, s] = epos
-            entry64 = np.datetime64(sessions[epos])
+            entry64 = sess64[epos]
             if params.skip_if_earnings_within is not None and not b.earnings:
                 epos_t, eknown = earnings(b.ticker)
                 near = (np.abs(epos_t - b.rpos) <= params.skip_if_earnings_within) & (

@@ -288,7 +288,16 @@ def main() -> int:
             check=True,
         )
         ev_w, ev_rss, rc = _spawn(
-            ["evbt", "sweep", str(s1), "--out", str(folder / "cli"), "--force", "--json"],
+            [
+                "evbt",
+                "sweep",
+                str(s1),
+                "--out",
+                str(folder / "cli"),
+                "--force",
+                "--json",
+                "--no-report",
+            ],
             stdout=subprocess.DEVNULL,
         )
         print(f"  evbt whole process (evbt sweep CLI): {ev_w:.2f} s, peak RSS {ev_rss:.0f} MB")
@@ -334,7 +343,16 @@ def main() -> int:
             out_json = folder / "s2.json"
             with open(out_json, "w") as fh:
                 wall, rss, rc = _spawn(
-                    ["evbt", "sweep", str(s2), "--out", str(folder / "s2"), "--force", "--json"],
+                    [
+                        "evbt",
+                        "sweep",
+                        str(s2),
+                        "--out",
+                        str(folder / "s2"),
+                        "--force",
+                        "--json",
+                        "--no-report",
+                    ],
                     stdout=fh,
                 )
             if rc != 0:

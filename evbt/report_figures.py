@@ -247,8 +247,20 @@ def returns_histogram(ret: pd.Series) -> go.Figure:
     fig = go.Figure()
     lo, hi = (float(r.min()), float(r.max())) if len(r) else (0.0, 1.0)
     bins = {"start": lo, "end": hi + 1e-9, "size": max((hi - lo) / 30, 1e-6)}
+    edges = np.arange(bins["start"], bins["end"] + bins["size"], bins["size"])
     for name, part, color in (("win", r[r >= 0], GREEN), ("loss", r[r < 0], RED)):
-        fig.add_trace(go.Histogram(x=part, name=name, marker_color=color, opacity=0.8, xbins=bins))
+        # binned here so the page does not grow with the number of trades
+        counts, _ = np.histogram(part.to_numpy(), bins=edges)
+        fig.add_trace(
+            go.Bar(
+                x=(edges[:-1] + edges[1:]) / 2,
+                y=counts,
+                width=np.diff(edges),
+                name=name,
+                marker_color=color,
+                opacity=0.8,
+            )
+        )
     if len(r):
         fig.add_vline(
             x=float(r.mean()),
@@ -339,7 +351,19 @@ def heatmap_figure(
 
 
 def sharpe_histogram(sharpe: pd.Series, best: float | None) -> go.Figure:
-    fig = go.Figure(go.Histogram(x=sharpe.dropna(), nbinsx=40, marker_color=BLUE, opacity=0.8))
+    # binned here, not in the browser: a sweep has up to millions of combinations, and a
+    # Histogram trace would carry every one of them into the page
+    x = sharpe.replace([np.inf, -np.inf], np.nan).dropna().to_numpy(dtype=float)
+    counts, edges = np.histogram(x, bins=40) if len(x) else (np.zeros(0), np.zeros(1))
+    fig = go.Figure(
+        go.Bar(
+            x=(edges[:-1] + edges[1:]) / 2,
+            y=counts,
+            width=np.diff(edges),
+            marker_color=BLUE,
+            opacity=0.8,
+        )
+    )
     if best is not None and np.isfinite(best):
         fig.add_vline(
             x=best,

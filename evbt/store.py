@@ -647,17 +647,7 @@ def gc(
 
 def result_frames(result: BacktestResult) -> dict[str, pd.DataFrame]:
     """The tables of a backtest (see README: what a run gives you)."""
-    frames = {
-        "trades": result.trades,
-        "equity": result.equity.reset_index(),
-        "metrics": result.metrics,
-        "pnl_by_event": result.pnl_by_event,
-        "skipped": result.skipped,
-        "signals": result.signals.table,
-    }
-    if result.study is not None:
-        frames |= {"event_study": result.study.panel, "study_summary": result.study.summary}
-    return frames
+    return result.tables()
 
 
 def write_result(

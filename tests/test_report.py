@@ -178,8 +178,10 @@ def test_backtest_report_has_every_section_and_the_synthetic_banner(bt_folder, b
     skipped = pd.read_parquet(bt_folder / "skipped.parquet")
     for reason in skipped["reason"]:
         assert reason in text
-    # equity, CAAR, one small-multiples figure per traded ticker, histogram
-    assert n_figures(text) == 3 + trades["ticker"].nunique()
+    # equity, CAAR, one small-multiples figure per traded ticker, histogram, and the
+    # breakdown by kind/org/tag (the store writes events.parquet with each backtest)
+    assert (bt_folder / "events.parquet").exists()
+    assert n_figures(text) == 4 + trades["ticker"].nunique()
     assert text.count("Plotly.newPlot(") == n_figures(text)
     assert text.count("Plotly.newPlot") - text.count("Plotly.newPlot(") <= 2  # plotly.js itself
 
@@ -249,7 +251,7 @@ def test_a_large_run_stays_under_6_mb_with_caps_noted(tmp_path):
 
 def test_missing_optional_tables_leave_sections_out_with_a_note(tmp_path, bt_folder):
     folder = shutil.copytree(bt_folder, tmp_path / "run")
-    for name in ("event_study", "study_summary", "equity", "skipped"):
+    for name in ("event_study", "study_summary", "equity", "skipped", "prices_window"):
         (folder / f"{name}.parquet").unlink()
     out = write_report(folder)
     refs = parse(out)

@@ -70,3 +70,23 @@ def common_options(*names: str):
         return f
 
     return wrap
+
+
+no_report_option = click.option(
+    "--no-report", is_flag=True, help="Do not write the HTML tearsheet (report.html)."
+)
+
+
+def write_report_for(run_dir, *, quiet: bool = False):
+    """Write the run folder's tearsheet unless it is there already (same run id, same
+    content); print its path unless ``quiet``. Returns the path."""
+    from pathlib import Path
+
+    from evbt.report import write_report
+
+    path = Path(run_dir) / "report.html"
+    if not path.exists():
+        path = write_report(run_dir)
+    if not quiet:
+        click.echo(f"report: {path}")
+    return path

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from evbt.cli._common import emit_json, frame_records
+from evbt.cli._common import (
+    common_options,
+    emit_json,
+    frame_records,
+    no_report_option,
+    write_report_for,
+)
 
 
 def _fmt(v: float, pct: bool = True, sign: bool = True) -> str:
@@ -104,12 +110,10 @@ def print_backtest(result, out_dir) -> None:
 
 @click.command("backtest")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--prices", default=None, help="Price file (contract format); overrides [data].")
-@click.option("--events", default=None, help="Event catalog CSV; overrides [data] events.")
-@click.option("--out", default=None, help="Output folder (default [output] dir).")
+@common_options("prices", "events", "out", "json")
 @click.option("--no-study", is_flag=True, help="Skip the event study of the traded windows.")
 @click.option("--force", is_flag=True, help="Redo the run even if the results root has it.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@no_report_option
 def backtest_cmd(
     config: str,
     prices: str | None,
@@ -118,6 +122,7 @@ def backtest_cmd(
     no_study: bool,
     as_json: bool,
     force: bool,
+    no_report: bool,
 ) -> None:
     """Backtest CONFIG (TOML): signals -> Numba core -> Parquet results and a summary."""
     from evbt.backtest.engine import run
@@ -135,15 +140,19 @@ def backtest_cmd(
     _record_warnings(result.manifest)
     path = write_result(result, out, force=force)
     if as_json:
+        report = None if no_report else write_report_for(path, quiet=True)
         emit_json(
             {
                 "results": str(path),
+                "report": None if report is None else str(report),
                 "manifest": result.manifest,
                 "metrics": frame_records(result.metrics),
             }
         )
     else:
         print_backtest(result, path)
+        if not no_report:
+            write_report_for(path)
 
 
 def _print_study_skips(con, st) -> None:
@@ -225,10 +234,7 @@ def print_study_tables(con, st) -> None:
 
 @click.command("study")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--prices", default=None, help="Price file (contract format); overrides [data].")
-@click.option("--events", default=None, help="Event catalog CSV; overrides [data] events.")
-@click.option("--out", default=None, help="Output folder (default [output] dir).")
-@click.option("--json", "as_json", is_flag=True)
+@common_options("prices", "events", "out", "json")
 @click.option("--force", is_flag=True, help="Redo the run even if the results root has it.")
 def study_cmd(
     config: str, prices: str | None, events: str | None, out: str | None, as_json: bool, force: bool

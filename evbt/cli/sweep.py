@@ -6,7 +6,13 @@ import math
 
 import click
 
-from evbt.cli._common import emit_json, frame_records
+from evbt.cli._common import (
+    common_options,
+    emit_json,
+    frame_records,
+    no_report_option,
+    write_report_for,
+)
 
 
 def _f(v, fmt: str) -> str:
@@ -92,9 +98,7 @@ def print_sweep(res) -> None:
 
 @click.command("sweep")
 @click.argument("config", type=click.Path(dir_okay=False))
-@click.option("--prices", default=None, help="Price file (contract format); overrides [data].")
-@click.option("--events", default=None, help="Event catalog CSV; overrides [data] events.")
-@click.option("--out", default=None, help="Results root (default $EVBT_RESULTS or [output] dir).")
+@common_options("prices", "events", "out")
 @click.option(
     "--resume", is_flag=True, help="Finish an interrupted sweep: compute missing parts only."
 )
@@ -116,6 +120,7 @@ def print_sweep(res) -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the summary as JSON (no progress bar)."
 )
+@no_report_option
 def sweep_cmd(
     config: str,
     prices: str | None,
@@ -128,6 +133,7 @@ def sweep_cmd(
     scheduler: str | None,
     chunk_size: int | None,
     as_json: bool,
+    no_report: bool,
 ) -> None:
     """Run every combination of CONFIG's [sweep] table; write parts, summary and manifest."""
     from evbt.backtest.sweep import run_sweep
@@ -157,11 +163,19 @@ def sweep_cmd(
     )
     if as_json:
         top = res.summary.sort_values("sharpe", ascending=False, na_position="last").head(10)
+        report = None if no_report else write_report_for(res.run_dir, quiet=True)
         emit_json(
-            {"results": str(res.run_dir), "manifest": res.manifest, "top": frame_records(top)}
+            {
+                "results": str(res.run_dir),
+                "report": None if report is None else str(report),
+                "manifest": res.manifest,
+                "top": frame_records(top),
+            }
         )
     else:
         print_sweep(res)
+        if not no_report:
+            write_report_for(res.run_dir)
 
 
 COMMANDS = (sweep_cmd,)
