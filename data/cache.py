@@ -179,7 +179,8 @@ def _check_entry(ticker: str, pq: Path, js: Path) -> Entry:
     return Entry(ticker, frame, meta, pq)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` all or nothing: a temporary sibling, fsync, rename."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -245,8 +246,8 @@ def write_entry(
         "updated_at": now.isoformat(),
         "fetches": log_entries[-_MAX_LOG:],
     }
-    _atomic_write(pq, data)
-    _atomic_write(js, (json.dumps(meta, indent=1) + "\n").encode("utf-8"))
+    atomic_write(pq, data)
+    atomic_write(js, (json.dumps(meta, indent=1) + "\n").encode("utf-8"))
     return Entry(ticker, clean, meta, pq)
 
 

@@ -1137,3 +1137,26 @@ def report_frames(
             .reset_index(drop=True)
         )
     return out
+
+
+#: How evbt starts Debian's Chromium for the browser test and the screenshot script: headless
+#: as root, and none of the background connections this closed network would refuse.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def find_chromium() -> str | None:
+    """The Chromium to drive with Playwright: ``EVBT_CHROMIUM``, /usr/bin/chromium, or PATH."""
+    import os
+    import shutil
+
+    for cand in (os.environ.get("EVBT_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
+        if cand and Path(cand).is_file() and os.access(cand, os.X_OK):
+            return cand
+    return None

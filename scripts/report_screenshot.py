@@ -15,38 +15,23 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def sample_run(root: Path) -> Path:
     """The sample backtest's run folder under ``root``."""
     from evbt.backtest.engine import run
     from evbt.config import load_config
-    from evbt.report import report_frames
     from evbt.store import write_result
 
     result = run(load_config(ROOT / "examples" / "launch_shock.toml"))
-    folder = Path(write_result(result, root))
-    # The report reads these optional tables when the folder has them; add any the store
-    # did not write (a no-op once the store writes them itself).
-    for name, frame in report_frames(result).items():
-        target = folder / f"{name}.parquet"
-        if not target.exists():
-            frame.to_parquet(target, index=False)
-            print(f"added {target.name} (not written by the store)", file=sys.stderr)
-    return folder
+    return Path(write_result(result, root))
 
 
 def screenshot(html: Path, png: Path, *, chromium: str, width: int = 1280) -> list[str]:
     """Full-page PNG of ``html``; returns the URLs of any network request (all refused)."""
     from playwright.sync_api import sync_playwright
+
+    from evbt.report import CHROMIUM_ARGS
 
     url = html.resolve().as_uri()
     refused: list[str] = []
@@ -78,14 +63,18 @@ def screenshot(html: Path, png: Path, *, chromium: str, width: int = 1280) -> li
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "docs" / "report.png"))
-    ap.add_argument("--chromium", default="/usr/bin/chromium")
+    ap.add_argument("--chromium", default=None, help="default: EVBT_CHROMIUM or /usr/bin/chromium")
     args = ap.parse_args(argv)
-    from evbt.report import write_report
+    from evbt.report import find_chromium, write_report
 
+    chromium = args.chromium or find_chromium()
+    if chromium is None:
+        print("no Chromium found: apt-get install chromium, or set EVBT_CHROMIUM", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="evbt-report-") as tmp:
         folder = sample_run(Path(tmp))
         html = write_report(folder)
-        refused = screenshot(html, Path(args.out), chromium=args.chromium)
+        refused = screenshot(html, Path(args.out), chromium=chromium)
     if refused:
         print(f"the report tried {len(refused)} network request(s): {refused[:3]}", file=sys.stderr)
         return 1

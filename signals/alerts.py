@@ -17,12 +17,10 @@ or resolves (the confirmed row) keeps its key; :func:`diff_alerts` compares two 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -214,20 +212,12 @@ def write_state(path: str | os.PathLike[str], items: dict[str, dict[str, Any]], 
     blob = json.dumps(
         {"version": STATE_VERSION, "asof": _day(asof), "items": items}, indent=1, sort_keys=True
     )
+    from evbt.data.cache import atomic_write
+
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+        atomic_write(p, blob.encode("utf-8"))
     except OSError as e:
         raise InputError(f"{p}: cannot write the alerts state file ({e.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 # ---------------------------------------------------------------- calendar file
