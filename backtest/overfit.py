@@ -526,9 +526,10 @@ def fdr(pvalues, method: str = "bh", *, q: float = 0.05) -> np.ndarray:
     (FDR <= q for independent or positively dependent tests). ``"by"``
     Benjamini-Yekutieli (2001): the same with ``q / c(m)``, ``c(m) = sum_{i<=m} 1/i``,
     valid under any dependence (neighbouring grid combinations are strongly dependent).
-    Uses ``scipy.stats.false_discovery_control`` (adjusted p-values; reject where
-    ``<= q``). NaN p-values (a combination without a Sharpe ratio) are not tests: they
-    are never rejected and do not count in ``m``. Returns a bool array shaped like
+    The adjusted p-values are those of ``scipy.stats.false_discovery_control`` (the same
+    operations in NumPy, :func:`_fdr_adjusted`: importing scipy.stats costs 0.6 s); reject
+    where ``<= q``. NaN p-values (a combination without a Sharpe ratio) are not tests:
+    they are never rejected and do not count in ``m``. Returns a bool array shaped like
     ``pvalues``.
     """
     if method not in FDR_METHODS:
@@ -543,11 +544,26 @@ def fdr(pvalues, method: str = "bh", *, q: float = 0.05) -> np.ndarray:
         raise InputError("fdr: p-values must lie in [0, 1]")
     out = np.zeros(p.shape, dtype=bool)
     if finite.any():
-        import scipy.stats
-
-        adj = scipy.stats.false_discovery_control(p[finite], method=method)
-        out[finite] = adj <= q
+        out[finite] = _fdr_adjusted(p[finite], method) <= q
     return out
+
+
+def _fdr_adjusted(p: np.ndarray, method: str) -> np.ndarray:
+    """Adjusted p-values of 1-D ``p``, operation for operation as
+    ``scipy.stats.false_discovery_control(p, method=method)``: a sorted step-up."""
+    m = p.shape[0]
+    if m <= 1:
+        return p
+    order = np.argsort(p, kind="stable")
+    ps = p[order]
+    i = np.arange(1, m + 1, dtype=ps.dtype)
+    ps *= m / i
+    if method == "by":
+        ps *= np.sum(1 / i)
+    np.minimum.accumulate(ps[::-1], out=ps[::-1])
+    adj = np.empty_like(ps)
+    adj[order] = ps
+    return np.clip(adj, 0.0, 1.0)
 
 
 # ---------------------------------------------------------------------------------------
