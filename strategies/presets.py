@@ -64,8 +64,8 @@ class Select:
 
     def __post_init__(self) -> None:
         if self.attrs:
-            from evbt.data.attributes import normalise_attr_spec
             from evbt.errors import InputError
+            from evbt.strategies.attrs import normalise_attr_spec
 
             try:
                 spec = normalise_attr_spec(self.attrs, where="attrs")

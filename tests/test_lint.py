@@ -29,10 +29,6 @@ UPWARD_ALLOWED = {
     # A sweep streams its parts into a run folder while it runs (begin_run / finish_run,
     # contract C3): the store is its output channel, loaded when the sweep starts.
     ("evbt.backtest.sweep", "evbt.store"),
-    # KNOWN DEBT (CATALOG, this session): Select.__post_init__ normalises its attrs spec
-    # with evbt.data.attributes.normalise_attr_spec, pure Python that belongs below config
-    # (strategies layer); once it moves there, delete this entry.
-    ("evbt.strategies.presets", "evbt.data"),
 }
 
 
