@@ -581,6 +581,14 @@ def test_pnl_by_event_needs_event_id():
 # ---------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def _vectorbt_imported():
+    # Imported outside the hypothesis-run test bodies: vectorbt's import raises the
+    # recursion limit, which hypothesis reports as an error when it happens inside one.
+    import vectorbt  # noqa: F401  (registers the .vbt accessor)
+
+
+@pytest.mark.usefixtures("_vectorbt_imported")
 class TestAgainstVectorbt:
     """Sharpe, Sortino, max drawdown, total return and annualised volatility vs vectorbt.
 
@@ -605,12 +613,6 @@ class TestAgainstVectorbt:
     - The risk-free rate: vectorbt's ``risk_free`` / ``required_return`` are per period; ours
       in :func:`compute_metrics` is annual, converted to ``(1 + R) ** (1/252) - 1``.
     """
-
-    @pytest.fixture(autouse=True, scope="class")
-    def _import_vectorbt(self):
-        # Imported outside the hypothesis-run test body: vectorbt's import raises the
-        # recursion limit, which hypothesis reports as an error when it happens inside it.
-        import vectorbt  # noqa: F401  (registers the .vbt accessor)
 
     @staticmethod
     def acc(equity: pd.Series):
