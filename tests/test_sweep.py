@@ -142,6 +142,8 @@ def _launch_config(mode: str, samples: int, seed: int):
     return from_dict(raw)
 
 
+# slow: 300 single backtests through the engine (about 50 s); CI runs it with -m slow
+@pytest.mark.slow
 @pytest.mark.parametrize("mode,seed", [("per_ticker", 11), ("shared_cash", 12)])
 def test_sweep_equals_one_backtest_per_combination(mode, seed, fast_loads):
     """150 random combinations per mode (300 in all), every metric to 1e-9."""
@@ -319,6 +321,7 @@ def test_second_run_reuses_and_force_recomputes(tmp_path):
     assert len(a.manifest["parts"]) == 5  # 420 combinations in parts of 100
 
 
+@pytest.mark.slow  # a sweep killed in a subprocess and resumed (about 15 s)
 def test_kill_minus_nine_then_resume_gives_the_same_table(tmp_path):
     """kill -9 at a seeded moment after the first part exists; --resume finishes it."""
     import os
