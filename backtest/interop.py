@@ -45,6 +45,21 @@ GROUP_SUBPLOTS = ("value", "cum_returns", "drawdowns")
 """What ``EvbtPortfolio.plot()`` shows for several tickers (subplots that support groups)."""
 
 
+#: ``Portfolio.from_signals`` settings that give vectorbt evbt's fill semantics: stops from
+#: the entry price paying slippage, an exit signal beats an entry on the same bar, no
+#: reversal or adding to a position (README: deliberate differences from vectorbt).
+VBT_SEMANTICS: dict[str, Any] = {
+    "stop_entry_price": "price",
+    "stop_exit_price": "stopmarket",
+    "upon_long_conflict": "exit",
+    "upon_short_conflict": "exit",
+    "upon_dir_conflict": "ignore",
+    "upon_opposite_entry": "ignore",
+    "accumulate": False,
+    "min_size": 0.0,
+}
+
+
 def _portfolio_class() -> Any:
     """:class:`EvbtPortfolio`, built on first use so importing this module stays light."""
     global EvbtPortfolio
@@ -224,14 +239,7 @@ def to_vectorbt(
         slippage=params.slippage,
         sl_stop=params.sl_stop,
         tp_stop=params.tp_stop,
-        stop_entry_price="price",
-        stop_exit_price="stopmarket",
-        upon_long_conflict="exit",
-        upon_short_conflict="exit",
-        upon_dir_conflict="ignore",
-        upon_opposite_entry="ignore",
-        accumulate=False,
-        min_size=0.0,
+        **VBT_SEMANTICS,
         init_cash=params.init_cash,
         cash_sharing=False,
         freq=freq,

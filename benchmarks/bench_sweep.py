@@ -198,6 +198,7 @@ def worker_vbt(cfg_path: str, react_json: str, result: str) -> None:
     import vectorbt as vbt
 
     from evbt.backtest import sweep as S
+    from evbt.backtest.interop import VBT_SEMANTICS
     from evbt.config import load_config
 
     cfg = load_config(cfg_path)
@@ -231,14 +232,7 @@ def worker_vbt(cfg_path: str, react_json: str, result: str) -> None:
             fees=0.0005,
             slippage=0.0005,
             sl_stop=sl[None, :],
-            stop_entry_price="price",
-            stop_exit_price="stopmarket",
-            upon_long_conflict="exit",
-            upon_short_conflict="exit",
-            upon_dir_conflict="ignore",
-            upon_opposite_entry="ignore",
-            accumulate=False,
-            min_size=0.0,
+            **VBT_SEMANTICS,
             init_cash=100000.0,
             freq="1D",
         )
