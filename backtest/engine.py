@@ -1,30 +1,28 @@
-"""Simulation wiring: ``run(config) -> BacktestResult`` and ``study(config) -> StudyRun``.
+"""Simulation wiring: market matrices + a signal set -> the kernel -> labelled tables.
 
-Data flows one way: prices + catalog -> signals -> kernel -> labelled tables -> Parquet.
-This layer checks and aligns inputs, calls the kernel, and puts labels back; it holds no
-trading logic of its own (that lives in signals/ and backtest/nb.py).
+The application (:mod:`evbt.api`) loads prices and the catalog and builds the signals; this
+layer checks and aligns inputs, calls the kernel, and puts labels back. It loads and writes
+nothing and holds no trading logic of its own (that lives in signals/ and backtest/nb.py).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from evbt.backtest.enums import EXIT_REASON_NAMES, STATUS_NAMES, SignalStatus
-from evbt.backtest.manifest import make_manifest
-from evbt.backtest.market import Market, load_market
-from evbt.backtest.result import BacktestResult
-from evbt.backtest.study_run import run_study_for
-from evbt.config import Config
+from evbt.backtest.market import Market
 from evbt.errors import InputError
 from evbt.signals.rules import (
     SKIP_COLUMNS,
     SignalArrays,
     SignalSet,
-    build_signals,
-    no_signal_error,
     to_arrays,
 )
+from evbt.strategies.config import Config
 
 EXIT_REASONS = dict(enumerate(EXIT_REASON_NAMES))
 
@@ -167,32 +165,43 @@ def _event_rows(catalog: pd.DataFrame, signals: SignalSet) -> pd.DataFrame:
     return catalog.loc[catalog["id"].isin(ids), cols].rename(columns={"id": "event_id"})
 
 
-def run(
-    config: Config,
-    *,
-    prices_path: str | None = None,
-    events_path: str | None = None,
-    study: bool | None = None,
-) -> BacktestResult:
-    """Run one backtest: load prices and the catalog, build signals, simulate, measure."""
-    from evbt.backtest.metrics import pnl_by_event
-    from evbt.data.catalog import load_catalog
+@dataclass(frozen=True)
+class RunTables:
+    """What :func:`backtest_tables` computes: the labelled tables of one backtest."""
 
-    catalog = load_catalog(events_path or config.data.events)
-    signals = build_signals(catalog, config.strategy)
-    if signals.table.empty:
-        raise no_signal_error(signals, config.origin)
-    params = sim_params(config)  # refuse what the kernel cannot take before loading prices
+    trades: pd.DataFrame
+    equity: pd.DataFrame
+    position: pd.DataFrame
+    metrics: pd.DataFrame
+    pnl_by_event: pd.DataFrame
+    skipped: pd.DataFrame
+    benchmark: pd.Series | None
+    market: Market  # the trade tickers only (the benchmark left out unless traded)
+    arrays: SignalArrays
+    events: pd.DataFrame
+    ruined: bool
+
+
+def check_weight(config: Config) -> None:
+    """``[strategy] weight`` is a fraction in (0, 1] (no leverage)."""
     weight = config.strategy.weight
     if not (0.0 < weight <= 1.0):
         raise InputError(
             f"{config.origin}: [strategy] weight = {weight}: use a fraction in (0, 1] "
             "(no leverage: 1 commits the whole size to each signal)"
         )
+
+
+def backtest_tables(
+    config: Config, market: Market, signals: SignalSet, catalog: pd.DataFrame
+) -> RunTables:
+    """One backtest on prepared inputs: ``market`` holds the signals' tickers and the
+    ``[data] benchmark``; ``catalog`` is the frame the signals came from. Loads nothing."""
+    from evbt.backtest.metrics import pnl_by_event
+
+    params = sim_params(config)
     tickers = list(dict.fromkeys(signals.table["ticker"]))
     bench_t = config.data.benchmark
-    load = tickers + ([bench_t] if bench_t and bench_t not in tickers else [])
-    market = load_market(config, load, prices_path=prices_path)
     bench = (
         pd.Series(market.close[:, market.tickers.index(bench_t)], index=market.index, name=bench_t)
         if bench_t
@@ -217,47 +226,22 @@ def run(
     ruined = bool((trades["exit_reason"] == "ruined").any()) or bool(
         (eq.drop(columns=["benchmark"], errors="ignore") <= 0).any().any()
     )
-    result = BacktestResult(
-        config=config,
-        signals=signals,
+    return RunTables(
         trades=trades,
         equity=eq,
         position=pos,
         metrics=metrics,
         pnl_by_event=pnl_by_event(_coded(trades)),
         skipped=skipped,
-        manifest={},
         benchmark=bench,
         market=trade_market,
         arrays=arrays,
         events=_event_rows(catalog, signals),
-    )
-    do_study = config.study.enabled if study is None else study
-    if do_study:
-        result.study = run_study_for(config, market, signals.table)
-    result.manifest = make_manifest(
-        result,
-        market,
-        catalog=catalog,
-        catalog_path=events_path or config.data.events,
-        prices_path=prices_path or config.data.prices,
         ruined=ruined,
     )
-    # Every signal accounted for (C1): signals = trades + skipped, each skip with its reason.
-    counts = result.manifest.setdefault("signals", {})
-    counts.pop("n_skipped_in_kernel", None)
-    by_reason = skipped["code"].value_counts().sort_index()
-    counts.update(
-        n_signals=int(len(trades) + len(skipped)),
-        n_trades=int(len(trades)),
-        n_skipped=int(len(skipped)),
-        skipped_by_reason={str(k): int(v) for k, v in by_reason.items()},
-    )
-    result.manifest["ruined"] = ruined
-    return result
 
 
-def _kernel_trades(result: BacktestResult) -> np.ndarray:
+def _kernel_trades(result: Any) -> np.ndarray:
     """``result.trades`` back as the kernel's ``trade_dt`` records (what to_vectorbt reads)."""
     from evbt.backtest.enums import ExitReason, trade_dt
 
@@ -287,7 +271,7 @@ def _kernel_trades(result: BacktestResult) -> np.ndarray:
     return out
 
 
-def to_vectorbt(result: BacktestResult):
+def to_vectorbt(result: Any):
     """A ``vectorbt.Portfolio`` holding the same trades as ``result`` (per_ticker mode), so
     vectorbt's analytics and plots work on an evbt run: its ``sharpe_ratio()`` equals
     ``result.metrics``' Sharpe per ticker (``group_by=True``: the total), with the same

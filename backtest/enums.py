@@ -296,7 +296,7 @@ def _word(field: str, value: str) -> int:
 
 
 def params_from_config(config: Any, **overrides: object) -> SimParams:
-    """The checked :class:`SimParams` of an ``evbt.config.Config`` (TOML words -> codes).
+    """The checked :class:`SimParams` of an ``evbt.strategies.config.Config`` (TOML words -> codes).
 
     ``overrides`` replace single kernel fields (by their SimParams names), e.g. a sweep's
     ``sl_stop=0.05``. Raises ``ValueError`` for a value the kernel cannot take.

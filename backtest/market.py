@@ -1,7 +1,7 @@
 """Market alignment: prices for the run's tickers as session x ticker matrices.
 
-Loads prices through the data layer, checks them, and aligns them on one session index so
-the kernels can take plain arrays. Records which cells are real bars (``Market.real``) and
+Aligns a long price table (loaded by the application through the data layer) on one session
+index so the kernels can take plain arrays. Records which cells are real bars (``Market.real``) and
 which are fills (a ticker with no bar on a session: forward-filled, back-filled before its
 first bar), so that no trade ever fills on a price the market did not print (contract C1).
 """
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evbt.config import Config
 from evbt.errors import InputError
 
 
@@ -58,27 +57,6 @@ class Market:
             last_bar=self.last_bar[keep],
             real=cols(self.real),
         )
-
-
-def load_market(config: Config, tickers: list[str], *, prices_path: str | None = None) -> Market:
-    """Load, validate and align prices for ``tickers`` over the config's window."""
-    from evbt.data.sources import load_prices
-
-    d = config.data
-    source = "file" if prices_path else d.source
-    path = prices_path or d.prices
-    df = load_prices(tickers, d.start, d.end, source=source, path=path)
-    if df.empty:
-        raise InputError(
-            f"no prices for {', '.join(tickers)} between {d.start or 'the start'} and "
-            f"{d.end or 'the end'}: widen [data] start/end or check the ticker names"
-        )
-    return align_prices(
-        df,
-        tickers,
-        source=str(df.attrs.get("source", source)),
-        synthetic=bool(df.attrs.get("synthetic", False)),
-    )
 
 
 def align_prices(

@@ -1,7 +1,7 @@
 """Pre-earnings analysis: how a ticker runs into and reacts to its reports, split by whether
 a Chinese efficiency launch (or a policy event) landed in the sessions just before.
 
-Everything is computed *as of* a day: the catalog as known then (:func:`evbt.data.catalog.as_of`)
+Everything is computed *as of* a day: the catalog as known then (``evbt.data.catalog.as_of``, applied by the application)
 and prices up to that day only. Past reports are those whose whole window (run-up and the
 five sessions after the reaction) ended on or before the as-of day.
 
@@ -88,11 +88,9 @@ class PreEarnings:
 
 
 def _launch_mask(cat: pd.DataFrame) -> pd.Series:
-    from evbt.data.catalog_schema import match_lists
+    from evbt.signals.select import tag_mask
 
-    return (cat["kind"] == "model_launch") & pd.Series(
-        match_lists(cat["tags"], all_of=("china", "efficiency")), index=cat.index
-    )
+    return (cat["kind"] == "model_launch") & tag_mask(cat, all_of=("china", "efficiency"))
 
 
 def _before(
@@ -108,8 +106,9 @@ def _before(
 
 def pre_earnings(
     prices: pd.DataFrame,
-    catalog: pd.DataFrame,
+    known: pd.DataFrame,
     *,
+    sessions: pd.DatetimeIndex,
     ticker: str = "NVDA",
     asof: Any,
     lookback: int = 10,
@@ -120,19 +119,15 @@ def pre_earnings(
     """The pre-earnings tables of ``ticker`` as of ``asof`` (see the module docstring).
 
     ``prices``: the long contract table (``date, ticker, close`` at least) with ``ticker``
-    and ``benchmark``; rows after ``asof`` are dropped first. ``catalog``: a loaded catalog.
+    and ``benchmark``; rows after ``asof`` are dropped first. ``known``: the catalog as known
+    on ``asof``; ``sessions``: the NYSE sessions (the application checks ``asof`` and
+    ``lookback`` and loads both; :func:`evbt.api.pre_earnings`).
     """
     from evbt.backtest.study import run_study
-    from evbt.data.calendar import sessions as nyse_sessions
-    from evbt.data.catalog import as_of, horizon_sessions
 
-    if isinstance(lookback, bool) or int(lookback) != lookback or not 1 <= lookback <= 60:
-        raise InputError(f"--lookback {lookback!r}: use a whole number of sessions from 1 to 60")
     n = int(lookback)
     tk = str(ticker).strip().upper()
-    horizon_sessions(asof, 1)  # checks the as-of date (one rule for every command)
     day = pd.Timestamp(asof).normalize()
-    known = as_of(catalog, day)
 
     px = prices[pd.to_datetime(prices["date"]) <= day]
     for t in (tk, benchmark):
@@ -147,7 +142,11 @@ def pre_earnings(
     rets = close[[tk]].pct_change(fill_method=None).iloc[1:]
     bench = close[benchmark].pct_change(fill_method=None).iloc[1:]
     idx = rets.index
-    cal = nyse_sessions(idx[0], day + pd.Timedelta(days=400)) if len(idx) else idx
+    cal = (
+        sessions[(sessions >= idx[0]) & (sessions <= day + pd.Timedelta(days=400))]
+        if len(idx)
+        else idx
+    )
 
     earn = known[
         (known["kind"] == "earnings")

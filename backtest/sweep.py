@@ -1,47 +1,35 @@
-"""Parameter sweeps: ``run_sweep(config)`` runs every combination of a config's ``[sweep]``.
+"""Parameter sweeps: every combination of a config's ``[sweep]`` on prepared inputs.
 
-The pandas face of :mod:`evbt.backtest.sweep_nb`. It does, once per sweep, everything that
-does not depend on the swept values: load the catalog and prices, pick the events and their
-tickers, place every (event, ticker) pair on the NYSE calendar and on the price index for
-each ``entry_offset`` value (with the signal layer's point-in-time rules: lookahead guard,
-``skip_if_earnings_within``, the next-earnings exit anchor), and cut the daily returns
-into time blocks and the events into walk-forward blocks. The kernel then runs the
-combinations, chunk by chunk, and each chunk becomes one Parquet part written atomically.
+The pandas face of :mod:`evbt.backtest.sweep_nb`. Once per sweep, :func:`sweep_events` and
+:func:`prepare_inputs` do everything that does not depend on the swept values: pick the
+events and their tickers from a loaded catalog, place every (event, ticker) pair on the NYSE
+calendar and on the price index for each ``entry_offset`` value (with the signal layer's
+point-in-time rules: lookahead guard, ``skip_if_earnings_within``, the next-earnings exit
+anchor), and cut the daily returns into time blocks and the events into walk-forward blocks.
+:func:`run_chunks` then runs the combinations chunk by chunk, locally or as Dask tasks, and
+hands each chunk's ``(part, blocks)`` tables to a sink in the calling process.
 
-Output (contract C2), in the run folder ``<results root>/<run id>/``::
-
-    manifest.json                 config, data and catalog hashes, code version, grid size,
-                                  parts, overfitting figures
-    sweep_summary.parquet         one row per combination: Sharpe, deflated Sharpe, ...
-    sweep/parts/part-00000.parquet   one row per (combo_id, scope): metrics
-    sweep/blocks/part-00000.parquet  one row per combo_id: time- and event-block sums
-
-While it runs, the folder is ``<root>/.partial/<run id>/`` (``evbt.store.begin_run``); a
-part is written under a temporary name and renamed, blocks first, so a part file that
-exists is complete and ``resume=True`` computes only the chunks whose part is missing.
+Loading the catalog and prices, the run folder and its part files belong to the application
+(:func:`evbt.api.sweep`, :mod:`evbt.parts`; contract C2 in docs/contracts.md).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
-import os
-import secrets
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from evbt.config import Config
+from evbt.backtest.market import Market
 from evbt.errors import InputError
-from evbt.grid import SWEEPABLE, SweepSpec, sweep_spec
+from evbt.strategies.config import Config
+from evbt.strategies.grid import SWEEPABLE, SweepSpec, sweep_spec
 
-PART_DIGITS = 5
 DEFAULT_CHUNK = 10_000
 METRIC_COLUMNS = (
     "total_return",
@@ -211,14 +199,22 @@ def _check_spec(config: Config, spec: SweepSpec) -> None:
         raise InputError(f"{where}: {e}") from None
 
 
-def prepare(
-    config: Config, *, prices_path: str | None = None, events_path: str | None = None
-) -> SweepInputs:
-    """Check the sweep and build its :class:`SweepInputs` (loads catalog and prices)."""
-    from evbt.backtest.manifest import manifest_head
-    from evbt.backtest.market import load_market
-    from evbt.data.catalog import load_catalog
-    from evbt.signals.rules import _all_sessions, _earnings_positions
+@dataclass(frozen=True)
+class SweepEvents:
+    """What :func:`sweep_events` found: the (event, ticker) pairs, their tickers, the
+    entry offsets and whether any entry looks ahead (allowed by the config)."""
+
+    spec: SweepSpec
+    base: list[dict[str, Any]]
+    tickers: list[str]
+    eo_values: tuple[int, ...]
+    lookahead: bool
+
+
+def sweep_events(config: Config, catalog: pd.DataFrame) -> SweepEvents:
+    """Check the sweep and place the events it selects from ``catalog`` on the calendar, with
+    the lookahead guard for every ``entry_offset`` value, before any price is loaded."""
+    from evbt.signals.rules import all_sessions
     from evbt.signals.select import select_events, tickers_of
     from evbt.strategies.presets import REPORTER
 
@@ -230,10 +226,8 @@ def prepare(
         params.check()
     except InputError as e:
         raise InputError(f"{where}: {e}") from None
-    catalog_path = events_path or config.data.events
-    catalog = load_catalog(catalog_path)
     events = select_events(catalog, params)
-    sessions = _all_sessions()
+    sessions = all_sessions()
     n_cal = len(sessions)
     eo_values = tuple(spec.params.get("entry_offset", (params.entry_offset,)))
     eo_field = (
@@ -270,7 +264,6 @@ def prepare(
     # the lookahead guard, for every entry_offset value, before any work
     lookahead = False
     sess_ts = sessions.tolist()  # Timestamps: indexing a list is cheaper than the index
-    sess64 = sessions.to_numpy()
     for eo in eo_values:
         for b in base:
             epos = b["rpos"] + eo
@@ -294,11 +287,28 @@ def prepare(
                 lookahead = True
 
     tickers = list(dict.fromkeys(b["ticker"] for b in base))
-    bench_t = config.data.benchmark
-    load = tickers + ([bench_t] if bench_t and bench_t not in tickers else [])
-    market = load_market(config, load, prices_path=prices_path)
-    if bench_t and bench_t not in tickers:
-        market = market.select(tickers)
+    return SweepEvents(
+        spec=spec, base=base, tickers=tickers, eo_values=eo_values, lookahead=lookahead
+    )
+
+
+def prepare_inputs(
+    config: Config,
+    catalog: pd.DataFrame,
+    found: SweepEvents,
+    market: Market,
+    head: dict[str, Any],
+) -> SweepInputs:
+    """Build the sweep's :class:`SweepInputs` from the catalog, the events
+    :func:`sweep_events` found and the market (the trade tickers); ``head`` is the
+    manifest head the application made. Loads nothing."""
+    from evbt.signals.rules import all_sessions, earnings_positions
+
+    spec, base, eo_values = found.spec, found.base, found.eo_values
+    params = config.strategy
+    sessions = all_sessions()
+    n_cal = len(sessions)
+    sess64 = sessions.to_numpy()
     index = market.index
     col = {t: i for i, t in enumerate(market.tickers)}
 
@@ -316,7 +326,7 @@ def prepare(
 
     def earnings(t: str) -> tuple[np.ndarray, np.ndarray]:
         if t not in earn_cache:
-            earn_cache[t] = _earnings_positions(catalog, t, sessions)
+            earn_cache[t] = earnings_positions(catalog, t, sessions)
         return earn_cache[t]
 
     mkt_pos = index.get_indexer(sessions)  # calendar position -> price index position or -1
@@ -405,15 +415,8 @@ def prepare(
         n_eblocks=w,
         years=float(years),
         combos=grid_table(config),
-        head=manifest_head(
-            config,
-            market,
-            kind="sweep",
-            catalog=catalog,
-            catalog_path=catalog_path,
-            prices_path=prices_path,
-        ),
-        lookahead=lookahead,
+        head=head,
+        lookahead=found.lookahead,
     )
 
 
@@ -592,314 +595,50 @@ def chunk_frames(inp: SweepInputs, combos: pd.DataFrame) -> tuple[pd.DataFrame, 
     return part, blocks
 
 
-# ------------------------------------------------------------------- parts on disk
+# ------------------------------------------------------------------------ executors
 
 
-def part_name(i: int) -> str:
-    return f"part-{i:0{PART_DIGITS}d}.parquet"
-
-
-def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(4)}")
-    try:
-        frame.to_parquet(tmp, index=False)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def write_part(folder: Path, i: int, part: pd.DataFrame, blocks: pd.DataFrame) -> Path:
-    """Write part ``i`` under ``folder/sweep``: blocks first, then the part (the marker)."""
-    sweep = Path(folder) / "sweep"
-    (sweep / "parts").mkdir(parents=True, exist_ok=True)
-    (sweep / "blocks").mkdir(parents=True, exist_ok=True)
-    _write_atomic(blocks, sweep / "blocks" / part_name(i))
-    out = sweep / "parts" / part_name(i)
-    _write_atomic(part, out)
-    return out
-
-
-def done_parts(folder: Path) -> set[int]:
-    """Indices of the complete parts in ``folder`` (temporary files are never read)."""
-    sweep = Path(folder) / "sweep"
-    out = set()
-    for p in (sweep / "parts").glob("part-*.parquet"):
-        i = int(p.stem.split("-")[1])
-        if (sweep / "blocks" / part_name(i)).exists():
-            out.add(i)
-    return out
-
-
-def _clean_tmp(folder: Path) -> None:
-    for sub in ("parts", "blocks"):
-        for p in (Path(folder) / "sweep" / sub).glob(".tmp-*"):
-            p.unlink(missing_ok=True)
-
-
-def compute_part(inp: SweepInputs, i: int, lo: int, hi: int, folder: str) -> str:
-    """Compute combinations ``lo:hi`` as part ``i`` into ``folder``; returns the part path.
-
-    Used by both executors (a Dask task returns only this path)."""
-    part, blocks = chunk_frames(inp, inp.combos.iloc[lo:hi].reset_index(drop=True))
-    return str(write_part(Path(folder), i, part, blocks))
-
-
-def read_table(run_folder: str | os.PathLike[str], what: str = "parts") -> pd.DataFrame:
-    """All parts (``"parts"``) or block sums (``"blocks"``) of a sweep folder, in order."""
-    files = sorted((Path(run_folder) / "sweep" / what).glob("part-*.parquet"))
-    if not files:
-        return pd.DataFrame()
-    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-
-
-# ------------------------------------------------------------------------- the run
-
-
-@dataclass
-class SweepResult:
-    """A finished sweep: its folder, manifest, summary table and overfitting figures."""
-
-    run_dir: Path
-    manifest: dict[str, Any]
-    summary: pd.DataFrame
-    reused: bool = False
-
-    def table(self) -> pd.DataFrame:
-        """Every (combo_id, scope) row of the parts."""
-        return read_table(self.run_dir, "parts")
-
-    def blocks(self) -> pd.DataFrame:
-        return read_table(self.run_dir, "blocks")
-
-
-def _chunks(n: int, size: int) -> list[tuple[int, int, int]]:
+def chunks(n: int, size: int) -> list[tuple[int, int, int]]:
+    """``(part index, lo, hi)`` of ``n`` combinations in parts of ``size``."""
     return [(i, lo, min(lo + size, n)) for i, lo in enumerate(range(0, n, size))]
 
 
-def _progress(total: int, enabled: bool):
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    class _Rate(TextColumn):
-        def render(self, task):  # combinations per second
-            from rich.text import Text
-
-            elapsed = task.finished_time if task.finished else task.elapsed
-            done = task.completed - task.fields.get("skipped", 0)
-            speed = done / elapsed if elapsed else None
-            return Text(f"{speed:,.0f} combos/s" if speed else "-- combos/s")
-
-    return Progress(
-        TextColumn("sweep"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        _Rate(""),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        disable=not enabled,
-        transient=False,
-    )
+def chunk_task(inp: SweepInputs, lo: int, hi: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Combinations ``lo:hi`` of ``inp.combos`` as ``(part, blocks)`` (what a task returns)."""
+    return chunk_frames(inp, inp.combos.iloc[lo:hi].reset_index(drop=True))
 
 
-def _overfit(
-    total: pd.DataFrame, blocks: dict[str, np.ndarray], params: list[str]
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """``sweep_summary`` (one row per combination: parameters, Sharpe, deflated Sharpe,
-    PSR p-value, BH/BY rejections, then the other total-scope metrics) and the manifest's
-    ``overfit`` entry, from ``evbt.backtest.overfit.summarize`` (contract C2). Without that
-    module the overfitting columns are absent and ``overfit`` says why."""
-    try:
-        from evbt.backtest.overfit import summarize
-    except ImportError:
-        return total, {"available": False, "reason": "evbt.backtest.overfit is not importable"}
-    table, info = summarize(total, blocks, params=params)
-    rest = [c for c in total.columns if c not in table.columns]
-    summary = table.merge(total[["combo_id", *rest]], on="combo_id", how="left")
-    return summary, {"available": True, **info}
+Sink = Callable[[int, int, int, pd.DataFrame, pd.DataFrame], None]
 
 
-def _part_files(folder: Path, what: str) -> list[Path]:
-    return sorted((Path(folder) / "sweep" / what).glob("part-*.parquet"))
-
-
-def _read_totals(folder: Path) -> pd.DataFrame:
-    """The total-scope rows of every part (read with a filter: memory stays small)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    tables = [
-        pq.read_table(f, filters=[("scope", "==", "total")]) for f in _part_files(folder, "parts")
-    ]
-    total = pa.concat_tables(tables).to_pandas().drop(columns=["scope"])
-    return total.sort_values("combo_id", kind="stable").reset_index(drop=True)
-
-
-def _read_blocks(folder: Path, ids: np.ndarray) -> dict[str, np.ndarray]:
-    """Block sums as 2-D arrays (combinations x blocks) in the order of ``ids``."""
-    import pyarrow.parquet as pq
-
-    cols: dict[str, list[np.ndarray]] = {}
-    order: list[np.ndarray] = []
-    for f in _part_files(folder, "blocks"):
-        t = pq.read_table(f)
-        n = t.num_rows
-        order.append(t.column("combo_id").to_numpy())
-        for name in ("tb_sum", "tb_sumsq", "tb_n", "eb_ret", "eb_n"):
-            flat = t.column(name).combine_chunks().flatten().to_numpy()
-            cols.setdefault(name, []).append(flat.reshape(n, -1))
-    have = np.concatenate(order)
-    pos = pd.Index(have).get_indexer(ids)
-    return {k: np.concatenate(v)[pos] for k, v in cols.items()}
-
-
-def _any_ruined(folder: Path) -> bool:
-    import pyarrow.parquet as pq
-
-    return any(
-        bool(pq.read_table(f, columns=["ruined"]).column("ruined").to_numpy().any())
-        for f in _part_files(folder, "parts")
-    )
-
-
-def _finish(inp: SweepInputs, folder: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    total = _read_totals(folder)
-    blocks = _read_blocks(folder, total["combo_id"].to_numpy())
-    return _overfit(total, blocks, inp.params)
-
-
-def run_sweep(
-    config: Config,
+def run_chunks(
+    inp: SweepInputs,
+    todo: list[tuple[int, int, int]],
+    sink: Sink,
     *,
-    out: str | os.PathLike[str] | None = None,
-    resume: bool = False,
-    force: bool = False,
-    workers: int | None = None,
     executor: str = "local",
+    workers: int | None = None,
     scheduler: str | None = None,
-    progress: bool = True,
-    chunk_size: int | None = None,
-    prices_path: str | None = None,
-    events_path: str | None = None,
-) -> SweepResult:
-    """Run the ``[sweep]`` of ``config``; stream parts; return the finished run.
+) -> None:
+    """Compute every chunk ``(i, lo, hi)`` of ``todo`` and hand ``sink(i, lo, hi, part,
+    blocks)`` each result, in this process: the application's sink writes the part. With
+    ``executor="dask"`` each chunk is a task on the cluster (``scheduler``, or an in-process
+    LocalCluster) that returns its tables; workers write nothing."""
+    if executor == "local":
+        import numba
 
-    ``out``: results root (``evbt.store.results_root``). ``resume``: keep the finished parts
-    of an interrupted run of the same id and compute only the missing ones. ``force``:
-    recompute even if a finished run of the same id exists. ``workers``: threads (local) or
-    threads per worker (a Dask LocalCluster). ``executor``: ``"local"`` or ``"dask"``
-    (``scheduler`` = a Dask scheduler address; none starts a LocalCluster in-process).
-    ``chunk_size``: combinations per part (default 10,000).
-    """
-    from evbt import store
-
-    if executor not in ("local", "dask"):
-        raise InputError(f"--executor {executor!r}: use local or dask")
-    if workers is not None and workers < 1:
-        raise InputError(f"--workers {workers}: use a whole number >= 1")
-    if chunk_size is not None and chunk_size < 1:
-        raise InputError(f"--chunk-size {chunk_size}: use a whole number >= 1")
-    inp = prepare(config, prices_path=prices_path, events_path=events_path)
-    root = store.results_root(out, config)
-    run_id = inp.head["run_id"]
-    n = len(inp.combos)
-    manifest: dict[str, Any] = {
-        **json.loads(json.dumps(inp.head, default=str)),
-        "lookahead": inp.lookahead,
-        "ruined": False,
-        "grid_size": inp.spec.grid_size,
-        "n_combos": n,
-        "method": inp.spec.method,
-        "params": {
-            p: [None if v is None else v for v in vals] for p, vals in inp.spec.params.items()
-        },
-        "blocks": len(inp.tb_n),
-        "wf_blocks": inp.n_eblocks,
-        "portfolio_mode": config.portfolio.mode,
-    }
-    if store.run_exists(root, run_id) and not force:
-        done = store.open_run(root, run_id)
-        summary = pd.read_parquet(done.path / "sweep_summary.parquet")
-        return SweepResult(done.path, done.manifest, summary, reused=True)
-    partial = store.partial_dir(root, run_id)
-    old = None
-    if partial.is_dir() and (partial / "sweep").exists():
-        if resume and not force:
-            pm = partial / store.PARTIAL_MANIFEST
-            if pm.exists():
-                old = json.loads(pm.read_text())
-        elif not force:
-            raise InputError(
-                f"{partial}: an interrupted sweep of this run exists: add --resume to finish it "
-                "or --force to start over"
-            )
-        else:
-            import shutil
-
-            shutil.rmtree(partial / "sweep", ignore_errors=True)
-    size = int(old["chunk_size"]) if old and "chunk_size" in old else (chunk_size or DEFAULT_CHUNK)
-    manifest["chunk_size"] = size
-    chunks = _chunks(n, size)
-    manifest["n_parts"] = len(chunks)
-    folder = store.begin_run(root, run_id, {**manifest, "parts": []})
-    _clean_tmp(folder)
-    have = done_parts(folder)
-    todo = [c for c in chunks if c[0] not in have]
-    started = time.perf_counter()
-    with _progress(n, progress) as bar:
-        skip = n - sum(hi - lo for _, lo, hi in todo)
-        task = bar.add_task("sweep", total=n, completed=skip, start=True)
-        bar.update(task, skipped=skip)
-        finished = sorted(have)
-
-        def part_done(i: int, lo: int, hi: int) -> None:
-            finished.append(i)
-            bar.advance(task, hi - lo)
-            store.begin_run(
-                root, run_id, {**manifest, "parts": [part_name(p) for p in sorted(finished)]}
-            )
-
-        if executor == "local":
-            import numba
-
-            most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
-            threads = min(workers or most, most)
-            numba.set_num_threads(max(1, threads))
-            for i, lo, hi in todo:
-                compute_part(inp, i, lo, hi, str(folder))
-                part_done(i, lo, hi)
-        else:
-            _run_dask(inp, todo, folder, workers, scheduler, part_done)
-    elapsed = time.perf_counter() - started
-    summary, overfit = _finish(inp, folder)
-    ruined = _any_ruined(folder) if n else False
-    manifest.update(
-        parts=[part_name(i) for i, _, _ in chunks],
-        overfit=overfit,
-        ruined=ruined,
-        executor=executor,
-        seconds=round(elapsed, 3),
-        resumed=bool(have),
-    )
-    import datetime as dt
-
-    manifest["created_utc"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    final = store.finish_run(root, run_id, manifest=manifest, frames={"sweep_summary": summary})
-    return SweepResult(final, manifest, summary)
+        most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+        threads = min(workers or most, most)
+        numba.set_num_threads(max(1, threads))
+        for i, lo, hi in todo:
+            part, blocks = chunk_task(inp, lo, hi)
+            sink(i, lo, hi, part, blocks)
+    else:
+        _run_dask(inp, todo, sink, workers, scheduler)
 
 
-def _run_dask(inp, todo, folder, workers, scheduler, done) -> None:
-    """Each chunk is a task that writes its own part and returns only the path."""
+def _run_dask(inp, todo, sink, workers, scheduler) -> None:
+    """Each chunk is a task that returns its (part, blocks) tables to the client."""
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:  # pragma: no cover - the optional extra
@@ -918,12 +657,29 @@ def _run_dask(inp, todo, folder, workers, scheduler, done) -> None:
         data = client.scatter(inp, broadcast=True)
         futs = {}
         for i, lo, hi in todo:
-            f = client.submit(compute_part, data, i, lo, hi, str(folder), pure=False)
+            f = client.submit(chunk_task, data, lo, hi, pure=False)
             futs[f] = (i, lo, hi)
         for f in as_completed(list(futs)):
-            f.result()
-            done(*futs[f])
+            part, blocks = f.result()
+            sink(*futs[f], part, blocks)
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+# ------------------------------------------------------------------- the summary
+
+
+def summarize_sweep(
+    total: pd.DataFrame, blocks: dict[str, np.ndarray], params: list[str]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``sweep_summary`` (one row per combination: parameters, Sharpe, deflated Sharpe,
+    PSR p-value, BH/BY rejections, then the other total-scope metrics) and the manifest's
+    ``overfit`` entry, from ``evbt.backtest.overfit.summarize`` (contract C2)."""
+    from evbt.backtest.overfit import summarize
+
+    table, info = summarize(total, blocks, params=params)
+    rest = [c for c in total.columns if c not in table.columns]
+    summary = table.merge(total[["combo_id", *rest]], on="combo_id", how="left")
+    return summary, {"available": True, **info}

@@ -166,11 +166,12 @@ def worker_evbt(cfg_path: str, out: str, result: str) -> None:
     """In-process: the backtests and their metrics (kernel + metrics tables, chunk by chunk),
     timed like vectorbt's side (data already loaded); then the complete ``run_sweep``
     (loading, Parquet parts, overfitting statistics), timed apart."""
+    from evbt import api
     from evbt.backtest import sweep as S
-    from evbt.config import load_config
+    from evbt.strategies.config import load_config
 
     cfg = load_config(cfg_path)
-    inp = S.prepare(cfg)
+    inp = api.sweep_inputs(cfg)
     S.run_chunk_arrays(inp, inp.combos.iloc[:2])  # load (or compile) the kernel
     base = _rss_mb()
     t0 = time.perf_counter()
@@ -180,7 +181,7 @@ def worker_evbt(cfg_path: str, out: str, result: str) -> None:
     secs = time.perf_counter() - t0
     peak = _maxrss_mb() - base
     t0 = time.perf_counter()
-    res = S.run_sweep(cfg, out=out, force=True, progress=False)
+    res = api.sweep(cfg, out=out, force=True, progress=False)
     full = time.perf_counter() - t0
     tab = res.table()
     tab = tab[tab["scope"] != "total"]
@@ -197,12 +198,12 @@ def worker_vbt(cfg_path: str, react_json: str, result: str) -> None:
     import pandas as pd
     import vectorbt as vbt
 
-    from evbt.backtest import sweep as S
+    from evbt import api
     from evbt.backtest.interop import VBT_SEMANTICS
-    from evbt.config import load_config
+    from evbt.strategies.config import load_config
 
     cfg = load_config(cfg_path)
-    inp = S.prepare(cfg)  # same prices and grid as evbt (reading them is not timed)
+    inp = api.sweep_inputs(cfg)  # same prices and grid as evbt (reading them is not timed)
     combos = inp.combos
     react = np.array(json.loads(react_json), dtype=np.int64)
     n = len(inp.index)

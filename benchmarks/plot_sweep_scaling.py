@@ -41,12 +41,13 @@ def _time(fn, repeats: int = 3) -> float:
 
 
 def measure(folder: Path) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+    from evbt import api
     from evbt.backtest import sweep as S
-    from evbt.config import load_config
+    from evbt.strategies.config import load_config
 
     data = B.make_data(folder / "s1")
     cfg = load_config(B.write_config(folder / "s1", data, "s2", B.S2_GRID))
-    inp = S.prepare(cfg)
+    inp = api.sweep_inputs(cfg)
     S.run_chunk_arrays(inp, inp.combos.iloc[:2])  # load the compiled kernel
     by_combos = []
     for n in (1000, 2000, 4000, 8000, 16000):
@@ -60,7 +61,7 @@ def measure(folder: Path) -> tuple[list[tuple[int, float]], list[tuple[int, floa
         sub.mkdir()
         d = B.make_data(sub, n_sessions=n_sessions, n_events=25, start="2000-01-03")
         c = load_config(B.write_config(sub, d, "h", B.S1_GRID))
-        inp_h = S.prepare(c)
+        inp_h = api.sweep_inputs(c)
         combos = inp_h.combos
         secs = _time(lambda inp_h=inp_h, combos=combos: S.run_chunk_arrays(inp_h, combos))
         by_length.append((len(inp_h.index), secs))

@@ -34,36 +34,39 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from evbt.backtest.engine import run
-    from evbt.backtest.result import BacktestResult, StudyRun
-    from evbt.backtest.study_run import study
-    from evbt.config import Config, load_config
+    from evbt.api import pre_earnings, run, study, sweep
     from evbt.errors import InputError
+    from evbt.result import BacktestResult, StudyRun, SweepResult
+    from evbt.strategies.config import Config, load_config
     from evbt.strategies.presets import StrategyParams
 
 # public name -> (module, attribute); imported on first access (PEP 562)
 _LAZY: dict[str, tuple[str, str]] = {
-    "Config": ("evbt.config", "Config"),
-    "load_config": ("evbt.config", "load_config"),
+    "Config": ("evbt.strategies.config", "Config"),
+    "load_config": ("evbt.strategies.config", "load_config"),
     "InputError": ("evbt.errors", "InputError"),
-    "run": ("evbt.backtest.engine", "run"),
-    "study": ("evbt.backtest.study_run", "study"),
-    "sweep": ("evbt.backtest.sweep", "run_sweep"),
+    "run": ("evbt.api", "run"),
+    "study": ("evbt.api", "study"),
+    "sweep": ("evbt.api", "sweep"),
+    "pre_earnings": ("evbt.api", "pre_earnings"),
     "write_report": ("evbt.report", "write_report"),
-    "BacktestResult": ("evbt.backtest.result", "BacktestResult"),
-    "StudyRun": ("evbt.backtest.result", "StudyRun"),
+    "BacktestResult": ("evbt.result", "BacktestResult"),
+    "StudyRun": ("evbt.result", "StudyRun"),
+    "SweepResult": ("evbt.result", "SweepResult"),
 }
 # Subpackages and modules reachable as attributes without an explicit import
 # (``evbt.config.PortfolioConfig``, ``evbt.report.write_report``, ...).
-_MODULES: tuple[str, ...] = ("backtest", "cli", "config", "data", "errors", "grid", "report")
-_MODULES += ("signals", "store", "strategies")
+_MODULES: tuple[str, ...] = ("api", "backtest", "cli", "config", "data", "errors", "report")
+_MODULES += ("result", "signals", "store", "strategies")
 
 __all__ = [
     "BacktestResult",
     "Config",
     "InputError",
     "StudyRun",
+    "SweepResult",
     "load_config",
+    "pre_earnings",
     "presets",
     "run",
     "study",

@@ -51,13 +51,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-# the run id is computed where the manifest is made (backtest layer); re-exported here
-from evbt.backtest.manifest import KINDS, catalog_digest, config_key, make_run_id
 from evbt.errors import InputError
 
+# the run id is computed where the manifest is made (backtest layer); re-exported here
+from evbt.manifest import KINDS, catalog_digest, config_key, make_run_id
+
 if TYPE_CHECKING:
-    from evbt.backtest.result import BacktestResult, StudyRun
-    from evbt.config import Config
+    from evbt.result import BacktestResult, StudyRun
+    from evbt.strategies.config import Config
 
 __all__ = [
     "KINDS",

@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def sample_run(root: Path) -> Path:
     """The sample backtest's run folder under ``root``."""
-    from evbt.backtest.engine import run
-    from evbt.config import load_config
+    from evbt.api import run
     from evbt.store import write_result
+    from evbt.strategies.config import load_config
 
     result = run(load_config(ROOT / "examples" / "launch_shock.toml"))
     return Path(write_result(result, root))
@@ -31,7 +31,7 @@ def screenshot(html: Path, png: Path, *, chromium: str, width: int = 1280) -> li
     """Full-page PNG of ``html``; returns the URLs of any network request (all refused)."""
     from playwright.sync_api import sync_playwright
 
-    from evbt.report import CHROMIUM_ARGS
+    from evbt.report.sections import CHROMIUM_ARGS
 
     url = html.resolve().as_uri()
     refused: list[str] = []
@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(ROOT / "docs" / "report.png"))
     ap.add_argument("--chromium", default=None, help="default: EVBT_CHROMIUM or /usr/bin/chromium")
     args = ap.parse_args(argv)
-    from evbt.report import find_chromium, write_report
+    from evbt.report import write_report
+    from evbt.report.sections import find_chromium
 
     chromium = args.chromium or find_chromium()
     if chromium is None:

@@ -59,13 +59,13 @@ class SignalSet:
         return int(self.table["lookahead"].sum()) if len(self.table) else 0
 
 
-def _all_sessions() -> pd.DatetimeIndex:
+def all_sessions() -> pd.DatetimeIndex:
     cal = nyse()
     idx = cal.sessions_in_range(CAL_START, cal.last_session)
     return pd.DatetimeIndex(idx.tz_localize(None) if idx.tz else idx)
 
 
-def _earnings_positions(
+def earnings_positions(
     known: pd.DataFrame, ticker: str, sessions: pd.DatetimeIndex
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reaction-session positions and known_at dates of ``ticker``'s earnings rows."""
@@ -89,14 +89,14 @@ def build_signals(
     cutoff = pd.Timestamp(asof) if asof is not None else None
     known = catalog_as_of(catalog, cutoff) if cutoff is not None else catalog
     events = select_events(known, params)
-    sessions = _all_sessions()
+    sessions = all_sessions()
     direction = 1 if params.direction == "long" else -1
     tickers = params.resolved_tickers()
     earn_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def earnings(t: str) -> tuple[np.ndarray, np.ndarray]:
         if t not in earn_cache:
-            earn_cache[t] = _earnings_positions(known, t, sessions)
+            earn_cache[t] = earnings_positions(known, t, sessions)
         return earn_cache[t]
 
     rows: list[dict] = []
@@ -338,3 +338,29 @@ def to_arrays(
         rows=rows.astype(np.int64),
     )
     return arrays, bad
+
+
+STUDY_COLUMNS = ["event_id", "ticker", "reaction_session", "kind", "org", "tags"]
+
+
+def study_rows(catalog: pd.DataFrame, params: StrategyParams) -> pd.DataFrame:
+    """The (event, ticker) rows an event study of ``params`` studies: every event ``select``
+    picks, on ``tickers`` (``"reporter"``: the event's own tickers), with its reaction session
+    as day 0. Entry offset and hold play no part."""
+    chosen = select_events(catalog, params)
+    rows = []
+    for _, ev in chosen.iterrows():
+        own = tickers_of(ev)
+        for t in params.resolved_tickers():
+            for tt in own if t == REPORTER else [t]:
+                rows.append(
+                    {
+                        "event_id": ev["id"],
+                        "ticker": tt,
+                        "reaction_session": ev["reaction_session"],
+                        "kind": ev["kind"],
+                        "org": ev["org"],
+                        "tags": ev["tags"],
+                    }
+                )
+    return pd.DataFrame(rows, columns=STUDY_COLUMNS)

@@ -15,6 +15,11 @@ def tickers_of(row: pd.Series) -> list[str]:
     return split_list(row.get("tickers"))
 
 
+def tag_mask(catalog: pd.DataFrame, *, all_of: tuple[str, ...] = ()) -> pd.Series:
+    """Rows of ``catalog`` whose tags hold every one of ``all_of`` (case-insensitive)."""
+    return pd.Series(match_lists(catalog["tags"], all_of=all_of), index=catalog.index)
+
+
 def select_events(
     catalog: pd.DataFrame, params: StrategyParams, *, attributes: Any = None
 ) -> pd.DataFrame:

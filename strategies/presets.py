@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from evbt.errors import FieldError
-from evbt.fields import bad, check_fields, table
+from evbt.strategies.fields import bad, check_fields, table
 
-# The TOML words, checked on construction (evbt.fields); kernel codes are mapped from them
+# The TOML words, checked on construction (evbt.strategies.fields); kernel codes are mapped from them
 # in one place (backtest/enums.py). Kinds, statuses, confidences: the catalog's vocabulary.
 Direction = Literal["long", "short"]
 ExitAnchor = Literal["none", "next_earnings"]

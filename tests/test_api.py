@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import evbt
-from evbt.backtest.result import STATS_ROWS, BacktestResult
+from evbt.result import STATS_ROWS, BacktestResult
 
 HEAVY = ("pandas", "numpy", "scipy", "vectorbt", "exchange_calendars", "numba", "pyarrow")
 # What no command of the demo path needs (the study uses scipy.special, not scipy.stats).
@@ -134,7 +134,7 @@ def test_to_vectorbt_holds_the_same_trades(result):
 def test_study_run_summary_and_write(tmp_path):
     cfg = evbt.Config(
         strategy=evbt.presets()["launch_shock"],
-        study=evbt.config.StudyConfig(bootstrap=50, placebo=50),
+        study=evbt.strategies.config.StudyConfig(bootstrap=50, placebo=50),
     )
     run = evbt.study(cfg)
     assert set(run.summary()["group_type"]) >= {"all"}

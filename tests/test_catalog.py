@@ -769,8 +769,8 @@ def test_attributes_are_sourced_and_match_the_open_weights_tag(cat: pd.DataFrame
 
 
 def test_attribute_filter_and_weight_in_a_strategy(cat: pd.DataFrame) -> None:
-    from evbt.config import from_dict
     from evbt.signals.rules import build_signals
+    from evbt.strategies.config import from_dict
 
     sel = {
         "kind": ["model_launch"],
@@ -810,7 +810,7 @@ def test_attribute_filter_and_weight_in_a_strategy(cat: pd.DataFrame) -> None:
     ],
 )
 def test_attribute_filter_errors_are_one_line(attrs: object, message: str, tmp_path: Path) -> None:
-    from evbt.config import load_config
+    from evbt.strategies.config import load_config
 
     def toml(v: object) -> str:  # the few shapes used here, as TOML inline values
         if isinstance(v, dict):
@@ -883,8 +883,8 @@ def test_control_characters_are_refused_when_added(copy: Path, field: str) -> No
 def test_issue12_examples_run_on_real_prices(
     real_prices: pd.DataFrame, cat: pd.DataFrame, name: str, kind: str, tickers: set[str]
 ) -> None:
-    from evbt.backtest.engine import run
-    from evbt.config import load_config
+    from evbt.api import run
+    from evbt.strategies.config import load_config
 
     res = run(load_config(ROOT / "examples" / f"{name}.toml"))
     tr = res.trades

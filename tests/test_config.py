@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from evbt.config import from_dict, load_config
 from evbt.errors import InputError
+from evbt.strategies.config import from_dict, load_config
 from evbt.strategies.presets import BASKETS, PRESETS, get_preset
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml"))

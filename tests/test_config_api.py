@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_config import BAD_CONFIGS
 
-from evbt.config import (
+from evbt.errors import InputError
+from evbt.strategies.config import (
     Config,
     CostsConfig,
     DataConfig,
@@ -25,7 +26,6 @@ from evbt.config import (
     StudyConfig,
     from_dict,
 )
-from evbt.errors import InputError
 from evbt.strategies.presets import Select, StrategyParams, get_preset
 
 TABLES: dict[str, type] = {
@@ -107,7 +107,7 @@ def test_notional_size_is_cash_not_a_fraction():
 
 
 def test_config_id_ignores_where_the_checkout_lives(tmp_path):
-    from evbt.config import load_config
+    from evbt.strategies.config import load_config
 
     ids = []
     for sub in ("a", "b"):

@@ -66,7 +66,13 @@ def test_every_example_config_runs(path, tmp_path, capsys):
 
 
 # Modules whose docstring examples are the notebook API's documentation: they must run.
-DOCTEST_MODULES = ["evbt", "evbt.config", "evbt.backtest.result", "evbt.strategies.presets"]
+DOCTEST_MODULES = [
+    "evbt",
+    "evbt.config",
+    "evbt.strategies.config",
+    "evbt.result",
+    "evbt.strategies.presets",
+]
 
 
 @pytest.mark.parametrize("name", DOCTEST_MODULES)

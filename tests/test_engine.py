@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evbt.backtest.engine import run, to_vectorbt
-from evbt.config import from_dict, load_config
+from evbt.api import run
+from evbt.backtest.engine import to_vectorbt
+from evbt.strategies.config import from_dict, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -42,7 +42,7 @@ RTOL = 1e-9
 
 def fill_gaps(open_, high, low, close, real):
     """Forward-fill (back-fill before the first bar) the cells that are not real, as
-    ``backtest.market.load_market`` does: close carried, open/high/low set to that close."""
+    ``evbt.api.load_market`` does (through ``backtest.market.align_prices``): close carried, open/high/low set to that close."""
     import pandas as pd
 
     c = pd.DataFrame(np.where(real, close, np.nan)).ffill().bfill().fillna(100.0).to_numpy()

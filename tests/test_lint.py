@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -12,23 +14,32 @@ ROOT = Path(__file__).resolve().parents[1]
 # never above; and module-level imports form no cycle. (evbt/__init__.py is the public API
 # and imports lazily, so importing any evbt.* module loads nothing above it.)
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("errors", ("evbt.errors", "evbt.fields")),
+    ("ground", ("evbt.errors",)),
     ("strategies", ("evbt.strategies",)),
-    ("config", ("evbt.config", "evbt.grid")),
     ("data", ("evbt.data",)),
     ("signals", ("evbt.signals",)),
     ("backtest", ("evbt.backtest",)),
-    ("store/report/api", ("evbt.store", "evbt.report", "evbt")),
+    (
+        "application",
+        (
+            "evbt",
+            "evbt.api",
+            "evbt.config",
+            "evbt.manifest",
+            "evbt.parts",
+            "evbt.report",
+            "evbt.result",
+            "evbt.store",
+        ),
+    ),
     ("cli", ("evbt.cli",)),
 ]
-# Imports inside a function that reach up on purpose, each with its reason.
-UPWARD_ALLOWED = {
-    # BacktestResult.write / StudyRun.write: the result object is the notebook's handle on
-    # its run folder; the store is imported only when .write() is called.
-    ("evbt.backtest.result", "evbt.store"),
-    # A sweep streams its parts into a run folder while it runs (begin_run / finish_run,
-    # contract C3): the store is its output channel, loaded when the sweep starts.
-    ("evbt.backtest.sweep", "evbt.store"),
+# Imports inside a function that reach up on purpose, each with its reason (none today).
+UPWARD_ALLOWED: set[tuple[str, str]] = set()
+# Computation never loads or writes: edges that are downward but still forbidden, at module
+# level or inside a function (orchestration up, computation down).
+FORBIDDEN = {
+    "evbt.backtest": ("evbt.data",),
 }
 
 
@@ -96,9 +107,15 @@ def _is_type_checking(test: object) -> bool:
     )
 
 
+def _is_parent(target: str, name: str) -> bool:
+    """Importing a package's own parent (``evbt`` from ``evbt.api``) runs no code of it
+    beyond what already ran: not an edge of a circle."""
+    return name.startswith(target + ".")
+
+
 def test_every_module_has_a_layer():
     mods = _modules()
-    assert "evbt.data.calendar" in mods and "evbt.cli" in mods
+    assert "evbt.data.calendar" in mods and "evbt.cli" in mods and "evbt.api" in mods
     assert [m for m in mods if _layer(m) < 0] == []
 
 
@@ -133,10 +150,47 @@ def test_package_init_imports_nothing_at_import_time():
     assert eager == []  # evbt/__init__.py resolves its names lazily (PEP 562)
 
 
-def test_no_import_cycles():
+def test_computation_loads_and_writes_nothing():
+    """backtest/ takes arrays and frames: it imports neither the data layer (loading) nor
+    anything above it (store, report, CLI), not even inside a function."""
+    mods = _modules()
+    bad = []
+    for name, path in mods.items():
+        for layer, banned in FORBIDDEN.items():
+            if not (name == layer or name.startswith(layer + ".")):
+                continue
+            for target, _top, line in _imports(path, name, mods):
+                if any(target == b or target.startswith(b + ".") for b in banned):
+                    bad.append(f"{path.relative_to(ROOT)}:{line}: {name} imports {target}")
+    assert bad == [], "\n".join(bad)
+
+
+def test_kernels_never_import_pandas():
+    import ast
+
+    bad = []
+    for path in sorted((ROOT / "backtest").glob("*nb.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            bad += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "pandas"]
+    assert bad == []
+
+
+@pytest.mark.parametrize("in_functions", [False, True], ids=["module level", "all imports"])
+def test_no_import_cycles(in_functions):
+    """No circle among the package's modules: at module level, and counting the imports
+    inside functions too (a circle hidden in a function is still a circle)."""
     mods = _modules()
     graph = {
-        name: {t for t, top, _ in _imports(path, name, mods) if top and t in mods and t != name}
+        name: {
+            t
+            for t, top, _ in _imports(path, name, mods)
+            if (top or in_functions) and t in mods and t != name and not _is_parent(t, name)
+        }
         for name, path in mods.items()
     }
     # a module's import also runs its parent packages' __init__ (not a cycle by itself)

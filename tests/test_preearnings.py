@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evbt.backtest.preearnings import NEXT_COLUMNS, REPORT_COLUMNS, TEST_COLUMNS, pre_earnings
+from evbt.api import pre_earnings
+from evbt.backtest.preearnings import NEXT_COLUMNS, REPORT_COLUMNS, TEST_COLUMNS
 from evbt.cli import main
 from evbt.data.catalog import load_catalog
 

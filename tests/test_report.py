@@ -17,7 +17,8 @@ import pandas as pd
 import pytest
 
 from evbt.errors import InputError
-from evbt.report import MAX_BYTES, describe_config, report_frames, write_report
+from evbt.report import write_report
+from evbt.report.sections import MAX_BYTES, describe_config, report_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKTEST_SECTIONS = [
@@ -37,9 +38,9 @@ BACKTEST_SECTIONS = [
 
 def sample_backtest(root: Path, *, extras: bool) -> Path:
     """The sample backtest's folder, written by the store; ``extras`` adds report_frames."""
-    from evbt.backtest.engine import run
-    from evbt.config import load_config
+    from evbt.api import run
     from evbt.store import write_result
+    from evbt.strategies.config import load_config
 
     result = run(load_config(ROOT / "examples" / "launch_shock.toml"))
     folder = Path(write_result(result, root))

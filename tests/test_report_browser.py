@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from evbt.report import CHROMIUM_ARGS, find_chromium, write_report
+from evbt.report import write_report
+from evbt.report.sections import CHROMIUM_ARGS, find_chromium
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install playwright)"

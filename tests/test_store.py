@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 
 from evbt import store
-from evbt.config import load_config
 from evbt.errors import InputError
+from evbt.strategies.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_CATALOG = ROOT / "data" / "events" / "catalog.csv"
@@ -68,7 +68,7 @@ def _debris(root: Path) -> list[str]:
 
 def test_run_id_changes_when_the_catalog_changes(tmp_path):
     """The bug: the same config on an edited catalog replaced the earlier result."""
-    from evbt.backtest.study_run import study
+    from evbt.api import study
 
     cat = tmp_path / "catalog.csv"
     cat.write_text(BUNDLED_CATALOG.read_text())

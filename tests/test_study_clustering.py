@@ -240,11 +240,10 @@ placebo = 20
 
 
 def _run_for(tmp_path, tickers, extra=""):
-    from evbt.backtest.market import load_market
-    from evbt.backtest.study_run import run_study_for
-    from evbt.config import load_config
+    from evbt.api import load_market, study_events
     from evbt.data.catalog import load_catalog
     from evbt.signals.select import select_events
+    from evbt.strategies.config import load_config
 
     cfg = load_config(_cfg(tmp_path, STUDY_BODY.format(tickers=json.dumps(tickers), extra=extra)))
     chosen = select_events(load_catalog(None), cfg.strategy)
@@ -256,7 +255,7 @@ def _run_for(tmp_path, tickers, extra=""):
         ]
     )
     load = list(dict.fromkeys([*tickers, "SMH"]))
-    return run_study_for(cfg, load_market(cfg, load), events)
+    return study_events(cfg, load_market(cfg, load), events)
 
 
 def test_study_benchmark_other_than_data_benchmark_runs(tmp_path):
@@ -321,10 +320,9 @@ def test_missing_bars_are_missing_returns_not_flat_days(tmp_path):
     """Regression: a gap in a ticker's bars was forward-filled and studied as zero returns.
     With NVDA's bars of 2025-01-17..02-07 removed, the DeepSeek-R1 row (day 0 2025-01-21) is
     skipped because a return is missing in its window, never given a flat one."""
-    from evbt.backtest.market import load_market
-    from evbt.backtest.study_run import run_study_for
-    from evbt.config import load_config
+    from evbt.api import load_market, study_events
     from evbt.data.sources import load_prices
+    from evbt.strategies.config import load_config
 
     px = load_prices(["NVDA", "SMH"], source="sample")
     gap = (px["ticker"] == "NVDA") & px["date"].between("2025-01-17", "2025-02-07")
@@ -339,7 +337,7 @@ def test_missing_bars_are_missing_returns_not_flat_days(tmp_path):
             "reaction_session": pd.to_datetime(["2025-01-21", "2025-06-02"]),
         }
     )
-    res = run_study_for(cfg, load_market(cfg, ["NVDA", "SMH"]), events)
+    res = study_events(cfg, load_market(cfg, ["NVDA", "SMH"]), events)
     assert list(res.events["event_id"]) == ["later"]
     (skip,) = res.skipped
     assert skip[0] == "deepseek-r1" and "missing" in skip[2]
@@ -347,9 +345,9 @@ def test_missing_bars_are_missing_returns_not_flat_days(tmp_path):
 
 def test_study_benchmark_comes_from_the_prices_the_run_read(tmp_path):
     """With --prices FILE, the study benchmark is read from that file, not the sample."""
-    from evbt.backtest.engine import run
-    from evbt.config import load_config
+    from evbt.api import run
     from evbt.data.sources import load_prices
+    from evbt.strategies.config import load_config
 
     px = load_prices(["NVDA", "SMH", "SPY"], source="sample")
     spy_rows = px["ticker"] == "SPY"

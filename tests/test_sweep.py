@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from evbt import api, parts
 from evbt.backtest import sweep as S
-from evbt.config import from_dict, load_config
 from evbt.errors import InputError
+from evbt.strategies.config import from_dict, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "sweep_launch.toml"
@@ -76,9 +77,9 @@ def fast_loads(monkeypatch):
 
 def _compare(config, n_expect_min: int) -> int:
     """Sweep every combination of ``config`` and compare with one engine run each."""
-    from evbt.backtest.engine import run
+    from evbt.api import run
 
-    inp = S.prepare(config)
+    inp = api.sweep_inputs(config)
     part, blocks = S.chunk_frames(inp, inp.combos)
     checked = 0
     for _, row in inp.combos.iterrows():
@@ -176,7 +177,7 @@ def test_sweep_without_flat_days_work_scales_with_windows():
     """The kernel visits window sessions only: a chunk's output does not depend on how
     the flat stretches are cut into time blocks beyond their counts."""
     config = _launch_config("per_ticker", 20, 3)
-    inp = S.prepare(config)
+    inp = api.sweep_inputs(config)
     _, blocks = S.chunk_frames(inp, inp.combos)
     tb_n = np.stack(blocks["tb_n"].to_numpy())
     assert (tb_n.sum(axis=1) == len(inp.index) - 1).all()
@@ -312,10 +313,10 @@ def test_example_config_runs_end_to_end(tmp_path):
 
 def test_second_run_reuses_and_force_recomputes(tmp_path):
     cfg = load_config(_small(tmp_path))
-    a = S.run_sweep(cfg, out=tmp_path / "r", progress=False, chunk_size=100)
-    b = S.run_sweep(cfg, out=tmp_path / "r", progress=False, chunk_size=100)
+    a = api.sweep(cfg, out=tmp_path / "r", progress=False, chunk_size=100)
+    b = api.sweep(cfg, out=tmp_path / "r", progress=False, chunk_size=100)
     assert b.reused and b.run_dir == a.run_dir
-    c = S.run_sweep(cfg, out=tmp_path / "r", progress=False, force=True, chunk_size=100)
+    c = api.sweep(cfg, out=tmp_path / "r", progress=False, force=True, chunk_size=100)
     assert not c.reused
     pd.testing.assert_frame_equal(a.table(), c.table())
     assert len(a.manifest["parts"]) == 5  # 420 combinations in parts of 100
@@ -350,10 +351,10 @@ def test_kill_minus_nine_then_resume_gives_the_same_table(tmp_path):
     assert info["manifest"]["resumed"] is True
     assert n_done < len(info["manifest"]["parts"])
     run = Path(info["results"])
-    ref = S.run_sweep(load_config(cfg_path), out=tmp_path / "ref", progress=False, chunk_size=3)
+    ref = api.sweep(load_config(cfg_path), out=tmp_path / "ref", progress=False, chunk_size=3)
     assert ref.run_dir.name == run.name
-    pd.testing.assert_frame_equal(S.read_table(run, "parts"), ref.table())
-    pd.testing.assert_frame_equal(S.read_table(run, "blocks"), ref.blocks())
+    pd.testing.assert_frame_equal(parts.read_table(run, "parts"), ref.table())
+    pd.testing.assert_frame_equal(parts.read_table(run, "blocks"), ref.blocks())
     pd.testing.assert_frame_equal(
         pd.read_parquet(run / "sweep_summary.parquet"), ref.summary.reset_index(drop=True)
     )
@@ -364,20 +365,20 @@ def test_partial_run_needs_resume_or_force(tmp_path):
     from evbt import store
 
     cfg = load_config(_small(tmp_path))
-    inp = S.prepare(cfg)
+    inp = api.sweep_inputs(cfg)
     root = tmp_path / "r"
     rid = inp.head["run_id"]
     assert rid.startswith("sweep-event_window-")
     (store.partial_dir(root, rid) / "sweep" / "parts").mkdir(parents=True)
     with pytest.raises(InputError, match="--resume"):
-        S.run_sweep(cfg, out=root, progress=False)
+        api.sweep(cfg, out=root, progress=False)
 
 
 def test_dask_local_cluster_equals_local(tmp_path):
     pytest.importorskip("dask.distributed")
     cfg = load_config(_small(tmp_path))
-    local = S.run_sweep(cfg, out=tmp_path / "a", progress=False, chunk_size=60)
-    dask = S.run_sweep(
+    local = api.sweep(cfg, out=tmp_path / "a", progress=False, chunk_size=60)
+    dask = api.sweep(
         cfg, out=tmp_path / "b", progress=False, chunk_size=60, executor="dask", workers=2
     )
     pd.testing.assert_frame_equal(local.table(), dask.table())
@@ -389,7 +390,7 @@ def test_dask_local_cluster_equals_local(tmp_path):
 def test_merge_overlap_is_refused(tmp_path):
     cfg = load_config(_write_cfg(tmp_path, "hold = [1, 2]", strategy='overlap = "merge"\n'))
     with pytest.raises(InputError, match='overlap = "merge"'):
-        S.prepare(cfg)
+        api.sweep_inputs(cfg)
 
 
 def test_combo_config_is_a_plain_backtest_config():
@@ -410,8 +411,8 @@ def test_kernel_without_jit_gives_the_same_table(tmp_path):
         replace={'tickers = ["semis"]': 'tickers = ["NVDA", "AMD"]'},
     )
     script = (
-        "import sys; from evbt.config import load_config; from evbt.backtest import sweep as S\n"
-        "inp = S.prepare(load_config(sys.argv[1]))\n"
+        "import sys; from evbt.strategies.config import load_config; from evbt.backtest import sweep as S; from evbt import api\n"
+        "inp = api.sweep_inputs(load_config(sys.argv[1]))\n"
         "S.chunk_frames(inp, inp.combos)[0].to_parquet(sys.argv[2])\n"
     )
     import os
@@ -425,7 +426,7 @@ def test_kernel_without_jit_gives_the_same_table(tmp_path):
         check=False,
     )
     assert p.returncode == 0, p.stderr
-    inp = S.prepare(load_config(cfg))
+    inp = api.sweep_inputs(load_config(cfg))
     want = S.chunk_frames(inp, inp.combos)[0]
     got = pd.read_parquet(tmp_path / "py.parquet")
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)

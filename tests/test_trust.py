@@ -18,12 +18,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from evbt.backtest.engine import run, to_vectorbt
+from evbt.api import run
+from evbt.backtest.engine import to_vectorbt
 from evbt.backtest.enums import STATUS_NAMES, ExitReason, SignalStatus, sim_params
 from evbt.backtest.market import align_prices
 from evbt.backtest.nb import simulate_nb
-from evbt.config import from_dict
 from evbt.errors import InputError
+from evbt.strategies.config import from_dict
 
 R1 = "deepseek-r1"  # reaction session 2025-01-21; launch_shock holds it to 2025-01-28
 

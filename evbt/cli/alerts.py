@@ -20,7 +20,7 @@ def _default_configs() -> list[Path]:
 
 def _strategies(configs: tuple[str, ...], catalog: str | None) -> list[tuple[str | None, list]]:
     """[(catalog path, [strategy params labelled by config stem])] grouped by catalog."""
-    from evbt.config import load_config
+    from evbt.strategies.config import load_config
     from evbt.strategies.presets import PRESETS, get_preset
 
     groups: dict[str | None, list] = {}

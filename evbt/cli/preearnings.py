@@ -23,7 +23,7 @@ def _prices(
     if config and prices:
         raise InputError("give either --config or --prices, not both")
     if config:
-        from evbt.config import load_config
+        from evbt.strategies.config import load_config
 
         cfg = load_config(config)
         d = cfg.data
@@ -72,10 +72,10 @@ def preearnings_cmd(
 
     import pandas as pd
 
-    from evbt.backtest.manifest import catalog_digest, code_version
-    from evbt.backtest.preearnings import pre_earnings
+    from evbt.api import pre_earnings
     from evbt.cli._common import emit_json, frame_records
     from evbt.data.catalog import horizon_sessions, load_catalog
+    from evbt.manifest import catalog_digest, code_version
     from evbt.store import results_root, write_run
 
     if asof is None:

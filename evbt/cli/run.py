@@ -125,10 +125,10 @@ def backtest_cmd(
     no_report: bool,
 ) -> None:
     """Backtest CONFIG (TOML): signals -> Numba core -> Parquet results and a summary."""
-    from evbt.backtest.engine import run
-    from evbt.config import load_config
+    from evbt.api import run
     from evbt.errors import InputError
     from evbt.store import write_result
+    from evbt.strategies.config import load_config
 
     cfg = load_config(config)
     if cfg.sweep:
@@ -240,9 +240,9 @@ def study_cmd(
     config: str, prices: str | None, events: str | None, out: str | None, as_json: bool, force: bool
 ) -> None:
     """Event study of the events CONFIG selects: abnormal returns, CAAR and its tests."""
-    from evbt.backtest.study_run import study
-    from evbt.config import load_config
+    from evbt.api import study
     from evbt.store import write_study
+    from evbt.strategies.config import load_config
 
     cfg = load_config(config)
     res = study(cfg, prices_path=prices, events_path=events)

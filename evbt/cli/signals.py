@@ -27,10 +27,10 @@ def signals_cmd(
     """What each strategy would hold, enter or exit in the coming sessions, as of ASOF."""
     import pandas as pd
 
-    from evbt.config import load_config
     from evbt.data.catalog import horizon_sessions, load_catalog
     from evbt.errors import InputError
     from evbt.signals.alerts import alerts
+    from evbt.strategies.config import load_config
     from evbt.strategies.presets import PRESETS, get_preset
 
     horizon_sessions(asof, horizon, what="--asof")  # one as-of rule with upcoming, alerts

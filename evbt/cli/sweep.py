@@ -136,9 +136,9 @@ def sweep_cmd(
     no_report: bool,
 ) -> None:
     """Run every combination of CONFIG's [sweep] table; write parts, summary and manifest."""
-    from evbt.backtest.sweep import run_sweep
-    from evbt.config import load_config
+    from evbt.api import sweep as run_sweep
     from evbt.errors import InputError
+    from evbt.strategies.config import load_config
 
     if scheduler and executor != "dask":
         raise InputError("--scheduler needs --executor dask")

@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from evbt.errors import InputError
-from evbt.report_html import Section, esc, kv_table, note, page, para, pct, table
+from evbt.report.html import Section, esc, kv_table, note, page, para, pct, table
 
 if TYPE_CHECKING:
-    from evbt.backtest.result import BacktestResult
+    from evbt.result import BacktestResult
 
 MAX_BYTES = 6_000_000
 #: swept columns that are results, not parameters (C2)
@@ -372,7 +372,7 @@ class _Page:
         self.rows = max(50, int(MAX_ROWS * scale))
 
     def fig(self, fig: Any) -> str:
-        from evbt.report_figures import div
+        from evbt.report.figures import div
 
         self.n_fig += 1
         return f'<div class="fig">{div(fig, f"fig-{self.n_fig}")}</div>'
@@ -403,7 +403,7 @@ _METRIC_ROWS = [
 
 
 def _summary(pg: _Page, run: RunFolder) -> None:
-    from evbt.report_html import FORMATS
+    from evbt.report.html import FORMATS
 
     body = []
     metrics = run.get("metrics")
@@ -468,7 +468,7 @@ def _summary(pg: _Page, run: RunFolder) -> None:
 
 
 def _equity(pg: _Page, run: RunFolder) -> None:
-    from evbt.report_figures import equity_figure
+    from evbt.report.figures import equity_figure
 
     eq = run.get("equity")
     if eq is None or "total" not in eq.columns or "date" not in eq.columns:
@@ -549,7 +549,7 @@ def _per_event_section(pg: _Page, run: RunFolder) -> None:
 
 
 def _study(pg: _Page, run: RunFolder) -> None:
-    from evbt.report_figures import caar_figure
+    from evbt.report.figures import caar_figure
 
     es = run.get("event_study")
     summ = run.get("study_summary")
@@ -622,7 +622,7 @@ def _tests_by_window(summ: pd.DataFrame, stats_cols: list[str]) -> str:
             continue
         name = c[2:] if c.startswith("t_") else c.removesuffix("_z")
         pairs.append((c, f"p_{name}" if f"p_{name}" in summ.columns else None))
-    from evbt.report_html import num, pval
+    from evbt.report.html import num, pval
 
     out = []
     for stat, pcol in pairs:
@@ -699,7 +699,7 @@ def _window_panels(run: RunFolder, ticker: str, trades: pd.DataFrame) -> tuple[l
 
 
 def _windows(pg: _Page, run: RunFolder) -> None:
-    from evbt.report_figures import windows_figure
+    from evbt.report.figures import windows_figure
 
     trades = _per_event(run)
     if trades is None or trades.empty:
@@ -759,7 +759,7 @@ def _group_stats(df: pd.DataFrame, by: str) -> pd.DataFrame:
 
 
 def _distribution(pg: _Page, run: RunFolder) -> None:
-    from evbt.report_figures import breakdown_figure, returns_histogram
+    from evbt.report.figures import breakdown_figure, returns_histogram
 
     t = _per_event(run)
     if t is None or t.empty or "ret" not in t.columns:
@@ -835,7 +835,7 @@ def _sweep_params(run: RunFolder, sweep: pd.DataFrame) -> list[str]:
 
 
 def _sweep(pg: _Page, run: RunFolder, metric: str) -> None:
-    from evbt.report_figures import heatmap_figure, sharpe_histogram, walk_forward_figure
+    from evbt.report.figures import heatmap_figure, sharpe_histogram, walk_forward_figure
 
     sweep = run.sweep
     if sweep is None:
@@ -954,7 +954,7 @@ def _sweep(pg: _Page, run: RunFolder, metric: str) -> None:
 
 
 def _preearnings(pg: _Page, run: RunFolder) -> None:
-    from evbt.report_figures import group_box_figure
+    from evbt.report.figures import group_box_figure
 
     names = ("preearnings_reports", "preearnings_tests", "preearnings_next")
     if not any(n in run.tables for n in names):
@@ -1123,7 +1123,9 @@ def report_frames(
     ``prices_window`` and ``benchmark`` (see :meth:`BacktestResult.tables`, which the store
     writes). ``catalog`` or ``events_path`` re-reads the events from another catalog."""
     tables = result.tables(pad=pad)
-    out = {k: tables[k] for k in ("events", "prices_window", "benchmark") if k in tables}
+    out: dict[str, pd.DataFrame] = {
+        k: tables[k] for k in ("events", "prices_window", "benchmark") if k in tables
+    }
     if catalog is not None or events_path is not None or "events" not in out:
         if catalog is None:
             from evbt.data.catalog import load_catalog

@@ -1,6 +1,6 @@
 """The ``[sweep]`` table: which parameters vary, over which values, and how they are drawn.
 
-Decoded by :func:`decode_sweep` (called from ``evbt.config.from_dict``), so every value is
+Decoded by :func:`decode_sweep` (called from ``evbt.strategies.config.from_dict``), so every value is
 checked when the config is read, before any work starts. Parameters take a non-empty list
 or a ``{start, stop, step}`` range (both ends included)::
 

@@ -23,8 +23,8 @@ if TYPE_CHECKING:  # annotations only: importing the result type loads no calend
 
     from evbt.backtest.market import Market
     from evbt.backtest.study import StudyResult
-    from evbt.config import Config
     from evbt.signals.rules import SignalArrays, SignalSet
+    from evbt.strategies.config import Config
 
 #: Rows of :meth:`BacktestResult.stats`, in order (names as in ``metrics.parquet``).
 STATS_ROWS = (
@@ -49,7 +49,7 @@ class BacktestResult:
     """One backtest: the tables a run writes, the inputs the kernel saw, and the manifest.
 
     Fields:
-        config: the :class:`~evbt.config.Config` that was run.
+        config: the :class:`~evbt.strategies.config.Config` that was run.
         signals: the signal table (and the signals skipped before the kernel).
         trades: one row per trade (entry/exit session and price, size, fees, P&L, ``ret``,
             ``exit_reason``, ``lookahead``).
@@ -327,3 +327,24 @@ class StudyRun:
         from evbt.store import write_study
 
         return write_study(self, root, force=force)
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep: its folder, manifest, summary table and overfitting figures."""
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    summary: pd.DataFrame
+    reused: bool = False
+
+    def table(self) -> pd.DataFrame:
+        """Every (combo_id, scope) row of the parts."""
+        from evbt.parts import read_table
+
+        return read_table(self.run_dir, "parts")
+
+    def blocks(self) -> pd.DataFrame:
+        from evbt.parts import read_table
+
+        return read_table(self.run_dir, "blocks")

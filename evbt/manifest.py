@@ -22,13 +22,13 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evbt.config import Config
+from evbt.strategies.config import Config
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from evbt.backtest.market import Market
-    from evbt.backtest.result import BacktestResult
+    from evbt.result import BacktestResult
 
 
 @functools.lru_cache(maxsize=1)
@@ -227,16 +227,19 @@ def make_manifest(
     result: BacktestResult,
     market: Market,
     *,
-    n_kernel_skips: int = 0,
     catalog: pd.DataFrame | None = None,
     catalog_path: str | os.PathLike[str] | None = None,
     prices_path: str | os.PathLike[str] | None = None,
-    ruined: bool | None = None,
+    ruined: bool = False,
 ) -> dict[str, Any]:
     """The manifest of a backtest (kind ``bt``); ``catalog`` is the loaded catalog frame and
-    ``catalog_path``/``prices_path`` the files read (None: the config's, or the bundled ones)."""
+    ``catalog_path``/``prices_path`` the files read (None: the config's, or the bundled ones).
+
+    Every signal is accounted for (contract C1): ``n_signals = n_trades + n_skipped``, each
+    skip counted under its reason."""
     cfg = result.config
-    reasons = result.skipped["code"].value_counts().to_dict() if len(result.skipped) else {}
+    skipped = result.skipped
+    reasons = skipped["code"].value_counts().sort_index() if len(skipped) else {}
     head = manifest_head(
         cfg,
         market,
@@ -247,15 +250,14 @@ def make_manifest(
         extra={"study": result.study is not None},
     )
     head["lookahead"] = bool(result.signals.allow_lookahead)
-    head["ruined"] = bool(getattr(result, "ruined", False) if ruined is None else ruined)
+    head["ruined"] = bool(ruined)
     return {
         **head,
         "signals": {
-            "n_signals": int(len(result.signals.table)),
+            "n_signals": int(len(result.trades) + len(skipped)),
             "n_trades": int(len(result.trades)),
-            "n_skipped": int(len(result.skipped)),
-            "n_skipped_in_kernel": int(n_kernel_skips),
-            "skipped_by_reason": {str(k): int(v) for k, v in reasons.items()},
+            "n_skipped": int(len(skipped)),
+            "skipped_by_reason": {str(k): int(v) for k, v in dict(reasons).items()},
             "allow_lookahead": bool(result.signals.allow_lookahead),
             "n_lookahead_signals": result.signals.n_lookahead,
         },

@@ -1,0 +1,434 @@
+"""The application: load what a run needs, call the computation, make the manifest.
+
+Orchestration up, computation down: this module loads the event catalog and prices (through
+:mod:`evbt.data`), builds the signals (:mod:`evbt.signals`), hands arrays and frames to the
+computation (:mod:`evbt.backtest`), and makes the manifest (:mod:`evbt.manifest`); a sweep
+streams its parts into the store (:mod:`evbt.store`, :mod:`evbt.parts`). The public names
+``evbt.run``, ``evbt.study`` and ``evbt.sweep`` are the functions here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import time
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from evbt.errors import InputError
+from evbt.strategies.config import Config
+
+if TYPE_CHECKING:
+    from evbt.backtest.market import Market
+    from evbt.backtest.preearnings import PreEarnings
+    from evbt.backtest.sweep import SweepInputs
+    from evbt.result import BacktestResult, StudyRun, SweepResult
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load_market(config: Config, tickers: list[str], *, prices_path: str | None = None) -> Market:
+    """Load, validate and align prices for ``tickers`` over the config's window."""
+    from evbt.backtest.market import align_prices
+    from evbt.data.sources import load_prices
+
+    d = config.data
+    source = "file" if prices_path else d.source
+    path = prices_path or d.prices
+    df = load_prices(tickers, d.start, d.end, source=source, path=path)
+    if df.empty:
+        raise InputError(
+            f"no prices for {', '.join(tickers)} between {d.start or 'the start'} and "
+            f"{d.end or 'the end'}: widen [data] start/end or check the ticker names"
+        )
+    return align_prices(
+        df,
+        tickers,
+        source=str(df.attrs.get("source", source)),
+        synthetic=bool(df.attrs.get("synthetic", False)),
+    )
+
+
+def _with_benchmark(tickers: list[str], bench_t: str | None) -> list[str]:
+    return tickers + ([bench_t] if bench_t and bench_t not in tickers else [])
+
+
+def _study_benchmark(
+    config: Config, market: Market, prices_path: str | None
+) -> tuple[pd.Series | None, str | None]:
+    """The study benchmark's returns when ``market`` does not hold it (``[study] benchmark``
+    may differ from ``[data] benchmark``): loaded from the same source as the market.
+    Returns ``(returns, None)``, or ``(None, why)`` when they cannot be had."""
+    bench_t = config.study.benchmark or config.data.benchmark
+    if not bench_t or bench_t in market.tickers:
+        return None, None
+    from evbt.data.sources import load_prices
+
+    d = config.data
+    path = prices_path
+    if path is None and str(market.source).startswith("file:"):
+        path = str(market.source)[len("file:") :]  # the file the market came from
+    source = "file" if path else d.source
+    try:
+        df = load_prices(
+            [bench_t], market.index[0], market.index[-1], source=source, path=path or d.prices
+        )
+    except InputError as e:
+        return None, str(e)
+    close = df.set_index("date")["close"].reindex(market.index)
+    return close.pct_change(fill_method=None).iloc[1:].rename(bench_t), None
+
+
+def study_events(
+    config: Config, market: Market, events: pd.DataFrame, *, prices_path: str | None = None
+) -> Any:
+    """The event study of ``events`` (event_id, ticker, reaction_session, ...) on ``market``,
+    with the study benchmark loaded where the market lacks it."""
+    from evbt.backtest.study_run import study_for_events
+
+    bench, why = _study_benchmark(config, market, prices_path)
+    return study_for_events(config, market, events, bench=bench, bench_error=why)
+
+
+# ---------------------------------------------------------------------------- backtest
+
+
+def run(
+    config: Config,
+    *,
+    prices_path: str | None = None,
+    events_path: str | None = None,
+    study: bool | None = None,
+) -> BacktestResult:
+    """Run one backtest: load prices and the catalog, build signals, simulate, measure."""
+    from evbt.backtest.engine import backtest_tables, check_weight, sim_params
+    from evbt.data.catalog import load_catalog
+    from evbt.manifest import make_manifest
+    from evbt.result import BacktestResult
+    from evbt.signals.rules import build_signals, no_signal_error
+
+    catalog = load_catalog(events_path or config.data.events)
+    signals = build_signals(catalog, config.strategy)
+    if signals.table.empty:
+        raise no_signal_error(signals, config.origin)
+    sim_params(config)  # refuse what the kernel cannot take before loading prices
+    check_weight(config)
+    tickers = list(dict.fromkeys(signals.table["ticker"]))
+    market = load_market(
+        config, _with_benchmark(tickers, config.data.benchmark), prices_path=prices_path
+    )
+    t = backtest_tables(config, market, signals, catalog)
+    result = BacktestResult(
+        config=config,
+        signals=signals,
+        trades=t.trades,
+        equity=t.equity,
+        position=t.position,
+        metrics=t.metrics,
+        pnl_by_event=t.pnl_by_event,
+        skipped=t.skipped,
+        manifest={},
+        benchmark=t.benchmark,
+        market=t.market,
+        arrays=t.arrays,
+        events=t.events,
+    )
+    do_study = config.study.enabled if study is None else study
+    if do_study:
+        result.study = study_events(config, market, signals.table)
+    result.manifest = make_manifest(
+        result,
+        market,
+        catalog=catalog,
+        catalog_path=events_path or config.data.events,
+        prices_path=prices_path or config.data.prices,
+        ruined=t.ruined,
+    )
+    return result
+
+
+# ------------------------------------------------------------------------- event study
+
+
+def study(
+    config: Config, *, prices_path: str | None = None, events_path: str | None = None
+) -> StudyRun:
+    """The event study of the events ``[strategy] select`` picks, on ``[strategy] tickers``.
+
+    Day 0 is each event's reaction session; the strategy's entry offset and hold play no
+    part. The benchmark is ``[study] benchmark`` or ``[data] benchmark``.
+    """
+    from evbt.backtest.study_run import study_manifest
+    from evbt.data.catalog import load_catalog
+    from evbt.manifest import manifest_head
+    from evbt.result import StudyRun
+    from evbt.signals.rules import study_rows
+
+    catalog = load_catalog(events_path or config.data.events)
+    events = study_rows(catalog, config.strategy)
+    if events.empty:
+        raise InputError(
+            f"{config.origin}: [strategy] select matches no event: check kind/org/tags"
+        )
+    bench_t = config.study.benchmark or config.data.benchmark
+    if not bench_t:
+        raise InputError(
+            f"{config.origin}: the study needs a benchmark: set [study] benchmark or [data] benchmark"
+        )
+    tickers = list(dict.fromkeys(events["ticker"]))
+    if tickers == [bench_t]:
+        raise InputError(
+            f"{config.origin}: the only ticker, {bench_t}, is the study benchmark: its abnormal "
+            "return is zero by construction; set [study] benchmark to another ticker"
+        )
+    market = load_market(config, _with_benchmark(tickers, bench_t), prices_path=prices_path)
+    inside = events["reaction_session"].isin(market.index[1:])
+    skipped = events[~inside]
+    if not inside.any():
+        raise InputError(
+            f"no selected event reacts inside the price data ({market.index[0]:%Y-%m-%d} to "
+            f"{market.index[-1]:%Y-%m-%d}): widen [data] start/end"
+        )
+    res = study_events(config, market, events, prices_path=prices_path)
+    studied = events[inside & (events["ticker"] != bench_t)].reset_index(drop=True)
+    manifest = manifest_head(
+        config,
+        market,
+        benchmark=bench_t,
+        kind="study",
+        catalog=catalog,
+        catalog_path=events_path or config.data.events,
+        prices_path=prices_path or config.data.prices,
+    )
+    manifest |= {
+        "events": {
+            "n_event_tickers": int(len(studied)),
+            "n_outside_data": int(len(skipped)),
+            "skipped_outside_data": skipped["event_id"].tolist(),
+            "n_skipped_by_study": len(res.skipped),
+        },
+        "study": study_manifest(res),
+    }
+    return StudyRun(config=config, study=res, events=studied, manifest=manifest)
+
+
+# -------------------------------------------------------------------------------- sweep
+
+
+def sweep_inputs(
+    config: Config, *, prices_path: str | None = None, events_path: str | None = None
+) -> SweepInputs:
+    """Check the sweep, load the catalog and prices, and build its inputs."""
+    from evbt.backtest.sweep import prepare_inputs, sweep_events
+    from evbt.data.catalog import load_catalog
+    from evbt.manifest import manifest_head
+
+    catalog_path = events_path or config.data.events
+    catalog = load_catalog(catalog_path)
+    found = sweep_events(config, catalog)
+    bench_t = config.data.benchmark
+    market = load_market(config, _with_benchmark(found.tickers, bench_t), prices_path=prices_path)
+    if bench_t and bench_t not in found.tickers:
+        market = market.select(found.tickers)
+    head = manifest_head(
+        config,
+        market,
+        kind="sweep",
+        catalog=catalog,
+        catalog_path=catalog_path,
+        prices_path=prices_path,
+    )
+    return prepare_inputs(config, catalog, found, market, head)
+
+
+def _progress(total: int, enabled: bool):
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    class _Rate(TextColumn):
+        def render(self, task):  # combinations per second
+            from rich.text import Text
+
+            elapsed = task.finished_time if task.finished else task.elapsed
+            done = task.completed - task.fields.get("skipped", 0)
+            speed = done / elapsed if elapsed else None
+            return Text(f"{speed:,.0f} combos/s" if speed else "-- combos/s")
+
+    return Progress(
+        TextColumn("sweep"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _Rate(""),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not enabled,
+        transient=False,
+    )
+
+
+def sweep(
+    config: Config,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+    force: bool = False,
+    workers: int | None = None,
+    executor: str = "local",
+    scheduler: str | None = None,
+    progress: bool = True,
+    chunk_size: int | None = None,
+    prices_path: str | None = None,
+    events_path: str | None = None,
+) -> SweepResult:
+    """Run the ``[sweep]`` of ``config``; stream parts; return the finished run.
+
+    ``out``: results root (``evbt.store.results_root``). ``resume``: keep the finished parts
+    of an interrupted run of the same id and compute only the missing ones. ``force``:
+    recompute even if a finished run of the same id exists. ``workers``: threads (local) or
+    threads per worker (a Dask LocalCluster). ``executor``: ``"local"`` or ``"dask"``
+    (``scheduler`` = a Dask scheduler address; none starts a LocalCluster in-process).
+    ``chunk_size``: combinations per part (default 10,000).
+    """
+    from evbt import parts, store
+    from evbt.backtest.sweep import DEFAULT_CHUNK, chunks, run_chunks, summarize_sweep
+    from evbt.result import SweepResult
+
+    if executor not in ("local", "dask"):
+        raise InputError(f"--executor {executor!r}: use local or dask")
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers {workers}: use a whole number >= 1")
+    if chunk_size is not None and chunk_size < 1:
+        raise InputError(f"--chunk-size {chunk_size}: use a whole number >= 1")
+    inp = sweep_inputs(config, prices_path=prices_path, events_path=events_path)
+    root = store.results_root(out, config)
+    run_id = inp.head["run_id"]
+    n = len(inp.combos)
+    manifest: dict[str, Any] = {
+        **json.loads(json.dumps(inp.head, default=str)),
+        "lookahead": inp.lookahead,
+        "ruined": False,
+        "grid_size": inp.spec.grid_size,
+        "n_combos": n,
+        "method": inp.spec.method,
+        "params": {
+            p: [None if v is None else v for v in vals] for p, vals in inp.spec.params.items()
+        },
+        "blocks": len(inp.tb_n),
+        "wf_blocks": inp.n_eblocks,
+        "portfolio_mode": config.portfolio.mode,
+    }
+    if store.run_exists(root, run_id) and not force:
+        done = store.open_run(root, run_id)
+        summary = pd.read_parquet(done.path / "sweep_summary.parquet")
+        return SweepResult(done.path, done.manifest, summary, reused=True)
+    partial = store.partial_dir(root, run_id)
+    old = None
+    if partial.is_dir() and (partial / "sweep").exists():
+        if resume and not force:
+            pm = partial / store.PARTIAL_MANIFEST
+            if pm.exists():
+                old = json.loads(pm.read_text())
+        elif not force:
+            raise InputError(
+                f"{partial}: an interrupted sweep of this run exists: add --resume to finish it "
+                "or --force to start over"
+            )
+        else:
+            shutil.rmtree(partial / "sweep", ignore_errors=True)
+    size = int(old["chunk_size"]) if old and "chunk_size" in old else (chunk_size or DEFAULT_CHUNK)
+    manifest["chunk_size"] = size
+    todo_all = chunks(n, size)
+    manifest["n_parts"] = len(todo_all)
+    folder = store.begin_run(root, run_id, {**manifest, "parts": []})
+    parts.clean_tmp(folder)
+    have = parts.done_parts(folder)
+    todo = [c for c in todo_all if c[0] not in have]
+    started = time.perf_counter()
+    with _progress(n, progress) as bar:
+        skip = n - sum(hi - lo for _, lo, hi in todo)
+        task = bar.add_task("sweep", total=n, completed=skip, start=True)
+        bar.update(task, skipped=skip)
+        finished = sorted(have)
+
+        def sink(i: int, lo: int, hi: int, part: pd.DataFrame, blocks: pd.DataFrame) -> None:
+            parts.write_part(folder, i, part, blocks)
+            finished.append(i)
+            bar.advance(task, hi - lo)
+            store.begin_run(
+                root,
+                run_id,
+                {**manifest, "parts": [parts.part_name(p) for p in sorted(finished)]},
+            )
+
+        run_chunks(inp, todo, sink, executor=executor, workers=workers, scheduler=scheduler)
+    elapsed = time.perf_counter() - started
+    total = parts.read_totals(folder)
+    blocks = parts.read_blocks(folder, total["combo_id"].to_numpy())
+    summary, overfit = summarize_sweep(total, blocks, inp.params)
+    ruined = parts.any_ruined(folder) if n else False
+    manifest.update(
+        parts=[parts.part_name(i) for i, _, _ in todo_all],
+        overfit=overfit,
+        ruined=ruined,
+        executor=executor,
+        seconds=round(elapsed, 3),
+        resumed=bool(have),
+    )
+    manifest["created_utc"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    final = store.finish_run(root, run_id, manifest=manifest, frames={"sweep_summary": summary})
+    return SweepResult(final, manifest, summary)
+
+
+# ------------------------------------------------------------------------ pre-earnings
+
+
+def pre_earnings(
+    prices: pd.DataFrame,
+    catalog: pd.DataFrame,
+    *,
+    ticker: str = "NVDA",
+    asof: Any,
+    lookback: int = 10,
+    benchmark: str = "SMH",
+    estimation: int = 120,
+    gap: int = 10,
+) -> PreEarnings:
+    """``ticker`` into and out of its reports as of ``asof`` (see
+    :mod:`evbt.backtest.preearnings`): checks ``lookback`` and ``asof``, takes the catalog as
+    known on ``asof`` and the NYSE sessions, and computes."""
+    from evbt.backtest.preearnings import pre_earnings as compute
+    from evbt.data.calendar import sessions
+    from evbt.data.catalog import as_of, horizon_sessions
+
+    if isinstance(lookback, bool) or int(lookback) != lookback or not 1 <= lookback <= 60:
+        raise InputError(f"--lookback {lookback!r}: use a whole number of sessions from 1 to 60")
+    horizon_sessions(asof, 1)  # checks the as-of date (one rule for every command)
+    day = pd.Timestamp(asof).normalize()
+    first = pd.to_datetime(prices["date"]).min() if len(prices) else day
+    return compute(
+        prices,
+        as_of(catalog, day),
+        sessions=sessions(first, day + pd.Timedelta(days=400)),
+        ticker=ticker,
+        asof=asof,
+        lookback=lookback,
+        benchmark=benchmark,
+        estimation=estimation,
+        gap=gap,
+    )
+
+
+__all__ = ["load_market", "pre_earnings", "run", "study", "study_events", "sweep", "sweep_inputs"]

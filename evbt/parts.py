@@ -1,0 +1,113 @@
+"""A sweep's part files in its run folder (contract C2): the layout the report reads.
+
+``<run folder>/sweep/parts/part-00000.parquet`` holds one row per (combo_id, scope) of
+metrics; ``sweep/blocks/part-00000.parquet`` one row per combo_id of time- and event-block
+sums. A part is written under a temporary name and renamed, blocks first, so a part file
+that exists is complete: ``--resume`` computes only the chunks whose part is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PART_DIGITS = 5
+
+
+def part_name(i: int) -> str:
+    return f"part-{i:0{PART_DIGITS}d}.parquet"
+
+
+def _write_atomic(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".tmp-{path.name}-{secrets.token_hex(4)}")
+    try:
+        frame.to_parquet(tmp, index=False)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_part(folder: Path, i: int, part: pd.DataFrame, blocks: pd.DataFrame) -> Path:
+    """Write part ``i`` under ``folder/sweep``: blocks first, then the part (the marker)."""
+    sweep = Path(folder) / "sweep"
+    (sweep / "parts").mkdir(parents=True, exist_ok=True)
+    (sweep / "blocks").mkdir(parents=True, exist_ok=True)
+    _write_atomic(blocks, sweep / "blocks" / part_name(i))
+    out = sweep / "parts" / part_name(i)
+    _write_atomic(part, out)
+    return out
+
+
+def done_parts(folder: Path) -> set[int]:
+    """Indices of the complete parts in ``folder`` (temporary files are never read)."""
+    sweep = Path(folder) / "sweep"
+    out = set()
+    for p in (sweep / "parts").glob("part-*.parquet"):
+        i = int(p.stem.split("-")[1])
+        if (sweep / "blocks" / part_name(i)).exists():
+            out.add(i)
+    return out
+
+
+def clean_tmp(folder: Path) -> None:
+    """Remove the temporary files a killed writer left in ``folder``'s part folders."""
+    for sub in ("parts", "blocks"):
+        for p in (Path(folder) / "sweep" / sub).glob(".tmp-*"):
+            p.unlink(missing_ok=True)
+
+
+def part_files(folder: Path, what: str) -> list[Path]:
+    return sorted((Path(folder) / "sweep" / what).glob("part-*.parquet"))
+
+
+def read_table(run_folder: str | os.PathLike[str], what: str = "parts") -> pd.DataFrame:
+    """All parts (``"parts"``) or block sums (``"blocks"``) of a sweep folder, in order."""
+    files = part_files(Path(run_folder), what)
+    if not files:
+        return pd.DataFrame()
+    return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+
+
+def read_totals(folder: Path) -> pd.DataFrame:
+    """The total-scope rows of every part (read with a filter: memory stays small)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    tables = [
+        pq.read_table(f, filters=[("scope", "==", "total")]) for f in part_files(folder, "parts")
+    ]
+    total = pa.concat_tables(tables).to_pandas().drop(columns=["scope"])
+    return total.sort_values("combo_id", kind="stable").reset_index(drop=True)
+
+
+def read_blocks(folder: Path, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Block sums as 2-D arrays (combinations x blocks) in the order of ``ids``."""
+    import pyarrow.parquet as pq
+
+    cols: dict[str, list[np.ndarray]] = {}
+    order: list[np.ndarray] = []
+    for f in part_files(folder, "blocks"):
+        t = pq.read_table(f)
+        n = t.num_rows
+        order.append(t.column("combo_id").to_numpy())
+        for name in ("tb_sum", "tb_sumsq", "tb_n", "eb_ret", "eb_n"):
+            flat = t.column(name).combine_chunks().flatten().to_numpy()
+            cols.setdefault(name, []).append(flat.reshape(n, -1))
+    have = np.concatenate(order)
+    pos = pd.Index(have).get_indexer(ids)
+    return {k: np.concatenate(v)[pos] for k, v in cols.items()}
+
+
+def any_ruined(folder: Path) -> bool:
+    import pyarrow.parquet as pq
+
+    return any(
+        bool(pq.read_table(f, columns=["ruined"]).column("ruined").to_numpy().any())
+        for f in part_files(folder, "parts")
+    )
