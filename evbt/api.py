@@ -9,6 +9,7 @@ streams its parts into the store (:mod:`evbt.store`, :mod:`evbt.parts`). The pub
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -122,6 +123,7 @@ def run(
         config, _with_benchmark(tickers, config.data.benchmark), prices_path=prices_path
     )
     t = backtest_tables(config, market, signals, catalog)
+    do_study = config.study.enabled if study is None else study
     result = BacktestResult(
         config=config,
         signals=signals,
@@ -132,15 +134,13 @@ def run(
         pnl_by_event=t.pnl_by_event,
         skipped=t.skipped,
         manifest={},
+        study=study_events(config, market, signals.table) if do_study else None,
         benchmark=t.benchmark,
         market=t.market,
         arrays=t.arrays,
         events=t.events,
     )
-    do_study = config.study.enabled if study is None else study
-    if do_study:
-        result.study = study_events(config, market, signals.table)
-    result.manifest = make_manifest(
+    manifest = make_manifest(
         result,
         market,
         catalog=catalog,
@@ -148,6 +148,7 @@ def run(
         prices_path=prices_path or config.data.prices,
         ruined=t.ruined,
     )
+    result = dataclasses.replace(result, manifest=manifest)
     return result
 
 

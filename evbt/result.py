@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,7 @@ STATS_ROWS = (
 _TRADE_ROWS = ("n_trades", "hit_rate", "avg_win", "avg_loss", "profit_factor")
 
 
-@dataclass(repr=False)
+@dataclass(frozen=True, repr=False)
 class BacktestResult:
     """One backtest: the tables a run writes, the inputs the kernel saw, and the manifest.
 
@@ -64,7 +65,6 @@ class BacktestResult:
         benchmark: the benchmark's closes on the run's sessions (None without one).
         market: the aligned prices the kernel saw (trade tickers only).
         arrays: the signal arrays the kernel saw.
-        bench_metrics: the benchmark's buy and hold, same metrics (filled by :meth:`stats`).
 
     >>> import evbt
     >>> result = evbt.run(evbt.Config(strategy=evbt.presets()["launch_shock"]), study=False)
@@ -91,7 +91,6 @@ class BacktestResult:
     benchmark: pd.Series | None = None
     market: Market | None = None
     arrays: SignalArrays | None = None
-    bench_metrics: pd.Series | None = None
     events: pd.DataFrame | None = None  # the catalog rows of the events the run signalled
 
     def __repr__(self) -> str:
@@ -122,23 +121,27 @@ class BacktestResult:
         """The strategy's metrics over the whole run (the ``"total"`` row of ``metrics``)."""
         return self.metrics.set_index("scope").loc["total"]
 
+    @functools.cached_property
+    def _bench_metrics(self) -> pd.Series | None:
+        if self.benchmark is None:
+            return None
+        from evbt.backtest.metrics import compute_metrics
+
+        b = self.benchmark.dropna()
+        if len(b) < 2:
+            return None
+        eq = b / b.iloc[0]
+        no_trades = pd.DataFrame({"pnl": [], "ret": [], "exit_reason": []})
+        m = compute_metrics(eq, no_trades, position=pd.Series(1.0, index=eq.index))
+        for k in _TRADE_ROWS:
+            if k in m.index:
+                m[k] = float("nan")
+        return m
+
     def benchmark_metrics(self) -> pd.Series | None:
         """The benchmark's buy and hold over the run's sessions, in the strategy's metrics
         (trade statistics NaN, exposure 1); None when the run has no benchmark."""
-        if self.bench_metrics is None and self.benchmark is not None:
-            from evbt.backtest.metrics import compute_metrics
-
-            b = self.benchmark.dropna()
-            if len(b) < 2:
-                return None
-            eq = b / b.iloc[0]
-            no_trades = pd.DataFrame({"pnl": [], "ret": [], "exit_reason": []})
-            m = compute_metrics(eq, no_trades, position=pd.Series(1.0, index=eq.index))
-            for k in _TRADE_ROWS:
-                if k in m.index:
-                    m[k] = float("nan")
-            self.bench_metrics = m
-        return self.bench_metrics
+        return self._bench_metrics
 
     def stats(self) -> pd.DataFrame:
         """The strategy beside its benchmark's buy and hold, one row per metric
@@ -298,7 +301,7 @@ class BacktestResult:
         return write_result(self, root, force=force)
 
 
-@dataclass(repr=False)
+@dataclass(frozen=True, repr=False)
 class StudyRun:
     """An event study of the events a config selects (``evbt.study(config)``).
 
@@ -329,7 +332,7 @@ class StudyRun:
         return write_study(self, root, force=force)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SweepResult:
     """A finished sweep: its folder, manifest, summary table and overfitting figures."""
 

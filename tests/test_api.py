@@ -95,7 +95,15 @@ def test_stats_puts_the_strategy_beside_the_benchmark(result):
     )
     assert st.loc["exposure", "benchmark"] == 1.0
     assert np.isnan(st.loc["n_trades", "benchmark"])  # trade statistics do not apply
-    assert result.bench_metrics is not None  # computed once, kept
+    assert result.benchmark_metrics() is result.benchmark_metrics()  # computed once, kept
+
+
+def test_results_are_frozen(result):
+    """A result is a record of what ran: its tables cannot be swapped after the fact."""
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.trades = result.trades.head(0)
 
 
 def test_notebook_display_is_a_summary_not_the_tables(result):
