@@ -332,6 +332,8 @@ def _failure(org: str, e: BaseException, tries: int) -> tuple[bool, str]:
 @contextlib.contextmanager
 def _quiet_library() -> Iterator[None]:
     """huggingface_hub logs each of its own retries as a warning; ours say what happened."""
+    import huggingface_hub.utils.logging  # noqa: F401  (its import sets the level we change)
+
     lib = logging.getLogger("huggingface_hub")
     old = lib.level
     lib.setLevel(logging.ERROR)
