@@ -272,4 +272,14 @@ def refresh_earnings(ticker: str, limit: int, path: str | None) -> None:
             click.echo(f"  {rid} {day} ({have['source']}; {have['confidence']}){flag}")
 
 
+def _register_watch() -> None:
+    """`events watch` and `events crosscheck` live in evbt.cli.watch (issue 20)."""
+    from evbt.cli.watch import crosscheck_cmd, watch_cmd
+
+    events.add_command(watch_cmd)
+    events.add_command(crosscheck_cmd)
+
+
+_register_watch()
+
 COMMANDS = (events,)
