@@ -67,6 +67,7 @@ __all__ = [
     "StoredRun",
     "begin_run",
     "catalog_digest",
+    "check_run",
     "check_run_id",
     "clean_debris",
     "config_key",
@@ -591,7 +592,7 @@ class StoredRun:
         return pd.read_parquet(p)
 
 
-def _check_run(p: Path) -> StoredRun:
+def check_run(p: Path) -> StoredRun:
     """The run folder ``p`` as a StoredRun: ``ok``, ``damaged`` (with the reason) or ``link``."""
     if p.is_symlink():
         return StoredRun(p.name, p, {}, "link", f"a symbolic link to {os.readlink(p)}")
@@ -624,7 +625,7 @@ def scan_runs(root: str | os.PathLike[str]) -> list[StoredRun]:
     if not root.is_dir():
         return []
     found = [
-        _check_run(p)
+        check_run(p)
         for p in root.iterdir()
         if RUN_ID_RE.match(p.name) and (p.is_symlink() or p.is_dir())
     ]
@@ -667,7 +668,7 @@ def open_run(root: str | os.PathLike[str], run_id: str) -> StoredRun:
     """The complete run ``run_id`` in ``root`` (an id or a unique prefix; never a path).
     A damaged run or a link is an InputError naming the reason."""
     rid = resolve_run(root, run_id)
-    run = _check_run(run_dir(root, rid))
+    run = check_run(run_dir(root, rid))
     if run.status != "ok":
         raise InputError(
             f"run {rid} in {root} is {'damaged' if run.status == 'damaged' else 'a link'}: "
