@@ -588,9 +588,11 @@ def test_verify_says_when_no_hashes_were_recorded(capsys, two_runs):
 
 def test_report_takes_a_unique_prefix_and_names_a_damaged_run(capsys, two_runs, monkeypatch):
     monkeypatch.setenv("EVBT_RESULTS", str(two_runs))
-    _fake_bt(two_runs, "bt-other-0123456789ab", hold=2, sharpe=0.1, n_trades=2)
-    code, out, err = run(capsys, "report", "bt-oth", "--out", str(two_runs.parent / "b.html"))
-    assert code == 0 and out.strip().endswith("b.html"), err
+    from evbt.cli.report import resolve_run
+
+    other = "bt-other-0123456789ab"
+    _fake_bt(two_runs, other, hold=2, sharpe=0.1, n_trades=2)
+    assert resolve_run("bt-oth", None) == two_runs / other  # what `evbt report bt-oth` draws
     line = _one_line_error(*run(capsys, "report", "bt-launch_shock-0000")[::2])
     assert "matches 2 runs" in line
     _truncate(two_runs / A / "trades.parquet")
