@@ -512,3 +512,57 @@ def test_alerts_with_nothing_to_report_say_so_without_state(capsys, tmp_path):
     assert out.strip().endswith("nothing in the next 7 sessions"), out
     code, out, err = run(capsys, *args, "--state", str(tmp_path / "s.json"))
     assert (code, out) == (0, ""), err
+
+
+# ------------------------------------------------------------- text is text (issue 19)
+
+MARKUP = "[/x] Labs :x: [bold]b[/bold]"
+_CAT_HEAD = (
+    "id,name,org,kind,tags,date,time,tz,tickers,scheduled,status,window_start,window_end,"
+    "known_since,fiscal_period,source,confidence,supersedes\n"
+)
+
+
+def _markup_catalog(tmp_path: Path) -> Path:
+    cat = tmp_path / "cat.csv"
+    rows = [
+        f"x-launch,X [red]model[/red],{MARKUP},model_launch,china;efficiency,2025-03-03,unknown,"
+        "UTC,NVDA,false,confirmed,,,,,src [link=x],confirmed,",
+        f"y-launch,Y,{MARKUP},model_launch,china;efficiency,2025-06-02,unknown,UTC,NVDA,false,"
+        "confirmed,,,,,src,confirmed,",
+    ]
+    cat.write_text(_CAT_HEAD + "\n".join(rows) + "\n")
+    return cat
+
+
+def test_events_list_prints_markup_like_text_unchanged(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    code, out, err = run(capsys, "events", "list", "--catalog", str(_markup_catalog(tmp_path)))
+    assert code == 0, err
+    assert out.count(MARKUP) == 2 and "❌" not in out
+
+
+def test_study_prints_an_org_with_markup_unchanged(capsys, tmp_path):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(
+        '[data]\nsource = "sample"\nbenchmark = "SMH"\n[strategy]\nname = "launch_shock"\n'
+        'tickers = ["NVDA"]\n[study]\nplacebo = 20\nbootstrap = 20\n'
+    )
+    cat = _markup_catalog(tmp_path)
+    out_dir = tmp_path / "res [bold]x[/bold]"
+    code, out, err = run(capsys, "study", str(cfg), "--events", str(cat), "--out", str(out_dir))
+    assert code == 0, err
+    assert "org:[/x]" in out and "Labs :x:" in out and "❌" not in out  # the cell wraps
+    assert f"results: {out_dir}" in out.replace("\n", "")
+
+
+def test_query_values_print_as_written(capsys, tmp_path):
+    from test_cli_runs import A, _fake_bt
+
+    root = tmp_path / "results"
+    _fake_bt(root, A, hold=1, sharpe=1.0, n_trades=1)
+    sql = f"select '{MARKUP}' as v, 'a' || chr(7) || 'b' || chr(27) || '[31mred' as c"
+    code, out, err = run(capsys, "runs", "query", sql, "--root", str(root))
+    assert code == 0, err
+    assert MARKUP in out and "❌" not in out
+    assert "a\\x07b\\x1b[31mred" in out and "\x1b" not in out and "\x07" not in out

@@ -110,3 +110,11 @@ def console(**kw: Any):
     from rich.console import Console
 
     return Console(emoji=False, markup=False, highlight=False, **kw)
+
+
+def escape(value: Any) -> str:
+    """``value`` for a string Rich reads as markup: brackets escaped, control characters as
+    visible escapes (used where a line mixes evbt's own markup with data)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(str(value).translate(_CONTROL))

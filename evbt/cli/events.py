@@ -54,10 +54,12 @@ def _when(row: pd.Series) -> str:
 
 def _table(df: pd.DataFrame, title: str, *, extra: tuple[str, ...] = ()) -> None:
     import pandas as pd
-    from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    from evbt.cli._common import console as make_console
+    from evbt.cli._common import text
+
+    table = Table(title=text(title), title_justify="left")
     for col in (
         "id",
         "when",
@@ -74,20 +76,25 @@ def _table(df: pd.DataFrame, title: str, *, extra: tuple[str, ...] = ()) -> None
     for _, r in df.iterrows():
         reaction = "" if pd.isna(r["reaction_session"]) else f"{r['reaction_session']:%Y-%m-%d}"
         table.add_row(
-            r["id"],
-            _when(r),
-            r["time"],
-            r["org"],
-            r["kind"],
-            r["status"],
-            r["confidence"],
-            reaction,
-            *(str(r[c]) for c in extra),
-            r["tags"].replace(";", " "),  # lets a long tag list wrap
+            *(
+                text(v)
+                for v in (
+                    r["id"],
+                    _when(r),
+                    r["time"],
+                    r["org"],
+                    r["kind"],
+                    r["status"],
+                    r["confidence"],
+                    reaction,
+                    *(str(r[c]) for c in extra),
+                    r["tags"].replace(";", " "),  # lets a long tag list wrap
+                )
+            )
         )
-    console = Console()
+    console = make_console()
     if not console.is_terminal:
-        console = Console(width=160)
+        console = make_console(width=160)
     console.print(table)
 
 
