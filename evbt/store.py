@@ -154,6 +154,14 @@ def _file_in_the_way(path: Path) -> Path | None:
     return None
 
 
+def _read_only_fs(path: Path) -> bool:
+    """True when ``path`` lies on a file system mounted read-only."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # pragma: no cover - no statvfs
+        return False
+
+
 def prepare_root(root: str | os.PathLike[str]) -> Path:
     """Create the results root if needed; a file in the way or no permission -> InputError."""
     root = Path(root)
@@ -168,6 +176,8 @@ def prepare_root(root: str | os.PathLike[str]) -> Path:
     except OSError as e:
         raise _fault(root, e, "creating the results root") from None
     if not os.access(root, os.W_OK | os.X_OK):
+        if _read_only_fs(root):
+            raise _fault(root, OSError(errno.EROFS, os.strerror(errno.EROFS)), "writing")
         raise InputError(
             f"{root}: no permission to write: choose another results root (--out or "
             "EVBT_RESULTS) or make it writable"
