@@ -95,17 +95,42 @@ def study_events(
     return study_for_events(config, market, events, bench=bench, bench_error=why)
 
 
+def _config_arg(config: Any, **counts: Any) -> Config:
+    """``config`` as a Config: a Config is taken as it is, a path (str or PathLike) to a
+    TOML file is loaded; anything else is an InputError, as are ``counts`` (workers,
+    chunk_size, ...) that are not whole numbers >= 1 or None."""
+    from evbt.strategies.config import Config as ConfigType
+    from evbt.strategies.config import load_config
+
+    for name, value in counts.items():
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            flag = "--" + name.replace("_", "-")
+            raise InputError(f"{flag} {value!r}: use a whole number >= 1")
+    if isinstance(config, ConfigType):
+        return config
+    if isinstance(config, str | os.PathLike):
+        return load_config(config)
+    raise InputError(
+        f"config: expected a Config or the path of a TOML config, not {type(config).__name__}: "
+        "pass evbt.load_config('run.toml') or the path itself"
+    )
+
+
 # ---------------------------------------------------------------------------- backtest
 
 
 def run(
-    config: Config,
+    config: Config | str | os.PathLike[str],
     *,
     prices_path: str | None = None,
     events_path: str | None = None,
     study: bool | None = None,
 ) -> BacktestResult:
-    """Run one backtest: load prices and the catalog, build signals, simulate, measure."""
+    """Run one backtest: load prices and the catalog, build signals, simulate, measure.
+    ``config``: a Config or the path of a TOML config."""
+    config = _config_arg(config)
     from evbt.backtest.engine import backtest_tables, check_weight, sim_params
     from evbt.data.catalog import load_catalog
     from evbt.manifest import make_manifest
@@ -156,13 +181,17 @@ def run(
 
 
 def study(
-    config: Config, *, prices_path: str | None = None, events_path: str | None = None
+    config: Config | str | os.PathLike[str],
+    *,
+    prices_path: str | None = None,
+    events_path: str | None = None,
 ) -> StudyRun:
     """The event study of the events ``[strategy] select`` picks, on ``[strategy] tickers``.
 
     Day 0 is each event's reaction session; the strategy's entry offset and hold play no
     part. The benchmark is ``[study] benchmark`` or ``[data] benchmark``.
     """
+    config = _config_arg(config)
     from evbt.backtest.study_run import study_manifest
     from evbt.data.catalog import load_catalog
     from evbt.manifest import manifest_head
@@ -303,6 +332,7 @@ def sweep(
     (``scheduler`` = a Dask scheduler address; none starts a LocalCluster in-process).
     ``chunk_size``: combinations per part (default 10,000).
     """
+    config = _config_arg(config, workers=workers, chunk_size=chunk_size)
     from evbt import parts, store
     from evbt.backtest.sweep import DEFAULT_CHUNK, chunks, run_chunks, summarize_sweep
     from evbt.result import SweepResult

@@ -43,6 +43,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -66,6 +67,7 @@ __all__ = [
     "StoredRun",
     "begin_run",
     "catalog_digest",
+    "check_run",
     "check_run_id",
     "clean_debris",
     "config_key",
@@ -82,6 +84,8 @@ __all__ = [
     "results_root",
     "run_dir",
     "run_exists",
+    "scan_runs",
+    "verify_run",
     "write_result",
     "write_run",
     "write_study",
@@ -150,6 +154,14 @@ def _file_in_the_way(path: Path) -> Path | None:
     return None
 
 
+def _read_only_fs(path: Path) -> bool:
+    """True when ``path`` lies on a file system mounted read-only."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # pragma: no cover - no statvfs
+        return False
+
+
 def prepare_root(root: str | os.PathLike[str]) -> Path:
     """Create the results root if needed; a file in the way or no permission -> InputError."""
     root = Path(root)
@@ -164,6 +176,8 @@ def prepare_root(root: str | os.PathLike[str]) -> Path:
     except OSError as e:
         raise _fault(root, e, "creating the results root") from None
     if not os.access(root, os.W_OK | os.X_OK):
+        if _read_only_fs(root):
+            raise _fault(root, OSError(errno.EROFS, os.strerror(errno.EROFS)), "writing")
         raise InputError(
             f"{root}: no permission to write: choose another results root (--out or "
             "EVBT_RESULTS) or make it writable"
@@ -288,6 +302,15 @@ def _debris(root: Path) -> Iterator[Path]:
             yield p
 
 
+def _debris_links(root: Path) -> list[Path]:
+    """Symbolic links with a temporary name (left by older versions of ``runs rm``)."""
+    if not root.is_dir():
+        return []
+    return sorted(
+        p for p in root.iterdir() if p.name.startswith((TMP_PREFIX, OLD_PREFIX)) and p.is_symlink()
+    )
+
+
 def clean_debris(root: str | os.PathLike[str], *, min_age: float = STALE_AFTER) -> list[Path]:
     """Remove temporary folders of writers that are gone (lock free, older than ``min_age``
     seconds). Returns what was removed. Safe while other writers run."""
@@ -343,6 +366,58 @@ def _copy_extra(folder: Path, extra_dirs: dict[str, str | os.PathLike[str]] | No
         shutil.copytree(src, folder / name)
 
 
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_hashes(folder: Path) -> dict[str, str]:
+    """``{relative path: sha256}`` of every file of a run folder but its manifests (recorded
+    in the manifest at write time; ``evbt runs verify`` checks them)."""
+    out = {}
+    for dirpath, dirs, names in os.walk(folder):
+        dirs.sort()
+        for n in sorted(names):
+            rel = os.path.relpath(os.path.join(dirpath, n), folder).replace(os.sep, "/")
+            if rel in (MANIFEST, PARTIAL_MANIFEST) or n.startswith(TMP_PREFIX):
+                continue
+            out[rel] = _sha256(Path(dirpath) / n)
+    return out
+
+
+def verify_run(run: StoredRun) -> tuple[str, list[str]]:
+    """Check a run's files against the hashes in its manifest: (``ok``, ``changed``,
+    ``no hashes``, ``damaged`` or ``link``; one line per problem or note)."""
+    if run.status != "ok" and not (run.status == "damaged" and run.manifest):
+        return run.status, [run.reason]
+    recorded = run.manifest.get("files")
+    if not isinstance(recorded, dict):
+        return "no hashes", ["no hashes recorded (written before evbt recorded them)"]
+    problems = []
+    for rel, digest in sorted(recorded.items()):
+        f = run.path / rel
+        if f.is_symlink() or not f.is_file():
+            problems.append(f"{rel}: missing")
+        elif _sha256(f) != digest:
+            problems.append(f"{rel}: changed since it was written (sha256 differs)")
+    notes = [
+        f"{rel}: not recorded (added later)"
+        for rel in sorted(set(file_hashes(run.path)) - set(recorded))
+    ]
+    return ("changed" if problems else "ok"), problems + notes
+
+
+def _drop(root: Path, old: Path) -> None:
+    """Remove a replaced run (a folder in the root, or a link: the link only)."""
+    with contextlib.suppress(OSError, InputError):
+        _remove_entry(root, old)
+
+
 def run_exists(root: str | os.PathLike[str], run_id: str) -> bool:
     """True when ``root`` holds the complete run ``run_id`` (its folder and manifest)."""
     try:
@@ -384,13 +459,14 @@ def write_run(
         try:
             _write_tables(tmp, frames)
             _copy_extra(tmp, extra_dirs)
-            (tmp / MANIFEST).write_text(_json_text({**manifest, "run_id": run_id}))
+            files = {"files": file_hashes(tmp)}
+            (tmp / MANIFEST).write_text(_json_text({**manifest, **files, "run_id": run_id}))
             _fsync_tree(tmp)
             old = _swap_into_place(tmp, final)
         except OSError as e:
             raise _fault(final, e, "writing the run") from None
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            _drop(root, old)
     finally:
         if fd is not None:
             os.close(fd)
@@ -418,7 +494,10 @@ def begin_run(root: str | os.PathLike[str], run_id: str, manifest: dict[str, Any
     """
     check_run_id(run_id)
     root = prepare_root(root)
+    _partial_base(root)  # a linked .partial is refused: nothing is written outside the root
     p = partial_dir(root, run_id)
+    if p.is_symlink():
+        raise InputError(f"{p} is a symbolic link: evbt does not follow it; remove it yourself")
     try:
         p.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -458,8 +537,9 @@ def finish_run(
     ``begin_run`` wrote) into it and move it to ``<root>/<run_id>`` in one step (an earlier
     run of the same id is replaced without a gap). Returns the run folder."""
     root = Path(root)
+    _partial_base(root)
     p = partial_dir(root, run_id)
-    if not p.is_dir():
+    if p.is_symlink() or not p.is_dir():
         raise InputError(f"{p}: no partial run {run_id} to finish: start it with begin_run")
     key = p.resolve()
     fd = _PARTIAL_LOCKS.pop(key, None)
@@ -474,7 +554,8 @@ def finish_run(
             _write_tables(p, frames or {})
             if manifest is None:
                 manifest = json.loads((p / PARTIAL_MANIFEST).read_text())
-            (p / MANIFEST).write_text(_json_text({**manifest, "run_id": run_id}))
+            files = {"files": file_hashes(p)}
+            (p / MANIFEST).write_text(_json_text({**manifest, **files, "run_id": run_id}))
             (p / PARTIAL_MANIFEST).unlink(missing_ok=True)
             _fsync_tree(p)
             os.rename(p, tmp)  # the locked folder, now hidden debris until it is in place
@@ -482,7 +563,7 @@ def finish_run(
         except OSError as e:
             raise _fault(final, e, "finishing the run") from None
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            _drop(root, old)
     finally:
         os.close(fd)
         if tmp.exists():
@@ -497,11 +578,15 @@ def finish_run(
 
 @dataclasses.dataclass(frozen=True)
 class StoredRun:
-    """A complete run in a results root: its id, folder and manifest."""
+    """A run in a results root: its id, folder and manifest. ``status`` is ``ok`` (a complete
+    run), ``damaged`` (its manifest or a table cannot be read: ``reason`` says which) or
+    ``link`` (the name is a symbolic link, never followed: ``reason`` names the target)."""
 
     run_id: str
     path: Path
     manifest: dict[str, Any]
+    status: str = "ok"
+    reason: str = ""
 
     def tables(self) -> list[str]:
         """Names of the run's top-level tables (``<name>.parquet``)."""
@@ -517,28 +602,57 @@ class StoredRun:
         return pd.read_parquet(p)
 
 
-def list_runs(root: str | os.PathLike[str]) -> list[StoredRun]:
-    """Every complete run in ``root``, newest first."""
-    root = Path(root)
-    out: list[StoredRun] = []
-    if not root.is_dir():
-        return out
-    for p in root.iterdir():
-        if not RUN_ID_RE.match(p.name) or not p.is_dir():
-            continue
+def check_run(p: Path) -> StoredRun:
+    """The run folder ``p`` as a StoredRun: ``ok``, ``damaged`` (with the reason) or ``link``."""
+    if p.is_symlink():
+        return StoredRun(p.name, p, {}, "link", f"a symbolic link to {os.readlink(p)}")
+    try:
+        man = json.loads((p / MANIFEST).read_text())
+    except FileNotFoundError:
+        return StoredRun(p.name, p, {}, "damaged", "no manifest.json")
+    except (OSError, ValueError) as e:
+        why = getattr(e, "strerror", None) or type(e).__name__
+        return StoredRun(p.name, p, {}, "damaged", f"manifest.json unreadable ({why})")
+    if not isinstance(man, dict):
+        return StoredRun(p.name, p, {}, "damaged", "manifest.json is not a JSON object")
+    if man.get("run_id", p.name) != p.name:
+        return StoredRun(p.name, p, man, "damaged", f"manifest.json is of run {man['run_id']}")
+    import pyarrow.parquet as pq
+
+    for t in sorted(p.glob("*.parquet")):
         try:
-            man = json.loads((p / MANIFEST).read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(man, dict):
-            out.append(StoredRun(p.name, p, man))
-    out.sort(key=lambda r: (str(r.manifest.get("created_utc", "")), r.run_id), reverse=True)
-    return out
+            pq.read_metadata(t)
+        except Exception as e:  # noqa: BLE001 - any unreadable table marks the run damaged
+            why = " ".join(str(e).split(".")[0].split())[:80] or type(e).__name__
+            return StoredRun(p.name, p, man, "damaged", f"{t.name} unreadable ({why})")
+    return StoredRun(p.name, p, man)
+
+
+def scan_runs(root: str | os.PathLike[str]) -> list[StoredRun]:
+    """Every run-named entry of ``root``: complete runs newest first, then damaged runs and
+    symbolic links (by name). Nothing here raises for one bad run."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = [
+        check_run(p)
+        for p in root.iterdir()
+        if RUN_ID_RE.match(p.name) and (p.is_symlink() or p.is_dir())
+    ]
+    good = [r for r in found if r.status == "ok"]
+    good.sort(key=lambda r: (str(r.manifest.get("created_utc", "")), r.run_id), reverse=True)
+    return good + sorted((r for r in found if r.status != "ok"), key=lambda r: r.run_id)
+
+
+def list_runs(root: str | os.PathLike[str]) -> list[StoredRun]:
+    """Every complete, readable run in ``root`` (not damaged, not a link), newest first."""
+    return [r for r in scan_runs(root) if r.status == "ok"]
 
 
 def resolve_run(root: str | os.PathLike[str], run: str) -> str:
     """The run id ``run`` names in ``root``: itself, or the one run whose id starts with it.
-    Paths (``../x``, ``/abs``, ``a/b``) and names not in the root are refused (InputError)."""
+    Paths (``../x``, ``/abs``, ``a/b``) and names not in the root are refused (InputError).
+    Damaged runs and links are found too (so that ``runs rm`` can remove them)."""
     if (
         not isinstance(run, str)
         or not run
@@ -548,9 +662,10 @@ def resolve_run(root: str | os.PathLike[str], run: str) -> str:
         raise InputError(
             f"{run!r} is not a run id: use a name from `evbt runs list` (no paths or slashes)"
         )
-    if RUN_ID_RE.match(run) and run_exists(root, run):
+    root = Path(root)
+    if RUN_ID_RE.match(run) and os.path.lexists(root / run):
         return run
-    ids = [r.run_id for r in list_runs(root)]
+    ids = [r.run_id for r in scan_runs(root)]
     hits = [i for i in ids if i.startswith(run)]
     if len(hits) == 1:
         return hits[0]
@@ -560,19 +675,50 @@ def resolve_run(root: str | os.PathLike[str], run: str) -> str:
 
 
 def open_run(root: str | os.PathLike[str], run_id: str) -> StoredRun:
-    """The complete run ``run_id`` in ``root`` (an id or a unique prefix; never a path)."""
+    """The complete run ``run_id`` in ``root`` (an id or a unique prefix; never a path).
+    A damaged run or a link is an InputError naming the reason."""
     rid = resolve_run(root, run_id)
-    path = run_dir(root, rid)
-    return StoredRun(rid, path, json.loads((path / MANIFEST).read_text()))
+    run = check_run(run_dir(root, rid))
+    if run.status != "ok":
+        raise InputError(
+            f"run {rid} in {root} is {'damaged' if run.status == 'damaged' else 'a link'}: "
+            f"{run.reason}: `evbt runs rm {rid}` removes it"
+        )
+    return run
+
+
+def _inside(root: Path, path: Path) -> bool:
+    """True when ``path`` (followed to its real place) lies under the real ``root``."""
+    real_root = os.path.realpath(root)
+    return os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
+
+
+def _remove_entry(root: Path, path: Path) -> str:
+    """Remove the entry ``path`` of ``root`` without following links: a symbolic link is
+    unlinked (its target untouched), a folder is removed only when it really lies inside the
+    root. Returns what was done: ``link`` or ``folder``."""
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode) or not stat.S_ISDIR(mode):
+        os.unlink(path)
+        return "link" if stat.S_ISLNK(mode) else "file"
+    if not _inside(root, path):  # pragma: no cover - a bind mount or a moved root
+        raise InputError(f"{path}: lies outside the results root {root}: not removing it")
+    shutil.rmtree(path)  # rmtree never follows links inside the tree
+    return "folder"
 
 
 def remove_run(root: str | os.PathLike[str], run_id: str) -> Path:
     """Delete a run: renamed to hidden debris first (gone from the root in one step), then
-    removed. Returns the path it had."""
+    removed. A run name that is a symbolic link loses the link itself, never its target.
+    Returns the path it had."""
+    root = Path(root)
     rid = resolve_run(root, run_id)
     final = run_dir(root, rid)
-    tmp = Path(root) / f"{TMP_PREFIX}{rid}-rm-{secrets.token_hex(4)}"
     try:
+        if final.is_symlink():
+            os.unlink(final)
+            return final
+        tmp = root / f"{TMP_PREFIX}{rid}-rm-{secrets.token_hex(4)}"
         os.rename(final, tmp)
     except OSError as e:
         raise _fault(final, e, "removing the run") from None
@@ -595,9 +741,24 @@ def superseded(runs: list[StoredRun]) -> list[StoredRun]:
     return out
 
 
+def _partial_base(root: Path) -> Path | None:
+    """``<root>/.partial`` when it is a real folder in the root; None when absent. A link
+    (or anything leading outside the root) is refused in one line: never followed."""
+    base = root / PARTIAL
+    if not os.path.lexists(base):
+        return None
+    if base.is_symlink() or not base.is_dir() or not _inside(root, base):
+        what = f"a symbolic link to {os.readlink(base)}" if base.is_symlink() else "not a folder"
+        raise InputError(f"{base} is {what}: evbt does not follow it; remove or rename it yourself")
+    return base
+
+
 def partial_runs(root: str | os.PathLike[str]) -> list[Path]:
-    base = Path(root) / PARTIAL
-    return sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+    """The entries of ``<root>/.partial`` (folders and links, never followed)."""
+    base = _partial_base(Path(root))
+    if base is None:
+        return []
+    return sorted(p for p in base.iterdir() if p.is_symlink() or p.is_dir())
 
 
 def gc(
@@ -607,11 +768,14 @@ def gc(
     partial: bool = False,
     dry_run: bool = False,
     min_age: float = STALE_AFTER,
+    damaged: bool = False,
 ) -> dict[str, list[str]]:
-    """Remove debris of killed writers, superseded runs and (``partial``) unlocked partial
-    runs. Returns the names removed (or, with ``dry_run``, that would be) by category."""
+    """Remove debris of killed writers, superseded runs, (``partial``) unlocked partial runs
+    and (``damaged``) damaged runs and run-named links. Returns the names removed (or, with
+    ``dry_run``, that would be) by category. Links are removed themselves, never followed."""
     root = Path(root)
-    out: dict[str, list[str]] = {"debris": [], "superseded": [], "partial": []}
+    out: dict[str, list[str]] = {"debris": [], "superseded": [], "partial": [], "damaged": []}
+    bases = _partial_base(root) if partial else None  # a linked .partial fails before work
     if dry_run:
         for p in _debris(root):
             if _age(p) >= min_age:
@@ -621,25 +785,41 @@ def gc(
                     out["debris"].append(p.name)
     else:
         out["debris"] = [p.name for p in clean_debris(root, min_age=min_age)]
+    for p in _debris_links(root):
+        if not dry_run:
+            os.unlink(p)
+        out["debris"].append(p.name)
     if superseded_runs:
         for r in superseded(list_runs(root)):
             if not dry_run:
                 remove_run(root, r.run_id)
             out["superseded"].append(r.run_id)
-    if partial:
+    if damaged:
+        for r in scan_runs(root):
+            if r.status == "ok":
+                continue
+            if not dry_run:
+                remove_run(root, r.run_id)
+            out["damaged"].append(f"{r.run_id} ({r.reason})")
+    if partial and bases is not None:
         for p in partial_runs(root):
+            if p.is_symlink():
+                if not dry_run:
+                    os.unlink(p)
+                out["partial"].append(f"{p.name} (a link; its target is untouched)")
+                continue
             fd = _lock_dir(p)
             if fd is None:
                 continue
             try:
                 if not dry_run:
-                    shutil.rmtree(p, ignore_errors=True)
+                    _remove_entry(root, p)
             finally:
                 os.close(fd)
             out["partial"].append(p.name)
         if not dry_run:
             with contextlib.suppress(OSError):
-                (root / PARTIAL).rmdir()
+                bases.rmdir()
     return out
 
 

@@ -193,13 +193,48 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
         not isinstance(raw, dict)
         or raw.get("version") != STATE_VERSION
         or not isinstance(items, dict)
-        or not all(isinstance(v, dict) for v in items.values())
     ):
         raise InputError(
             f"{p}: corrupt alerts state file (not an evbt alerts state, version {STATE_VERSION}): "
             "delete it to start afresh"
         )
+    for key, item in items.items():
+        problem = _state_entry_problem(item)
+        if problem:
+            raise InputError(
+                f"{p}: corrupt alerts state file: entry {key!r} {problem}: delete it to start "
+                "afresh (the next run then reports every alert as new)"
+            )
     return items
+
+
+STATE_FIELDS = (
+    "strategy",
+    "action",
+    "event_id",
+    "status",
+    "ticker",
+    "direction",
+    "entry_session",
+    "exit_session",
+    "window_start",
+    "window_end",
+)
+
+
+def _state_entry_problem(item: Any) -> str | None:
+    """Why a state entry is not one :func:`alert_keys` writes (None when it is)."""
+    if not isinstance(item, dict):
+        return f"is {type(item).__name__}, not an object"
+    missing = [f for f in STATE_FIELDS if f not in item]
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    bad = [f for f in STATE_FIELDS if not (item[f] is None or isinstance(item[f], str))]
+    if bad:
+        return f"has non-text {', '.join(bad)}"
+    if not all(isinstance(item[f], str) for f in STATE_FIELDS[:6]):
+        return "has no strategy, action, event_id, status, ticker or direction"
+    return None
 
 
 def write_state(path: str | os.PathLike[str], items: dict[str, dict[str, Any]], asof: Any) -> None:
@@ -224,12 +259,38 @@ def write_state(path: str | os.PathLike[str], items: dict[str, dict[str, Any]], 
 
 
 def _ics_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+    """TEXT value escaping of RFC 5545 (3.3.11): backslash, semicolon, comma, newline."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
 
 
-def to_ics(items: dict[str, dict[str, Any]], *, stamp: pd.Timestamp) -> str:
+def _ics_fold(line: str) -> str:
+    """A content line folded at 75 octets (RFC 5545 3.1): CRLF plus one space before each
+    continuation, never inside a UTF-8 character."""
+    out: list[str] = []
+    cur, size, limit = "", 0, 75
+    for ch in line:
+        n = len(ch.encode("utf-8"))
+        if size + n > limit:
+            out.append(cur)
+            cur, size, limit = " ", 1, 75
+        cur += ch
+        size += n
+    out.append(cur)
+    return "\r\n".join(out)
+
+
+def to_ics(items: dict[str, dict[str, Any]], *, stamp: Any = None) -> str:
     """An iCalendar file (RFC 5545) with one all-day event per alert: entry to exit for a
-    position, the window for a watch."""
+    position, the window for a watch. ``DTSTAMP`` is ``stamp`` (default: now), in UTC."""
+    now = pd.Timestamp.now(tz="UTC") if stamp is None else pd.Timestamp(stamp)
+    now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//evbt//alerts//EN", "CALSCALE:GREGORIAN"]
     for key, it in sorted(items.items()):
         if it["action"] == "watch":
@@ -252,7 +313,7 @@ def to_ics(items: dict[str, dict[str, Any]], *, stamp: pd.Timestamp) -> str:
         lines += [
             "BEGIN:VEVENT",
             f"UID:{uid}@evbt",
-            f"DTSTAMP:{stamp:%Y%m%dT000000Z}",
+            f"DTSTAMP:{now:%Y%m%dT%H%M%SZ}",
             f"DTSTART;VALUE=DATE:{pd.Timestamp(start):%Y%m%d}",
             f"DTEND;VALUE=DATE:{end_excl:%Y%m%d}",
             f"SUMMARY:{_ics_escape(what)}",
@@ -260,4 +321,4 @@ def to_ics(items: dict[str, dict[str, Any]], *, stamp: pd.Timestamp) -> str:
             "END:VEVENT",
         ]
     lines.append("END:VCALENDAR")
-    return "\r\n".join(lines) + "\r\n"
+    return "\r\n".join(_ics_fold(ln) for ln in lines) + "\r\n"

@@ -147,3 +147,38 @@ def test_study_run_summary_and_write(tmp_path):
     run = evbt.study(cfg)
     assert set(run.summary()["group_type"]) >= {"all"}
     assert (run.write(tmp_path) / "study_summary.parquet").exists()
+
+
+# --------------------------------------- bad arguments are evbt.InputError (issue 19)
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "launch_shock.toml"
+
+
+@pytest.mark.parametrize(
+    ("call", "needle"),
+    [
+        (lambda: evbt.run(None), "config: expected a Config or the path of a TOML config"),
+        (lambda: evbt.study(None), "not NoneType"),
+        (lambda: evbt.run(42), "not int"),
+        (lambda: evbt.study(["a.toml"]), "not list"),
+        (lambda: evbt.sweep(None), "not NoneType"),
+        (lambda: evbt.run("no/such/config.toml"), "config.toml"),
+        (lambda: evbt.sweep(evbt.load_config(EXAMPLE), workers="2"), "--workers '2'"),
+        (lambda: evbt.sweep(evbt.load_config(EXAMPLE), workers=0), "--workers 0"),
+        (lambda: evbt.sweep(evbt.load_config(EXAMPLE), workers=True), "--workers True"),
+        (lambda: evbt.sweep(evbt.load_config(EXAMPLE), chunk_size=1.5), "--chunk-size 1.5"),
+    ],
+)
+def test_bad_api_arguments_are_input_errors(call, needle):
+    with pytest.raises(evbt.InputError) as e:
+        call()
+    assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_run_and_study_load_a_path(tmp_path):
+    r = evbt.run(str(EXAMPLE), study=False)
+    assert (
+        r.manifest["run_id"] == evbt.run(evbt.load_config(EXAMPLE), study=False).manifest["run_id"]
+    )
+    s = evbt.study(EXAMPLE)
+    assert s.manifest["run_id"].startswith("study-")

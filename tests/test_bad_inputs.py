@@ -15,6 +15,7 @@ making writes under one folder raise the ``OSError`` the system would raise.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import errno
 import hashlib
 import json
@@ -182,6 +183,7 @@ class Case:
     fault: Callable | None = None  # (monkeypatch, tmp) -> None, before the run
     awaiting: str | None = None  # "<role>: what" while another helper's fix is pending
     prepare: Callable[[list[str]], None] | None = None  # (argv) -> None, before the hashes
+    check: Callable[[Path, str, str], None] | None = None  # expect="ok": (tmp, out, err)
 
 
 def bt(body: str) -> Callable[[Path], list[str]]:
@@ -631,6 +633,482 @@ DATA_FAULTS = [
 ]
 
 CORPUS = CONFIGS + PRICE_FILES + CLI_OPTIONS + CATALOGS + OUTPUT_FAULTS + DATA_FAULTS
+N_BEFORE_ISSUE_19 = len(CORPUS)
+
+# --------------------------------------------------------------------------------------
+# Issue 19: safe under abuse (links, read-only queries, damaged runs, alerts, text, API)
+# --------------------------------------------------------------------------------------
+
+RID = "bt-launch_shock-0123456789ab"
+RID2 = "bt-launch_shock-ba9876543210"
+
+
+def _run(tmp: Path, rid: str = RID, **tables: pd.DataFrame) -> Path:
+    """A small backtest-shaped run written through the store (hashes recorded)."""
+    from evbt import store
+
+    metrics = pd.DataFrame({"scope": ["total"], "sharpe": [1.0], "total_return": [0.1]})
+    frames = {"metrics": metrics, "trades": pd.DataFrame({"ret": [0.01, 0.02]}), **tables}
+    man = {"kind": "bt", "created_utc": "2026-11-23T10:00:00Z", "lineage": rid}
+    return store.write_run(tmp / "results", rid, frames, man)
+
+
+def runs(*args: str, setup: Callable[[Path], None] | None = None):
+    def build(tmp: Path) -> list[str]:
+        if setup is not None:
+            setup(tmp)
+        return ["runs", *(a.replace("{tmp}", str(tmp)) for a in args), "--root", "results"]
+
+    return build
+
+
+def _link_run(tmp: Path) -> None:
+    _run(tmp)
+    (tmp / "results" / RID2).symlink_to(tmp / "projects" / RID2, target_is_directory=True)
+
+
+def _link_partial(tmp: Path) -> None:
+    (tmp / "results" / ".partial").symlink_to(tmp / "projects", target_is_directory=True)
+
+
+def _partial_entry_link(tmp: Path) -> None:
+    (tmp / "results" / ".partial").mkdir()
+    (tmp / "results" / ".partial" / RID).symlink_to(tmp / "projects" / "thesis")
+
+
+def _debris_link(tmp: Path) -> None:
+    (tmp / "results" / f".tmp-{RID}-rm-0123abcd").symlink_to(tmp / "projects" / "photos")
+
+
+def _truncated(name: str) -> Callable[[Path], None]:
+    def fn(tmp: Path) -> None:
+        _run(tmp)
+        _run(tmp, RID2)
+        p = tmp / "results" / RID / name
+        p.write_bytes(p.read_bytes()[:60])
+
+    return fn
+
+
+def _manifest(text: str | None) -> Callable[[Path], None]:
+    def fn(tmp: Path) -> None:
+        _run(tmp)
+        _run(tmp, RID2)
+        m = tmp / "results" / RID / "manifest.json"
+        if text is None:
+            m.unlink()
+        else:
+            m.write_text(text)
+
+    return fn
+
+
+def _changed(tmp: Path) -> None:
+    _run(tmp)
+    pd.DataFrame({"ret": [9.0]}).to_parquet(tmp / "results" / RID / "trades.parquet")
+
+
+def _gone(*rel: str) -> Callable[[Path, str, str], None]:
+    def check(tmp: Path, out: str, err: str) -> None:
+        for r in rel:
+            assert not os.path.lexists(tmp / r), r
+
+    return check
+
+
+def _says(*needles: str, gone: tuple[str, ...] = ()) -> Callable[[Path, str, str], None]:
+    def check(tmp: Path, out: str, err: str) -> None:
+        for n in needles:
+            assert n in out + err, (n, out, err)
+        _gone(*gone)(tmp, out, err)
+
+    return check
+
+
+def _no_debris(tmp: Path, out: str, err: str) -> None:
+    assert not [p for p in (tmp / "results").iterdir() if p.name.startswith(".tmp-")]
+
+
+LINKS = [
+    Case(
+        "link-gc-partial-into-user-files",
+        runs("gc", "--partial", setup=_link_partial),
+        r"\.partial is a symbolic link",
+    ),
+    Case(
+        "link-gc-partial-dry-run",
+        runs("gc", "--partial", "--dry-run", setup=_link_partial),
+        r"\.partial is a symbolic link",
+    ),
+    Case(
+        "link-gc-partial-entry",
+        runs("gc", "--partial", setup=_partial_entry_link),
+        r"",
+        expect="ok",
+        check=_says("a link; its target is untouched", gone=("results/.partial",)),
+    ),
+    Case(
+        "link-rm-run",
+        runs("rm", RID2, setup=_link_run),
+        r"",
+        expect="ok",
+        check=_says(f"removed link {RID2}", gone=(f"results/{RID2}",)),
+    ),
+    Case(
+        "link-rm-run-no-debris",
+        runs("rm", RID2, setup=_link_run),
+        r"",
+        expect="ok",
+        check=_no_debris,
+    ),
+    Case(
+        "link-rm-run-by-prefix",
+        runs("rm", "bt-launch_shock-ba98", setup=_link_run),
+        r"",
+        expect="ok",
+        check=_says("removed link", gone=(f"results/{RID2}",)),
+    ),
+    Case(
+        "link-gc-damaged-removes-the-link",
+        runs("gc", "--damaged", "--keep-superseded", setup=_link_run),
+        r"",
+        expect="ok",
+        check=_says(f"removed damaged: {RID2}", gone=(f"results/{RID2}",)),
+    ),
+    Case(
+        "link-gc-keeps-and-names-the-link",
+        runs("gc", "--keep-superseded", setup=_link_run),
+        r"",
+        expect="ok",
+        check=_says(RID2, "--damaged"),
+    ),
+    Case(
+        "link-list",
+        runs("list", setup=_link_run),
+        r"",
+        expect="ok",
+        check=_says("link: a symbolic link to", RID),
+    ),
+    Case("link-show", runs("show", RID2, setup=_link_run), r"is a link"),
+    Case("link-compare", runs("compare", RID, RID2, setup=_link_run), r"is a link"),
+    Case(
+        "link-query-skips-it",
+        runs("query", "select count(*) as n from metrics", setup=_link_run),
+        r"",
+        expect="ok",
+        check=_says("1"),
+    ),
+    Case(
+        "link-verify",
+        runs("verify", setup=_link_run),
+        r"",
+        expect="ok",
+        check=_says(f"{RID2}: link", f"{RID}: ok"),
+    ),
+    Case(
+        "link-debris-from-old-rm",
+        runs("gc", "--keep-superseded", setup=_debris_link),
+        r"",
+        expect="ok",
+        check=_says("removed debris", gone=(f"results/.tmp-{RID}-rm-0123abcd",)),
+    ),
+    Case("link-rm-parent-path", runs("rm", "../projects"), r"not a run id"),
+    Case("link-rm-absolute-path", runs("rm", "{tmp}/projects"), r"not a run id"),
+    Case("link-rm-dot-dot", runs("rm", ".."), r"not a run id"),
+    Case("link-rm-unknown", runs("rm", "bt-nosuch-000000000000"), r"no run"),
+]
+
+QUERIES = [
+    Case("query-copy-to-file", runs("query", "COPY (select 42) TO 'leak.csv'"), r"COPY"),
+    Case("query-copy-into-root", runs("query", "COPY (select 1) TO 'results/x.csv'"), r"COPY"),
+    Case("query-attach", runs("query", "ATTACH 'new.duckdb'"), r"ATTACH"),
+    Case("query-attach-memory", runs("query", "ATTACH ':memory:' AS m"), r"ATTACH"),
+    Case("query-create-table", runs("query", "CREATE TABLE t AS SELECT 1"), r"CREATE"),
+    Case("query-install", runs("query", "INSTALL httpfs"), r"INSTALL"),
+    Case("query-load", runs("query", "LOAD httpfs"), r"LOAD"),
+    Case("query-set", runs("query", "SET enable_external_access = true"), r"SET"),
+    Case("query-export", runs("query", "EXPORT DATABASE 'dump'"), r"EXPORT"),
+    Case("query-pragma", runs("query", "PRAGMA database_list"), r"PRAGMA"),
+    Case("query-second-statement", runs("query", "select 1; COPY (select 2) TO 'x.csv'"), r"COPY"),
+    Case("query-read-etc", runs("query", "select * from read_csv('/etc/passwd')"), r"Permission"),
+    Case("query-read-prices", runs("query", "select * from read_csv('prices.csv')"), r"Permission"),
+    Case("query-empty", runs("query", ""), r"empty"),
+    Case("query-blank", runs("query", "   "), r"empty"),
+    Case("query-semicolon", runs("query", ";"), r"empty"),
+    Case("query-comment", runs("query", "/* nothing */"), r"empty"),
+    Case("query-bad-sql", runs("query", "selec 1"), r"query failed"),
+    Case("query-unknown-view", runs("query", "select * from nosuch"), r"nosuch"),
+]
+
+DAMAGED = [
+    Case(
+        "damaged-list-truncated-metrics",
+        runs("list", "--json", setup=_truncated("metrics.parquet")),
+        r"",
+        expect="ok",
+        check=_says('"status": "damaged"', "metrics.parquet unreadable", RID2),
+    ),
+    Case(
+        "damaged-list-truncated-trades",
+        runs("list", setup=_truncated("trades.parquet")),
+        r"",
+        expect="ok",
+        check=_says("DAMAGED", RID2),
+    ),
+    Case("damaged-show", runs("show", RID, setup=_truncated("metrics.parquet")), r"damaged"),
+    Case(
+        "damaged-compare",
+        runs("compare", RID, RID2, setup=_truncated("metrics.parquet")),
+        r"damaged",
+    ),
+    Case(
+        "damaged-query-skips-it",
+        runs("query", "select run_id from metrics", setup=_truncated("metrics.parquet")),
+        r"",
+        expect="ok",
+        check=_says(RID2),
+    ),
+    Case(
+        "damaged-rm",
+        runs("rm", RID, setup=_truncated("metrics.parquet")),
+        r"",
+        expect="ok",
+        check=_says(f"removed {RID}", gone=(f"results/{RID}",)),
+    ),
+    Case(
+        "damaged-gc-damaged",
+        runs("gc", "--damaged", "--keep-superseded", setup=_truncated("trades.parquet")),
+        r"",
+        expect="ok",
+        check=_says(f"removed damaged: {RID}", gone=(f"results/{RID}",)),
+    ),
+    Case(
+        "damaged-no-manifest-list",
+        runs("list", setup=_manifest(None)),
+        r"",
+        expect="ok",
+        check=_says("no manifest.json"),
+    ),
+    Case("damaged-no-manifest-show", runs("show", RID, setup=_manifest(None)), r"no manifest"),
+    Case(
+        "damaged-no-manifest-rm",
+        runs("rm", RID, setup=_manifest(None)),
+        r"",
+        expect="ok",
+        check=_says(f"removed {RID}", gone=(f"results/{RID}",)),
+    ),
+    Case("damaged-corrupt-manifest", runs("show", RID, setup=_manifest("{x")), r"unreadable"),
+    Case("damaged-array-manifest", runs("show", RID, setup=_manifest("[1]")), r"not a JSON"),
+    Case("damaged-verify-changed", runs("verify", setup=_changed), r"failed verification"),
+    Case(
+        "damaged-verify-no-hashes",
+        runs("verify"),
+        r"",
+        expect="ok",
+        check=_says("bt-earlier-000000000000: no hashes", "no hashes recorded"),
+    ),
+    Case(
+        "damaged-report",
+        lambda tmp: (_truncated("trades.parquet")(tmp), ["report", RID, "--root", "results"])[1],
+        r"damaged",
+    ),
+    Case(
+        "damaged-report-ambiguous-prefix",
+        lambda tmp: (_manifest(None)(tmp), ["report", "bt-launch_shock", "--root", "results"])[1],
+        r"matches 2 runs",
+    ),
+]
+
+
+def alerts(*args: str, state: str | None = None):
+    def build(tmp: Path) -> list[str]:
+        argv = ["alerts", "--asof", "2026-02-10", *args]
+        if state is not None:
+            write(tmp, "s.json", state)
+            argv += ["--state", str(tmp / "s.json")]
+        return argv
+
+    return build
+
+
+def _state(items) -> str:
+    return json.dumps({"version": 1, "asof": "2026-02-01", "items": items})
+
+
+def _full_stdout(mp, tmp: Path) -> None:
+    class Full:
+        def write(self, s):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def flush(self):
+            pass
+
+    mp.setattr("sys.stdout", Full())
+
+
+def _closed_stdout(mp, tmp: Path) -> None:
+    class Closed:
+        def write(self, s):
+            raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+        def flush(self):
+            pass
+
+        def fileno(self):
+            raise ValueError("no file")
+
+    mp.setattr("sys.stdout", Closed())
+
+
+ALERTS = [
+    Case("alerts-entry-empty", alerts(state=_state({"k|e|T": {}})), r"s\.json.*entry 'k\|e\|T'"),
+    Case("alerts-entry-list", alerts(state=_state({"k": []})), r"s\.json.*not an object"),
+    Case("alerts-entry-text", alerts(state=_state({"k": "x"})), r"s\.json.*not an object"),
+    Case(
+        "alerts-entry-number-field",
+        alerts(state=_state({"k": dict.fromkeys(("strategy", "action"), 1)})),
+        r"s\.json.*lacks",
+    ),
+    Case("alerts-state-not-json", alerts(state="{nope"), r"s\.json: corrupt"),
+    Case("alerts-state-version", alerts(state='{"version": 9, "items": {}}'), r"s\.json"),
+    Case("alerts-state-items-list", alerts(state='{"version": 1, "items": []}'), r"s\.json"),
+    Case(
+        "alerts-state-folder",
+        lambda tmp: ["alerts", "--asof", "2026-02-10", "--state", str(tmp / "results")],
+        r"--state.*results.*directory",
+    ),
+    Case(
+        "alerts-full-disk-keeps-state",
+        alerts(state=_state({})),
+        r"stdout: cannot write the alerts",
+        fault=_full_stdout,
+    ),
+    Case(
+        "alerts-closed-pipe-keeps-state",
+        alerts(state=_state({})),
+        r"closed early",
+        fault=_closed_stdout,
+    ),
+    Case(
+        "alerts-full-disk-without-state",
+        alerts(),
+        r"stdout: cannot write the alerts",
+        fault=_full_stdout,
+    ),
+    Case(
+        "alerts-nothing-to-report",
+        alerts("--horizon", "3", "--catalog", "{catalog}"),
+        r"",
+        expect="ok",
+        check=_says("nothing in the next 3 sessions"),
+    ),
+]
+
+
+def _with_catalog(case: Case) -> Case:
+    build = case.argv
+
+    def argv(tmp: Path) -> list[str]:
+        path = write(tmp, "old.csv", _catalog_row(date="2025-03-03"))
+        return [a.replace("{catalog}", path) for a in build(tmp)]
+
+    return dataclasses.replace(case, argv=argv)
+
+
+ALERTS = [_with_catalog(c) if c.id == "alerts-nothing-to-report" else c for c in ALERTS]
+
+MARKUP = "[/x] Labs :x: [bold]b[/bold]"
+
+
+def _markup_study(tmp: Path) -> list[str]:
+    cat = write(
+        tmp,
+        "markup.csv",
+        _catalog_row(org=MARKUP, tags="china;efficiency", date="2025-03-03"),
+    )
+    return ["study", config(tmp, BASE_CONFIG), "--events", cat, "--out", str(tmp / "results")]
+
+
+TEXT = [
+    Case(
+        "text-events-list-markup-org",
+        lambda tmp: ["events", "list", "--catalog", write(tmp, "m.csv", _catalog_row(org=MARKUP))],
+        r"",
+        expect="ok",
+        check=_says("[/x]", ":x:"),
+    ),
+    Case(
+        "text-events-list-markup-name",
+        lambda tmp: [
+            "events",
+            "list",
+            "--json",
+            "--catalog",
+            write(tmp, "m.csv", _catalog_row(name="[bold]b[/bold] :x:")),
+        ],
+        r"",
+        expect="ok",
+        check=_says("[bold]b[/bold] :x:"),
+    ),
+    Case(
+        "text-study-markup-org",
+        _markup_study,
+        r"",
+        expect="ok",
+        check=_says("org:[/x]"),
+    ),
+    Case(
+        "text-query-markup-and-control",
+        runs("query", f"select '{MARKUP}' || chr(27) as v", setup=_run),
+        r"",
+        expect="ok",
+        check=_says(MARKUP + "\\x1b"),
+    ),
+]
+
+
+def _user_catalog(mp, tmp: Path) -> None:
+    mp.setenv("EVBT_CATALOG", str(tmp / "user" / "catalog.csv"))
+
+
+def _add_bundled(*extra: str) -> Callable[[Path], list[str]]:
+    def build(tmp: Path) -> list[str]:
+        argv = _add_events("unused")
+        argv = argv[:2] + argv[4:]  # no --catalog: the user catalog over the bundled one
+        argv[argv.index("y-launch")] = "deepseek-r1"
+        return [*argv, *extra]
+
+    return build
+
+
+SMALLER = [
+    Case(
+        "events-add-bundled-id",
+        _add_bundled(),
+        r"--id deepseek-r1: a bundled event.*--replace",
+        fault=_user_catalog,
+    ),
+    Case(
+        "events-add-error-names-no-temp-file",
+        _ro_catalog,
+        r"ro/catalog\.csv: ",
+        fault=_deny(errno.EACCES, "ro"),
+    ),
+    Case(
+        "events-add-suggests-no-out",
+        _ro_catalog,
+        r"^(?!.*--out).*$",
+        fault=_deny(errno.ENOSPC, "ro"),
+    ),
+    Case(
+        "report-unknown-prefix",
+        lambda tmp: ["report", "bt-nosuch", "--root", "results"],
+        r"bt-nosuch",
+    ),
+]
+
+ISSUE_19 = LINKS + QUERIES + DAMAGED + ALERTS + TEXT + SMALLER
+CORPUS += ISSUE_19
 
 
 def _parquet(tmp: Path, df: pd.DataFrame) -> str:
@@ -648,6 +1126,8 @@ def test_corpus_is_large_and_ids_unique():
     ids = [c.id for c in CORPUS]
     assert len(ids) == len(set(ids))
     assert len(CORPUS) >= 60
+    n_new = len(ISSUE_19) + len(API_CASES) + len(READ_ONLY_FS)
+    assert n_new >= 60, n_new
 
 
 @pytest.fixture
@@ -657,6 +1137,8 @@ def workdir(tmp_path, monkeypatch):
     monkeypatch.delenv("EVBT_RESULTS", raising=False)
     monkeypatch.setenv("EVBT_CACHE", str(tmp_path / "cache"))
     prices_csv(tmp_path, price_table(), "prices.csv")
+    for name in ("thesis", "photos", RID2):  # the user's own files, outside the results root
+        write(tmp_path, f"projects/{name}/notes.txt", f"{name}: keep me\n")
     old = tmp_path / "results" / "bt-earlier-000000000000"
     old.mkdir(parents=True)
     (old / "manifest.json").write_text(json.dumps({"run_id": old.name}))
@@ -680,9 +1162,18 @@ def test_bad_input(case: Case, workdir: Path, capsys, monkeypatch):
     assert code != 1, out.err
     assert "Traceback" not in out.err and "internal error" not in out.err
     after = tree(workdir)
-    earlier = {k: v for k, v in before.items() if k.startswith("results")}
+    earlier = {k: v for k, v in before.items() if k.startswith("results/bt-earlier")}
     assert {k: after.get(k) for k in earlier} == earlier  # the earlier result is intact
+    mine = {k: v for k, v in before.items() if k.startswith("projects")}
+    assert {k: after.get(k) for k in mine} == mine  # nothing outside the root deleted
+    outside = {k for k in set(after) - set(before) if not k.startswith(("results", "cache"))}
+    assert not outside, outside  # nothing written outside the root
     expect = case.expect
+    if expect == "ok":
+        assert code == 0, out.err
+        if case.check is not None:
+            case.check(workdir, out.out, out.err)
+        return
     if expect == "error-or-warn":
         expect = "error" if code == 2 else "warn"
     if expect == "error":
@@ -722,3 +1213,116 @@ def test_warnings_reach_the_manifest(workdir: Path, capsys):
     assert warned and warned[0] in out.err
     on_disk = json.loads((Path(doc["results"]) / "manifest.json").read_text())
     assert on_disk["warnings"] == doc["manifest"]["warnings"]
+
+
+# ------------------------------------------------------------- the Python API (issue 19)
+
+EXAMPLE = HERE.parent / "examples" / "launch_shock.toml"
+
+
+def _cfg_obj(tmp: Path):
+    import evbt
+
+    return evbt.load_config(tmp / "run.toml")
+
+
+API_CASES = [
+    ("api-run-none", lambda tmp: __import__("evbt").run(None), r"not NoneType"),
+    ("api-study-none", lambda tmp: __import__("evbt").study(None), r"not NoneType"),
+    ("api-sweep-none", lambda tmp: __import__("evbt").sweep(None), r"not NoneType"),
+    ("api-run-int", lambda tmp: __import__("evbt").run(3), r"not int"),
+    ("api-run-absent-path", lambda tmp: __import__("evbt").run("absent.toml"), r"absent\.toml"),
+    ("api-study-bad-toml", lambda tmp: __import__("evbt").study(tmp / "bad.toml"), r"TOML"),
+    (
+        "api-sweep-workers-text",
+        lambda tmp: __import__("evbt").sweep(_cfg_obj(tmp), workers="2"),
+        r"--workers '2'",
+    ),
+    (
+        "api-sweep-workers-zero",
+        lambda tmp: __import__("evbt").sweep(_cfg_obj(tmp), workers=0),
+        r"--workers 0",
+    ),
+    (
+        "api-sweep-chunk-float",
+        lambda tmp: __import__("evbt").sweep(_cfg_obj(tmp), chunk_size=2.5),
+        r"--chunk-size 2\.5",
+    ),
+]
+
+
+@pytest.mark.parametrize(("call", "match"), [pytest.param(c, m, id=i) for i, c, m in API_CASES])
+def test_bad_api_argument(call, match, workdir: Path):
+    import evbt
+
+    config(workdir, BASE_CONFIG)
+    config(workdir, "[x", "bad.toml")
+    before = tree(workdir)
+    with pytest.raises(evbt.InputError) as e:
+        call(workdir)
+    assert re.search(match, str(e.value)) and "\n" not in str(e.value), str(e.value)
+    assert tree(workdir) == before
+
+
+def test_a_path_string_is_loaded(workdir: Path):
+    import evbt
+
+    res = evbt.run(config(workdir, BASE_CONFIG), study=False)
+    assert res.manifest["run_id"].startswith("bt-launch_shock-")
+
+
+# ------------------------------------------- a real read-only file system (issue 19)
+
+
+@pytest.fixture
+def ro_mount(workdir: Path):
+    """``workdir/romount``: a read-only tmpfs holding a run and a catalog (root cannot be
+    stopped by chmod, but a read-only mount stops it)."""
+    import subprocess
+
+    from evbt import store
+
+    stage = workdir / "stage"
+    _run(workdir, RID)
+    shutil.copytree(workdir / "results", stage / "results")
+    write(stage, "catalog.csv", _catalog_row())
+    mnt = workdir / "romount"
+    mnt.mkdir()
+    ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)], check=False)
+    if ok.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)")
+    try:
+        shutil.copytree(stage, mnt, dirs_exist_ok=True)
+        subprocess.run(["mount", "-o", "remount,ro", str(mnt)], check=True)
+        assert store._read_only_fs(mnt)
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+
+
+READ_ONLY_FS = [
+    ("ro-backtest", lambda m: ["backtest", "run.toml", "--out", str(m / "results")]),
+    ("ro-study", lambda m: ["study", "run.toml", "--out", str(m / "results")]),
+    ("ro-runs-rm", lambda m: ["runs", "rm", RID, "--root", str(m / "results")]),
+    ("ro-runs-gc-damaged", lambda m: ["runs", "gc", "--damaged", "--root", str(m / "results")]),
+    ("ro-events-add", lambda m: _add_events(str(m / "catalog.csv"))),
+    (
+        "ro-alerts-state",
+        lambda m: ["alerts", "--asof", "2026-02-10", "--state", str(m / "s.json")],
+    ),
+]
+
+
+@pytest.mark.parametrize(("build"), [pytest.param(b, id=i) for i, b in READ_ONLY_FS])
+def test_read_only_file_system(build, ro_mount: Path, workdir: Path, capsys):
+    config(workdir, BASE_CONFIG)
+    before = tree(ro_mount)
+    code = main(build(ro_mount))
+    out = capsys.readouterr()
+    lines = out.err.strip().splitlines()
+    assert tree(ro_mount) == before
+    if code == 0:  # nothing to write (gc with nothing to remove): fine, nothing changed
+        return
+    assert code == 2 and len(lines) == 1, out.err
+    assert "read-only file system" in lines[0].lower(), lines[0]
+    assert ".tmp" not in lines[0], lines[0]

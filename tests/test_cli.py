@@ -362,3 +362,207 @@ def test_suspicious_prices_warn_on_stderr_and_still_exit_0(capsys, tmp_path):
     code, out, err = run(capsys, "data", "validate", str(path))
     assert code == 0 and out.startswith("ok:")
     assert err.startswith("warning: ") and "NVDA 2025-01-22" in err and "split" in err
+
+
+# ----------------------------------------------- alerts are delivered at least once (19)
+
+ASOF = ("alerts", "--asof", "2026-02-10")  # the example configs have 23 alerts that day
+
+
+def _alerts_subprocess(state: Path, stdout) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "evbt.cli", *ASOF, "--state", str(state)],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    return proc.returncode, proc.stderr
+
+
+def test_alerts_to_a_full_disk_commit_no_state(capsys, tmp_path):
+    state = tmp_path / "s.json"
+    with open("/dev/full", "w") as full:
+        code, err = _alerts_subprocess(state, full)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "stdout: cannot write the alerts (No space left on device)" in err
+    assert not state.exists()  # nothing recorded: the next run reports them all
+    code, out, err = run(capsys, *ASOF, "--state", str(state))
+    assert code == 0 and "23 changes" in out and out.count("\nNEW ") == 23, err
+
+
+def test_alerts_into_a_closed_pipe_commit_no_state(tmp_path):
+    import os
+
+    state = tmp_path / "s.json"
+    r, w = os.pipe()
+    os.close(r)  # the reader is gone before anything is written
+    with os.fdopen(w, "w") as closed:
+        code, err = _alerts_subprocess(state, closed)
+    assert code == 2 and err.count("\n") == 1, err
+    assert "the output was closed early" in err and "Traceback" not in err
+    assert not state.exists()
+
+
+def test_a_failed_print_keeps_the_earlier_state(capsys, tmp_path, monkeypatch):
+    state = tmp_path / "s.json"
+    code, out, _ = run(capsys, "alerts", "--asof", "2026-02-02", "--state", str(state))
+    assert code == 0
+    before = state.read_bytes()
+
+    class Full:
+        def write(self, s):
+            raise OSError(28, "No space left on device")
+
+        def flush(self):
+            pass
+
+    monkeypatch.setattr("sys.stdout", Full())
+    code = main([*ASOF, "--state", str(state)])
+    monkeypatch.undo()
+    assert code == 2 and state.read_bytes() == before
+    code, out, _ = run(capsys, *ASOF, "--state", str(state))
+    assert code == 0 and "changes" in out  # the news of 02-10 is still news
+
+
+@pytest.mark.parametrize(
+    ("items", "needle"),
+    [
+        ({"k|e|NVDA": {}}, "entry 'k|e|NVDA' lacks strategy"),
+        ({"k|e|NVDA": {"strategy": "x"}}, "lacks action"),
+        ({"k|e|NVDA": []}, "is list, not an object"),
+        ({"k|e|NVDA": "watch"}, "is str, not an object"),
+        ({"x": dict.fromkeys(("strategy", "action", "event_id"), 1)}, "lacks status"),
+    ],
+)
+def test_a_malformed_state_entry_is_named_and_changes_nothing(capsys, tmp_path, items, needle):
+    state = tmp_path / "s.json"
+    state.write_text(json.dumps({"version": 1, "asof": "2026-02-01", "items": items}))
+    before = state.read_bytes()
+    code, out, err = run(capsys, *ASOF, "--state", str(state))
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert str(state) in err and needle in err
+    assert state.read_bytes() == before
+
+
+def _check_ics(text: str) -> list:
+    import datetime as dt
+
+    import icalendar
+
+    raw = text.encode("utf-8")
+    lines = raw.split(b"\r\n")
+    assert lines[-1] == b"" and all(b"\n" not in ln for ln in lines)
+    assert max(len(ln) for ln in lines) <= 75  # folded at 75 octets
+    cal = icalendar.Calendar.from_ical(text)
+    events = cal.walk("VEVENT")
+    now = dt.datetime.now(dt.UTC)
+    for ev in events:
+        stamp = ev.decoded("DTSTAMP")
+        assert stamp.tzinfo is not None and abs((now - stamp).total_seconds()) < 3600
+        assert ev.decoded("DTEND") > ev.decoded("DTSTART")
+    return events
+
+
+def test_ics_with_state_is_the_whole_calendar_every_time(capsys, tmp_path):
+    state = tmp_path / "s.json"
+    args = (*ASOF, "--state", str(state), "--format", "ics")
+    code, first, err = run(capsys, *args)
+    assert code == 0, err
+    n = len(_check_ics(first))
+    assert n > 0
+    code, second, err = run(capsys, *args)  # nothing changed: the calendar is still whole
+    assert code == 0 and len(_check_ics(second)) == n, err
+
+
+def test_ics_folds_long_lines_and_escapes_text():
+    from evbt.signals.alerts import to_ics
+
+    item = {
+        "strategy": "s" * 90 + ";,\\ é😀" * 10,
+        "action": "enter",
+        "event_id": "e,1",
+        "status": "confirmed",
+        "ticker": "NVDA",
+        "direction": "long",
+        "entry_session": "2026-02-10",
+        "exit_session": "2026-02-12",
+        "window_start": None,
+        "window_end": None,
+    }
+    text = to_ics({"k": item})
+    (ev,) = _check_ics(text)
+    assert str(ev["SUMMARY"]).startswith(item["strategy"])  # unfolded and unescaped intact
+
+
+def test_alerts_with_nothing_to_report_say_so_without_state(capsys, tmp_path):
+    cat = tmp_path / "c.csv"
+    cat.write_text(
+        "id,name,org,kind,tags,date,time,tz,tickers,scheduled,status,window_start,window_end,"
+        "known_since,fiscal_period,source,confidence,supersedes\n"
+        "x-launch,X,X,model_launch,china,2025-03-03,unknown,UTC,NVDA,false,confirmed,,,,,t,"
+        "confirmed,\n"
+    )
+    args = ("alerts", "--asof", "2026-01-05", "--horizon", "7", "--catalog", str(cat))
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    assert out.strip().endswith("nothing in the next 7 sessions"), out
+    code, out, err = run(capsys, *args, "--state", str(tmp_path / "s.json"))
+    assert (code, out) == (0, ""), err
+
+
+# ------------------------------------------------------------- text is text (issue 19)
+
+MARKUP = "[/x] Labs :x: [bold]b[/bold]"
+_CAT_HEAD = (
+    "id,name,org,kind,tags,date,time,tz,tickers,scheduled,status,window_start,window_end,"
+    "known_since,fiscal_period,source,confidence,supersedes\n"
+)
+
+
+def _markup_catalog(tmp_path: Path) -> Path:
+    cat = tmp_path / "cat.csv"
+    rows = [
+        f"x-launch,X [red]model[/red],{MARKUP},model_launch,china;efficiency,2025-03-03,unknown,"
+        "UTC,NVDA,false,confirmed,,,,,src [link=x],confirmed,",
+        f"y-launch,Y,{MARKUP},model_launch,china;efficiency,2025-06-02,unknown,UTC,NVDA,false,"
+        "confirmed,,,,,src,confirmed,",
+    ]
+    cat.write_text(_CAT_HEAD + "\n".join(rows) + "\n")
+    return cat
+
+
+def test_events_list_prints_markup_like_text_unchanged(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")
+    code, out, err = run(capsys, "events", "list", "--catalog", str(_markup_catalog(tmp_path)))
+    assert code == 0, err
+    assert out.count(MARKUP) == 2 and "❌" not in out
+
+
+def test_study_prints_an_org_with_markup_unchanged(capsys, tmp_path):
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(
+        '[data]\nsource = "sample"\nbenchmark = "SMH"\n[strategy]\nname = "launch_shock"\n'
+        'tickers = ["NVDA"]\n[study]\nplacebo = 20\nbootstrap = 20\n'
+    )
+    cat = _markup_catalog(tmp_path)
+    out_dir = tmp_path / "res [bold]x[/bold]"
+    code, out, err = run(capsys, "study", str(cfg), "--events", str(cat), "--out", str(out_dir))
+    assert code == 0, err
+    assert "org:[/x]" in out and "Labs :x:" in out and "❌" not in out  # the cell wraps
+    assert f"results: {out_dir}" in out.replace("\n", "")
+
+
+def test_query_values_print_as_written(capsys, tmp_path):
+    from test_cli_runs import A, _fake_bt
+
+    root = tmp_path / "results"
+    _fake_bt(root, A, hold=1, sharpe=1.0, n_trades=1)
+    sql = f"select '{MARKUP}' as v, 'a' || chr(7) || 'b' || chr(27) || '[31mred' as c"
+    code, out, err = run(capsys, "runs", "query", sql, "--root", str(root))
+    assert code == 0, err
+    assert MARKUP in out and "❌" not in out
+    assert "a\\x07b\\x1b[31mred" in out and "\x1b" not in out and "\x07" not in out

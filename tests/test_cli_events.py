@@ -145,12 +145,16 @@ def test_user_catalog_overlays_the_bundled_one(
     extra = [*GOOD_ADD]
     extra[extra.index("test-launch")] = "deepseek-r1"
     extra[extra.index("2026-03-10")] = "2025-01-20"
-    run("add", *extra, "--time", "20:00")
+    with pytest.raises(InputError, match="--id deepseek-r1: a bundled event has this id"):
+        run("add", *extra, "--time", "20:00")  # issue 19: never silently
+    res = run("add", *extra, "--time", "20:00", "--replace")
+    assert "overrides the bundled event" in res.output
     r1 = load_catalog().set_index("id").loc["deepseek-r1"]
     assert r1["time"] == "20:00" and r1["source"] == "test fixture"
     out = run("validate").output.splitlines()
     assert out[1].startswith("  bundled: ") and out[2] == f"  user: 2 rows in {user}"
-    assert out[3].startswith("  attributes: ")
+    assert out[3] == "  the user catalog overrides 1 bundled rows: deepseek-r1"
+    assert out[4].startswith("  attributes: ")
     # an error in the user file names the user file and line
     user.write_text(user.read_text().replace("model_launch", "model-launch", 1))
     with pytest.raises(InputError, match=rf"^{re.escape(str(user))}: line 2, column kind"):

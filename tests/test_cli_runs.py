@@ -83,7 +83,7 @@ def two_runs(tmp_path):
     return root
 
 
-@pytest.mark.parametrize("sub", ["list", "show", "compare", "query", "rm", "gc"])
+@pytest.mark.parametrize("sub", ["list", "show", "compare", "query", "rm", "gc", "verify"])
 def test_help(capsys, sub):
     code, out, _ = run(capsys, "runs", sub, "--help")
     assert code == 0 and "Usage: evbt runs" in out
@@ -220,7 +220,12 @@ def test_gc_removes_debris_and_superseded_runs(capsys, tmp_path):
     old = time.time() - 2 * store.STALE_AFTER
     os.utime(dead, (old, old))
     code, out, _ = run(capsys, "runs", "gc", "--root", str(root), "--dry-run", "--json")
-    assert json.loads(out) == {"debris": [dead.name], "superseded": [A], "partial": []}
+    assert json.loads(out) == {
+        "debris": [dead.name],
+        "superseded": [A],
+        "partial": [],
+        "damaged": [],
+    }
     assert dead.exists() and store.run_exists(root, A)
     code, out, _ = run(capsys, "runs", "gc", "--root", str(root))
     assert code == 0 and f"superseded: {A}" in out and dead.name in out
@@ -356,3 +361,246 @@ def test_backtests_on_an_edited_catalog_keep_both_results(capsys, tmp_path):
     assert sorted(r["run_id"] for r in rows) == sorted([first.name, second.name])
     n = len(pd.read_parquet(first / "trades.parquet"))
     assert [r["n_trades"] for r in rows] == [n, n]
+
+
+# ------------------------------------------------------- nothing outside the root (issue 19)
+
+
+def _tree(p: Path) -> dict[str, str]:
+    import hashlib
+
+    return {
+        str(f.relative_to(p)): "dir" if f.is_dir() else hashlib.sha256(f.read_bytes()).hexdigest()
+        for f in sorted(p.rglob("*"))
+    }
+
+
+@pytest.fixture
+def user_files(tmp_path):
+    """A folder of the user's own files outside the results root."""
+    home = tmp_path / "projects"
+    for name in ("thesis", "photos"):
+        (home / name).mkdir(parents=True)
+        (home / name / "notes.txt").write_text(f"{name}: keep me\n")
+    (home / f"{A}").mkdir()  # even a run-shaped name out there is not ours
+    (home / f"{A}" / "manifest.json").write_text("{}")
+    return home
+
+
+def test_gc_partial_never_follows_a_linked_partial_folder(capsys, two_runs, user_files):
+    before = _tree(user_files)
+    (two_runs / ".partial").symlink_to(user_files, target_is_directory=True)
+    code, out, err = run(capsys, "runs", "gc", "--partial", "--root", str(two_runs))
+    line = _one_line_error(code, err)
+    assert ".partial is a symbolic link" in line and "removed" not in out
+    assert _tree(user_files) == before
+    assert (two_runs / ".partial").is_symlink()
+
+
+def test_gc_partial_removes_a_linked_entry_itself_not_its_target(capsys, two_runs, user_files):
+    before = _tree(user_files)
+    (two_runs / ".partial").mkdir()
+    (two_runs / ".partial" / "thesis").symlink_to(user_files / "thesis")
+    code, out, err = run(capsys, "runs", "gc", "--partial", "--root", str(two_runs))
+    assert code == 0, err
+    assert "removed partial: thesis (a link; its target is untouched)" in out
+    assert not os.path.lexists(two_runs / ".partial")
+    assert _tree(user_files) == before
+
+
+def test_rm_of_a_linked_run_removes_the_link_and_leaves_no_debris(capsys, two_runs, user_files):
+    before = _tree(user_files)
+    c = "bt-launch_shock-00000000000c"
+    (two_runs / c).symlink_to(user_files / "thesis", target_is_directory=True)
+    code, out, err = run(capsys, "runs", "list", "--root", str(two_runs), "--json")
+    rows = {r["run_id"]: r for r in json.loads(out)}
+    assert rows[c]["status"] == "link" and "symbolic link" in rows[c]["reason"]
+    code, out, err = run(capsys, "runs", "rm", c, "--root", str(two_runs))
+    assert code == 0, err
+    assert f"removed link {c} (its target is untouched)" in out
+    assert sorted(p.name for p in two_runs.iterdir()) == sorted([A, B])  # no .tmp-*-rm-*
+    assert _tree(user_files) == before
+
+
+def test_gc_removes_old_rm_debris_links_themselves(capsys, two_runs, user_files):
+    before = _tree(user_files)
+    (two_runs / f".tmp-{A}-rm-0123abcd").symlink_to(user_files / "photos")
+    code, out, err = run(capsys, "runs", "gc", "--keep-superseded", "--root", str(two_runs))
+    assert code == 0 and f"removed debris: .tmp-{A}-rm-0123abcd" in out, err
+    assert sorted(p.name for p in two_runs.iterdir()) == sorted([A, B])
+    assert _tree(user_files) == before
+
+
+def test_a_run_replaced_over_a_link_drops_the_link_only(tmp_path, user_files):
+    root = tmp_path / "results"
+    root.mkdir()
+    before = _tree(user_files)
+    (root / A).symlink_to(user_files / A, target_is_directory=True)
+    _fake_bt(root, A, hold=2, sharpe=1.0, n_trades=1)
+    store.write_run(root, A, {}, {"kind": "bt"}, force=True)
+    assert not (root / A).is_symlink() and store.run_exists(root, A)
+    assert sorted(p.name for p in root.iterdir()) == [A]
+    assert _tree(user_files) == before
+
+
+def test_a_streamed_run_refuses_a_linked_partial_folder(tmp_path, user_files):
+    root = tmp_path / "results"
+    root.mkdir()
+    before = _tree(user_files)
+    (root / ".partial").symlink_to(user_files, target_is_directory=True)
+    with pytest.raises(store.InputError, match="symbolic link"):
+        store.begin_run(root, A, {"kind": "sweep"})
+    assert _tree(user_files) == before
+
+
+# ----------------------------------------------------------- runs query is read-only (19)
+
+
+@pytest.mark.parametrize(
+    ("sql", "what"),
+    [
+        ("COPY (select 42) TO 'leak.csv'", "COPY"),
+        ("ATTACH 'new.duckdb'", "ATTACH"),
+        ("ATTACH 'new.duckdb' AS n; CREATE TABLE n.t AS SELECT 1", "ATTACH"),
+        ("select 1; COPY (select 42) TO 'leak.csv'", "COPY"),
+        ("CREATE TABLE t AS SELECT 1", "CREATE"),
+        ("INSTALL httpfs", "INSTALL"),
+        ("SET enable_external_access = true", "SET"),
+        ("EXPORT DATABASE 'dump'", "EXPORT"),
+        ("COPY metrics TO '{root}/A/metrics.parquet'", "COPY"),
+        ("select * from read_csv('/etc/passwd')", "Permission"),
+        ("select * from read_text('{root}/../leak.txt')", "Permission"),
+    ],
+)
+def test_query_cannot_write_attach_or_read_outside_the_runs(
+    capsys, two_runs, monkeypatch, sql, what
+):
+    monkeypatch.chdir(two_runs.parent)
+    before = _tree(two_runs.parent)
+    sql = sql.replace("{root}", str(two_runs)).replace("/A/", f"/{A}/")
+    line = _one_line_error(*run(capsys, "runs", "query", sql, "--root", str(two_runs))[::2])
+    assert what in line
+    assert _tree(two_runs.parent) == before  # nothing written, in the root or out of it
+
+
+@pytest.mark.parametrize("sql", ["", "   ", ";", "/* nothing */"])
+def test_an_empty_query_is_a_usage_error(capsys, two_runs, sql):
+    line = _one_line_error(*run(capsys, "runs", "query", sql, "--root", str(two_runs))[::2])
+    assert "empty" in line
+
+
+def test_ctrl_c_interrupts_a_runaway_query(two_runs):
+    """SIGINT reaches a query that would run for hours: exit 2, one line."""
+    import signal
+    import subprocess
+    import sys
+
+    sql = "select count(*) from range(1000000000000) a where a.range % 7 = 3"  # hours, flat memory
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evbt.cli", "runs", "query", sql, "--root", str(two_runs)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(8)  # let it start the query (startup takes about a second when idle)
+    assert proc.poll() is None
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)  # a guard against a hang, not a speed check
+    assert proc.returncode == 2, err
+    # under load the signal may come before the query starts: click's "aborted", also exit 2
+    assert err.strip().splitlines() in (
+        ["error: query interrupted (Ctrl-C): nothing was written"],
+        ["aborted"],
+    ), err
+
+
+# ------------------------------------------------ a damaged run never breaks the others (19)
+
+
+def _truncate(p: Path) -> None:
+    p.write_bytes(p.read_bytes()[:100])
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (lambda d: _truncate(d / "metrics.parquet"), "metrics.parquet unreadable"),
+        (lambda d: _truncate(d / "trades.parquet"), "trades.parquet unreadable"),
+        (lambda d: (d / "manifest.json").unlink(), "no manifest.json"),
+        (lambda d: (d / "manifest.json").write_text("{not json"), "manifest.json unreadable"),
+        (lambda d: (d / "manifest.json").write_text("[1, 2]"), "not a JSON object"),
+    ],
+)
+def test_a_damaged_run_is_named_and_the_others_work(capsys, two_runs, damage, reason):
+    damage(two_runs / A)
+    r = str(two_runs)
+    code, out, err = run(capsys, "runs", "list", "--root", r, "--json")
+    assert code == 0, err
+    rows = {x["run_id"]: x for x in json.loads(out)}
+    assert rows[A]["status"] == "damaged" and reason in rows[A]["reason"]
+    assert rows[B]["status"] == "ok" and rows[B]["sharpe"] == -0.5
+    code, out, err = run(capsys, "runs", "list", "--root", r)
+    assert code == 0 and "DAMAGED" in out and B in out, err
+    code, out, err = run(capsys, "runs", "show", B, "--root", r)
+    assert code == 0, err
+    line = _one_line_error(*run(capsys, "runs", "show", A, "--root", r)[::2])
+    assert "damaged" in line and reason in line and "runs rm" in line
+    line = _one_line_error(*run(capsys, "runs", "compare", A, B, "--root", r)[::2])
+    assert "damaged" in line
+    code, out, err = run(capsys, "runs", "query", "select run_id from metrics", "--root", r)
+    assert code == 0 and B in out and A not in out, err
+    code, out, err = run(capsys, "runs", "gc", "--keep-superseded", "--root", r)
+    assert code == 0 and A in err and "--damaged" in err  # named, kept without --damaged
+    code, out, err = run(capsys, "runs", "rm", A, "--root", r)
+    assert code == 0 and f"removed {A}" in out, err
+    assert sorted(p.name for p in two_runs.iterdir()) == [B]
+
+
+def test_gc_damaged_removes_damaged_runs(capsys, two_runs):
+    (two_runs / A / "manifest.json").unlink()
+    code, out, err = run(
+        capsys, "runs", "gc", "--damaged", "--keep-superseded", "--root", str(two_runs)
+    )
+    assert code == 0 and f"removed damaged: {A} (no manifest.json)" in out, err
+    assert sorted(p.name for p in two_runs.iterdir()) == [B]
+
+
+def test_verify_checks_the_recorded_hashes(capsys, two_runs):
+    r = str(two_runs)
+    man = json.loads((two_runs / A / "manifest.json").read_text())
+    assert set(man["files"]) == {"metrics.parquet", "trades.parquet"}
+    code, out, err = run(capsys, "runs", "verify", "--root", r)
+    assert code == 0 and f"{A}: ok" in out and f"{B}: ok" in out, err
+    t = two_runs / A / "trades.parquet"
+    pd.DataFrame({"event_id": ["x"], "ticker": "NVDA", "ret": 0.5}).to_parquet(t, index=False)
+    (two_runs / B / "report.html").write_text("<html></html>")
+    code, out, err = run(capsys, "runs", "verify", "--root", r)
+    line = _one_line_error(code, err)
+    assert A in line and B not in line
+    assert "trades.parquet: changed since it was written" in out
+    assert "report.html: not recorded (added later)" in out
+
+
+def test_verify_says_when_no_hashes_were_recorded(capsys, two_runs):
+    man = json.loads((two_runs / A / "manifest.json").read_text())
+    del man["files"]
+    (two_runs / A / "manifest.json").write_text(json.dumps(man))
+    code, out, err = run(capsys, "runs", "verify", "--root", str(two_runs))
+    assert code == 0, err
+    assert f"{A}: no hashes" in out and "no hashes recorded" in out
+
+
+def test_report_takes_a_unique_prefix_and_names_a_damaged_run(capsys, two_runs, monkeypatch):
+    monkeypatch.setenv("EVBT_RESULTS", str(two_runs))
+    from evbt.cli.report import resolve_run
+
+    other = "bt-other-0123456789ab"
+    _fake_bt(two_runs, other, hold=2, sharpe=0.1, n_trades=2)
+    assert resolve_run("bt-oth", None) == two_runs / other  # what `evbt report bt-oth` draws
+    line = _one_line_error(*run(capsys, "report", "bt-launch_shock-0000")[::2])
+    assert "matches 2 runs" in line
+    _truncate(two_runs / A / "trades.parquet")
+    line = _one_line_error(*run(capsys, "report", A)[::2])
+    assert "damaged" in line and "trades.parquet" in line
+    line = _one_line_error(*run(capsys, "report", str(two_runs / A))[::2])
+    assert "damaged" in line and "trades.parquet" in line

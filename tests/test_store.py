@@ -141,7 +141,8 @@ def test_run_ids_that_are_paths_are_refused(tmp_path):
 def test_same_work_is_reused_and_force_redoes_it(tmp_path):
     root = tmp_path / "results"
     p = store.write_run(root, _rid(1), _frames(1), {"n": 1})
-    assert json.loads((p / "manifest.json").read_text()) == {"n": 1, "run_id": _rid(1)}
+    man = json.loads((p / "manifest.json").read_text())
+    assert man == {"n": 1, "run_id": _rid(1), "files": store.file_hashes(p)}
     # the same run id is the same work: kept as it is
     assert store.write_run(root, _rid(1), _frames(2), {"n": 2}) == p
     assert json.loads((p / "manifest.json").read_text())["n"] == 1
@@ -398,7 +399,8 @@ def test_streamed_run_survives_for_resume_then_moves_into_place(tmp_path):
     final = store.finish_run(root, rid, frames={"sweep_summary": _frames(1)["metrics"]})
     assert final == root / rid and store.run_exists(root, rid)
     man = json.loads((final / "manifest.json").read_text())
-    assert man == {"grid_size": 4, "run_id": rid}
+    assert man == {"grid_size": 4, "run_id": rid, "files": store.file_hashes(final)}
+    assert set(man["files"]) == {"sweep/parts/part-00000.parquet", "sweep_summary.parquet"}
     assert (final / "sweep" / "parts" / "part-00000.parquet").is_file()
     assert (final / "sweep_summary.parquet").is_file()
     assert not (final / "manifest.partial.json").exists()

@@ -50,14 +50,14 @@ _register()
 _OS_FIX = {
     getattr(errno, name, -1): fix
     for name, fix in (
-        ("ENOSPC", "no space left on the device: free disk space or write elsewhere (--out)"),
-        ("EDQUOT", "disk quota exceeded: free space or write elsewhere (--out)"),
+        ("ENOSPC", "no space left on the device: free disk space or write elsewhere"),
+        ("EDQUOT", "disk quota exceeded: free space or write elsewhere"),
         (
             "EACCES",
-            "permission denied: choose a folder you can write (--out) or fix its permissions",
+            "permission denied: choose a folder you can write or fix its permissions",
         ),
-        ("EPERM", "operation not permitted: choose a folder you can write (--out)"),
-        ("EROFS", "read-only file system: write elsewhere (--out)"),
+        ("EPERM", "operation not permitted: choose a folder you can write"),
+        ("EROFS", "read-only file system: write elsewhere"),
         ("ENOTDIR", "a part of the path is a file, not a folder: choose another path"),
         ("EISDIR", "is a folder, not a file: give a file path"),
         ("EEXIST", "already exists and is in the way: remove it or choose another path"),
@@ -67,11 +67,27 @@ _OS_FIX = {
 }
 
 
+def _shown(name: object) -> str:
+    """A path for an error line: a temporary file (``.x.csv.abc.tmp``, ``.tmp-...``) is
+    named by its folder, which is what the user chose; the temporary name means nothing."""
+    import os
+    import re
+
+    text = os.fsdecode(name) if isinstance(name, str | bytes | os.PathLike) else str(name)
+    folder, base = os.path.split(text)
+    meant = re.fullmatch(r"\.(.+)\.[^.]+\.tmp", base)  # atomic_write's ".<name>.<rnd>.tmp"
+    if meant:
+        return os.path.join(folder, meant.group(1))
+    if base.startswith(".tmp-"):
+        return folder or "."
+    return text
+
+
 def os_error_line(e: OSError) -> str:
     """One line for an error of the environment: the path, what happened, the fix."""
-    where = e.filename if e.filename is not None else "a file"
+    where = _shown(e.filename) if e.filename is not None else "a file"
     if e.filename2 is not None:
-        where = f"{where} -> {e.filename2}"
+        where = f"{where} -> {_shown(e.filename2)}"
     fix = _OS_FIX.get(e.errno, "check the path, its permissions and free disk space")
     what = e.strerror or type(e).__name__
     return f"{where}: {what}: {fix}"

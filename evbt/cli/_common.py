@@ -90,3 +90,31 @@ def write_report_for(run_dir, *, quiet: bool = False):
     if not quiet:
         click.echo(f"report: {path}")
     return path
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+
+
+def text(value: Any):
+    """A table cell that is text, never markup: ``[bold]``, ``[/x]`` and ``:x:`` print as
+    written; control characters print as visible escapes (``\\x1b``), so data can neither
+    drop characters nor drive the terminal."""
+    from rich.text import Text
+
+    return Text("" if value is None else str(value).translate(_CONTROL))
+
+
+def console(**kw: Any):
+    """A Rich console that prints data as data: no markup, no emoji codes, no highlighting
+    (every command prints its tables through it)."""
+    from rich.console import Console
+
+    return Console(emoji=False, markup=False, highlight=False, **kw)
+
+
+def escape(value: Any) -> str:
+    """``value`` for a string Rich reads as markup: brackets escaped, control characters as
+    visible escapes (used where a line mixes evbt's own markup with data)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(str(value).translate(_CONTROL))

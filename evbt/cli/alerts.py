@@ -5,6 +5,7 @@ Decodes options and calls :mod:`evbt.signals.alerts`; no logic of its own.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,8 @@ def _line(it: dict[str, Any]) -> str:
     "--state",
     default=None,
     type=click.Path(dir_okay=False),
-    help="JSON file of the last run: print only what changed, nothing when nothing did.",
+    help="JSON file of the last run: print only what changed, nothing when nothing did "
+    "(--format ics: the whole calendar every time). Updated only after the output was written.",
 )
 @click.option(
     "--format",
@@ -92,7 +94,6 @@ def alerts_cmd(
 
     import pandas as pd
 
-    from evbt.cli._common import emit_json
     from evbt.data.catalog import horizon_sessions, load_catalog
     from evbt.signals import alerts as al
 
@@ -109,36 +110,79 @@ def alerts_cmd(
     horizon_txt = (
         f"{ahead[0]:%Y-%m-%d}..{ahead[-1]:%Y-%m-%d}" if len(ahead) else "beyond the calendar"
     )
+    sessions = f"nothing in the next {horizon} sessions"
     if old is not None:
         changes = al.diff_alerts(old, items)
-        al.write_state(state, items, day)
-        if not changes:
-            return  # quiet: cron mails only news
-        if fmt == "json":
-            emit_json({"asof": f"{day:%Y-%m-%d}", "sessions": horizon_txt, "changes": changes})
-        elif fmt == "ics":
-            click.echo(al.to_ics(items, stamp=day), nl=False)
+        if fmt == "ics":  # a calendar is a state, not a diff: the whole of it every time
+            text = al.to_ics(items)
+        elif not changes:
+            text = ""  # quiet: cron mails only news
+        elif fmt == "json":
+            text = json_text(
+                {"asof": f"{day:%Y-%m-%d}", "sessions": horizon_txt, "changes": changes}
+            )
         else:
-            click.echo(f"evbt alerts as of {day:%Y-%m-%d} ({horizon_txt}): {len(changes)} changes")
+            lines = [f"evbt alerts as of {day:%Y-%m-%d} ({horizon_txt}): {len(changes)} changes"]
             for c in changes:
                 what = _line(c)
                 if c["change"] == "changed":
                     was = ", ".join(f"{k} was {v}" for k, v in sorted(c["before"].items()))
-                    click.echo(f"CHANGED {what} [{was}]")
+                    lines.append(f"CHANGED {what} [{was}]")
                 else:
-                    click.echo(f"{c['change'].upper()} {what}")
+                    lines.append(f"{c['change'].upper()} {what}")
+            text = "\n".join(lines) + "\n"
+        deliver(text)  # written and flushed before the state records it
+        al.write_state(state, items, day)
         return
     ordered = sorted(
         items.values(), key=lambda i: (i["entry_session"] or "", i["strategy"], i["ticker"])
     )
     if fmt == "json":
-        emit_json({"asof": f"{day:%Y-%m-%d}", "sessions": horizon_txt, "alerts": ordered})
+        text = json_text({"asof": f"{day:%Y-%m-%d}", "sessions": horizon_txt, "alerts": ordered})
     elif fmt == "ics":
-        click.echo(al.to_ics(items, stamp=day), nl=False)
+        text = al.to_ics(items)
+    elif not items:
+        text = f"evbt alerts as of {day:%Y-%m-%d} ({horizon_txt}): {sessions}\n"
     else:
-        click.echo(f"evbt alerts as of {day:%Y-%m-%d} ({horizon_txt}): {len(items)} alerts")
-        for it in ordered:
-            click.echo(_line(it))
+        lines = [f"evbt alerts as of {day:%Y-%m-%d} ({horizon_txt}): {len(items)} alerts"]
+        lines += [_line(it) for it in ordered]
+        text = "\n".join(lines) + "\n"
+    deliver(text)
+
+
+def json_text(obj: Any) -> str:
+    """What :func:`emit_json` prints, as a string."""
+    import json
+
+    from evbt.cli._common import json_safe
+
+    return json.dumps(json_safe(obj), indent=2, default=str, allow_nan=False) + "\n"
+
+
+def deliver(text: str) -> None:
+    """Write ``text`` to stdout and flush it; a failed write (a full disk, a closed pipe) is
+    an InputError, raised before any state is committed."""
+    import os
+    import sys
+
+    from evbt.errors import InputError
+
+    if not text:
+        return
+    out = sys.stdout
+    try:
+        out.write(text)
+        out.flush()
+    except OSError as e:
+        if isinstance(e, BrokenPipeError):  # nothing more can reach the reader: stop trying
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+        why = "the output was closed early" if isinstance(e, BrokenPipeError) else e.strerror
+        raise InputError(
+            f"stdout: cannot write the alerts ({why}): the state file was not updated, so the "
+            "next run reports them again"
+        ) from None
 
 
 COMMANDS = (alerts_cmd,)

@@ -54,10 +54,12 @@ def _when(row: pd.Series) -> str:
 
 def _table(df: pd.DataFrame, title: str, *, extra: tuple[str, ...] = ()) -> None:
     import pandas as pd
-    from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    from evbt.cli._common import console as make_console
+    from evbt.cli._common import text
+
+    table = Table(title=text(title), title_justify="left")
     for col in (
         "id",
         "when",
@@ -74,20 +76,25 @@ def _table(df: pd.DataFrame, title: str, *, extra: tuple[str, ...] = ()) -> None
     for _, r in df.iterrows():
         reaction = "" if pd.isna(r["reaction_session"]) else f"{r['reaction_session']:%Y-%m-%d}"
         table.add_row(
-            r["id"],
-            _when(r),
-            r["time"],
-            r["org"],
-            r["kind"],
-            r["status"],
-            r["confidence"],
-            reaction,
-            *(str(r[c]) for c in extra),
-            r["tags"].replace(";", " "),  # lets a long tag list wrap
+            *(
+                text(v)
+                for v in (
+                    r["id"],
+                    _when(r),
+                    r["time"],
+                    r["org"],
+                    r["kind"],
+                    r["status"],
+                    r["confidence"],
+                    reaction,
+                    *(str(r[c]) for c in extra),
+                    r["tags"].replace(";", " "),  # lets a long tag list wrap
+                )
+            )
         )
-    console = Console()
+    console = make_console()
     if not console.is_terminal:
-        console = Console(width=160)
+        console = make_console(width=160)
     console.print(table)
 
 
@@ -164,6 +171,9 @@ def validate(file: str | None) -> None:
             click.echo(
                 f"  user: none yet ({cat.user_catalog_path()}; `evbt events add` creates it)"
             )
+        over = _user_overrides()
+        if over:
+            click.echo(f"  the user catalog overrides {len(over)} bundled rows: {', '.join(over)}")
         from evbt.data.attributes import DEFAULT_ATTRIBUTES, load_attributes
 
         attrs = load_attributes(event_ids=df["id"])  # every event_id must be in the catalog
@@ -207,10 +217,27 @@ def validate(file: str | None) -> None:
 @click.option("--source", required=True, help="Where the date was read.")
 @click.option("--confidence", required=True, help="confirmed, single or unconfirmed.")
 @click.option("--catalog", "path", default=None, help=_CATALOG_HELP)
-def add(path: str | None, id_: str, time_: str, scheduled: bool | None, **fields: str) -> None:
+@click.option(
+    "--replace", is_flag=True, help="Override the bundled event of the same id (user catalog)."
+)
+def add(
+    path: str | None,
+    id_: str,
+    time_: str,
+    scheduled: bool | None,
+    replace: bool,
+    **fields: str,
+) -> None:
     """Add one event (validated with the whole file; the file is untouched on error)."""
     from evbt.data import catalog as cat
     from evbt.errors import InputError
+
+    overrides = path is None and id_ in _bundled_ids()
+    if overrides and not replace:
+        raise InputError(
+            f"--id {id_}: a bundled event has this id: adding it would replace the bundled row "
+            "in every later run: pass --replace to override it, or choose another id"
+        )
 
     if scheduled is None:
         raise InputError(
@@ -223,7 +250,32 @@ def add(path: str | None, id_: str, time_: str, scheduled: bool | None, **fields
     row["tickers"] = row["tickers"].upper()
     cat.add_event(path, row)
     where = path or cat.user_catalog_path()
-    click.echo(f"added {id_} to {where}")
+    note = " (it overrides the bundled event of this id)" if overrides else ""
+    click.echo(f"added {id_} to {where}{note}")
+
+
+def _bundled_ids() -> set[str]:
+    """The ids of the bundled catalog."""
+    import csv
+
+    from evbt.data.catalog import DEFAULT_CATALOG
+
+    with DEFAULT_CATALOG.open(encoding="utf-8", newline="") as f:
+        return {row.get("id", "") for row in csv.DictReader(f)}
+
+
+def _user_overrides() -> list[str]:
+    """Ids of the user catalog that replace a bundled row (sorted)."""
+    import csv
+
+    from evbt.data.catalog import user_catalog_path
+
+    user = user_catalog_path()
+    if not user.is_file():
+        return []
+    with user.open(encoding="utf-8", newline="") as f:
+        ids = {row.get("id", "") for row in csv.DictReader(f)}
+    return sorted(ids & _bundled_ids())
 
 
 @events.command("upcoming")

@@ -14,13 +14,21 @@ def resolve_run(run: str, root: str | None) -> Path:
     Root: ``--root``, else ``EVBT_RESULTS``, else ``./results``.
     """
     from evbt.errors import InputError
+    from evbt.store import check_run, open_run
 
     p = Path(run)
     if (p / "manifest.json").is_file():
+        checked = check_run(p)
+        if checked.status == "damaged":
+            raise InputError(f"{p}: a damaged run: {checked.reason}: rerun it or remove it")
         return p
     base = Path(root or os.environ.get("EVBT_RESULTS") or "results")
-    if p.name == run and run not in (".", "..") and (base / run / "manifest.json").is_file():
-        return base / run
+    if p.name == run and run not in (".", "..") and base.is_dir():
+        try:  # a run id or the unique beginning of one, as `evbt runs` takes it
+            return open_run(base, run).path
+        except InputError as e:
+            if "damaged" in str(e) or "matches" in str(e) or "a link" in str(e):
+                raise
     raise InputError(
         f"run {run!r}: neither a run folder (with manifest.json) nor a run id under {base}: "
         "pass a folder or an id from `evbt runs list`"

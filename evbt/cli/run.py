@@ -7,8 +7,10 @@ import click
 from evbt.cli._common import (
     common_options,
     emit_json,
+    escape,
     frame_records,
     no_report_option,
+    text,
     write_report_for,
 )
 
@@ -41,7 +43,7 @@ def print_backtest(result, out_dir) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    con = Console(width=110)
+    con = Console(width=110, emoji=False)
     man = result.manifest
     d, s = man["data"], man["signals"]
     if d["synthetic"]:
@@ -58,8 +60,10 @@ def print_backtest(result, out_dir) -> None:
             "its later signals skipped (total return is the actual loss, CAGR -100%)."
         )
     con.print(
-        f"strategy {result.config.strategy.name} | data {d['source']} {d['first_session']} to {d['last_session']} "
-        f"| config {man['config_id']} | data hash {d['data_hash']}"
+        text(
+            f"strategy {result.config.strategy.name} | data {d['source']} {d['first_session']} to {d['last_session']} "
+            f"| config {man['config_id']} | data hash {d['data_hash']}"
+        )
     )
     m = result.summary()
     bench = result.config.data.benchmark or "benchmark"
@@ -103,9 +107,9 @@ def print_backtest(result, out_dir) -> None:
                 f"p(placebo)={r['placebo_p']:.3f}"
             )
         for note in result.study.notes:
-            con.print(f"[bold yellow]event study[/]: {note}", highlight=False)
+            con.print(f"[bold yellow]event study[/]: {escape(note)}", highlight=False)
         _print_study_skips(con, result.study)
-    con.print(f"results: {out_dir}")
+    con.print(text(f"results: {out_dir}"))
 
 
 @click.command("backtest")
@@ -161,7 +165,7 @@ def _print_study_skips(con, st) -> None:
         eid, ticker, why = st.skipped[0]
         more = f" and {len(st.skipped) - 1} more" if len(st.skipped) > 1 else ""
         con.print(
-            f"[bold yellow]event study[/]: skipped {eid} {ticker}: {why}{more} "
+            f"[bold yellow]event study[/]: skipped {escape(f'{eid} {ticker}: {why}{more}')} "
             "(counted in the summary's n_skipped)",
             highlight=False,
         )
@@ -192,8 +196,8 @@ def print_study_tables(con, st) -> None:
     for _, r in summ.iterrows():
         grp = "all" if r["group_type"] == "all" else f"{r['group_type']}:{r['group']}"
         t.add_row(
-            grp,
-            str(r["car_window"]),
+            text(grp),
+            text(r["car_window"]),
             str(int(r["n"])),
             f"{r['caar']:+.2%}",
             f"{r['p_cs']:.3f}",
@@ -213,7 +217,7 @@ def print_study_tables(con, st) -> None:
         "treat rows as independent; the bootstrap and placebo move whole events."
     )
     for note in st.notes:
-        con.print(f"[bold yellow]note[/]: {note}", highlight=False)
+        con.print(f"[bold yellow]note[/]: {escape(note)}", highlight=False)
     _print_study_skips(con, st)
     ev = st.events
     car_cols = [c for c in ev.columns if c.startswith("car[")]
@@ -228,7 +232,7 @@ def print_study_tables(con, st) -> None:
         for c in wide.columns:
             e.add_column(str(c), justify="right")
         for (eid, day), row in wide.iterrows():
-            e.add_row(str(eid), f"{day:%Y-%m-%d}", *(f"{v:+.1%}" if v == v else "" for v in row))
+            e.add_row(text(eid), f"{day:%Y-%m-%d}", *(f"{v:+.1%}" if v == v else "" for v in row))
         con.print(e)
 
 
@@ -254,7 +258,7 @@ def study_cmd(
         return
     from rich.console import Console
 
-    con = Console(width=120)
+    con = Console(width=120, emoji=False)
     d = res.manifest["data"]
     if d["synthetic"]:
         con.print(
@@ -262,12 +266,18 @@ def study_cmd(
         )
     ev = res.manifest["events"]
     con.print(
-        f"event study {cfg.strategy.name}: {ev['n_event_tickers']} event x ticker pairs, benchmark {d['benchmark']}, "
-        f"model {cfg.study.model}, data {d['source']} {d['first_session']} to {d['last_session']}"
-        + (f"; {ev['n_outside_data']} outside the data, skipped" if ev["n_outside_data"] else "")
+        text(
+            f"event study {cfg.strategy.name}: {ev['n_event_tickers']} event x ticker pairs, benchmark {d['benchmark']}, "
+            f"model {cfg.study.model}, data {d['source']} {d['first_session']} to {d['last_session']}"
+            + (
+                f"; {ev['n_outside_data']} outside the data, skipped"
+                if ev["n_outside_data"]
+                else ""
+            )
+        )
     )
     print_study_tables(con, res.study)
-    con.print(f"results: {path}")
+    con.print(text(f"results: {path}"))
 
 
 COMMANDS = (backtest_cmd, study_cmd)

@@ -94,41 +94,82 @@ def runs_group() -> None:
     """The result store: every run's tables and manifest, listed, compared and queried."""
 
 
+def _safe_summary(run) -> dict[str, Any]:
+    """A run's summary; a run that cannot be read is a row with its status and reason."""
+    if run.status == "ok":
+        try:
+            return {"status": "ok", "reason": "", **_summary(run)}
+        except Exception as e:  # noqa: BLE001 - one unreadable table must not break the list
+            reason = f"unreadable ({' '.join(str(e).split())[:80] or type(e).__name__})"
+            return _bad_row(run.run_id, "damaged", reason)
+    return _bad_row(run.run_id, run.status, run.reason)
+
+
+def _bad_row(run_id: str, status: str, reason: str) -> dict[str, Any]:
+    return {
+        "status": status,
+        "reason": reason,
+        "run_id": run_id,
+        "kind": run_id.split("-", 1)[0],
+        "strategy": None,
+        "created_utc": None,
+        "source": None,
+        "synthetic": False,
+        "lookahead": False,
+        "ruined": False,
+    }
+
+
 @runs_group.command("list")
 @_root_option
 @_json_option
 def runs_list(root: str | None, as_json: bool) -> None:
-    """List the runs in the results root, newest first."""
-    from evbt.store import list_runs
+    """List the runs in the results root, newest first; damaged runs and links last, with
+    the reason (`evbt runs rm RUN` or `evbt runs gc --damaged` removes them)."""
+    from evbt.store import scan_runs
 
     r = _root(root)
-    rows = [_summary(run) for run in list_runs(r)]
+    rows = [_safe_summary(run) for run in scan_runs(r)]
     if as_json:
         emit_json(rows)
         return
     if not rows:
         click.echo(f"no runs in {r}")
         return
-    from rich.console import Console
     from rich.table import Table
 
-    t = Table(title=f"runs in {r}")
+    from evbt.cli._common import console, text
+
+    t = Table(title=text(f"runs in {r}"))
     for c in ("run id", "created (UTC)", "data", "total return", "Sharpe", "trades", "flags"):
         t.add_column(c, justify="right" if c in ("total return", "Sharpe", "trades") else "left")
     for row in rows:
+        if row["status"] != "ok":
+            flag = "link" if row["status"] == "link" else "DAMAGED"
+            t.add_row(text(row["run_id"]), "", "", "", "", "", text(f"{flag}: {row['reason']}"))
+            continue
         flags = [f for f in ("lookahead", "ruined") if row[f]]
         tr, sh, nt = row.get("total_return"), row.get("sharpe"), row.get("n_trades")
         t.add_row(
-            row["run_id"],
-            str(row["created_utc"] or "")[:19].replace("T", " "),
-            f"{row['source']}"
-            + (" SYNTHETIC" if row["synthetic"] and "SYNTH" not in str(row["source"]) else ""),
+            text(row["run_id"]),
+            text(str(row["created_utc"] or "")[:19].replace("T", " ")),
+            text(
+                f"{row['source']}"
+                + (" SYNTHETIC" if row["synthetic"] and "SYNTH" not in str(row["source"]) else "")
+            ),
             f"{tr:+.2%}" if isinstance(tr, float) else "",
             f"{sh:.2f}" if isinstance(sh, float) else "",
             f"{int(nt)}" if isinstance(nt, int | float) else "",
             " ".join(flags),
         )
-    Console(width=140).print(t)
+    console(width=140).print(t)
+    bad = sum(row["status"] != "ok" for row in rows)
+    if bad:
+        click.echo(
+            f"{bad} of {len(rows)} entries are damaged runs or links: `evbt runs rm RUN` or "
+            "`evbt runs gc --damaged` removes them (a link, never its target)",
+            err=True,
+        )
 
 
 def _tables(run) -> dict[str, int]:
@@ -288,17 +329,19 @@ def runs_compare(run_a: str, run_b: str, root: str | None, as_json: bool) -> Non
     if as_json:
         emit_json(res)
         return
-    from rich.console import Console
     from rich.table import Table
 
-    con = Console(width=140)
+    from evbt.cli._common import console, text
+
+    con = console(width=140)
     if res["metrics"]:
-        t = Table(title=f"metrics: A = {res['a']}, B = {res['b']}")
+        t = Table(title=text(f"metrics: A = {res['a']}, B = {res['b']}"))
         for c in ("scope", "metric", "A", "B", "B - A"):
             t.add_column(c, justify="left" if c in ("scope", "metric") else "right")
         for m in res["metrics"]:
             t.add_row(
-                str(m["scope"]), m["metric"], _fmt(m["a"]), _fmt(m["b"]), _fmt(m["b_minus_a"])
+                *(text(v) for v in (m["scope"], m["metric"], _fmt(m["a"]), _fmt(m["b"]))),
+                text(_fmt(m["b_minus_a"])),
             )
         con.print(t)
     else:
@@ -314,7 +357,7 @@ def runs_compare(run_a: str, run_b: str, root: str | None, as_json: bool) -> Non
         for c in ("key", "A", "B"):
             t.add_column(c)
         for row in rows:
-            t.add_row(row["key"], _fmt(row["a"]), _fmt(row["b"]))
+            t.add_row(text(row["key"]), text(_fmt(row["a"])), text(_fmt(row["b"])))
         con.print(t)
 
 
@@ -322,36 +365,117 @@ def _sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
 
 
-def connect(root):
-    """A DuckDB connection with one view per table name found in ``root``'s runs, each with a
-    ``run_id`` column (read_parquet over a glob, union_by_name, filename=true), plus ``sweep``
-    (every sweep's parts), ``sweep_blocks`` and ``runs`` (one row per run's manifest)."""
+def connect(root, *, read_only: bool = True):
+    """A DuckDB connection with one view per table name found in ``root``'s readable runs,
+    each with a ``run_id`` column (read_parquet over the runs' files, union_by_name), plus
+    ``sweep`` (every sweep's parts), ``sweep_blocks`` and ``runs`` (one row per run's
+    manifest). Damaged runs and links are left out (``runs list`` names them).
+
+    ``read_only``: after the views are made the connection may read only those files
+    (``allowed_paths``, ``enable_external_access = false``) and its configuration is locked,
+    so no statement can write, attach or install anything."""
     import duckdb
     import pandas as pd
 
-    from evbt.store import RUN_ID_RE, list_runs
+    from evbt.store import list_runs
 
     con = duckdb.connect(":memory:")
-    base = root.resolve().as_posix()
-    id_re = RUN_ID_RE.pattern
-    names = sorted({p.stem for p in root.glob("[!.]*/*.parquet") if RUN_ID_RE.match(p.parent.name)})
-    sources = {n: (f"{base}/[!.]*/{n}.parquet", rf"([^/]+)/{n}\.parquet$") for n in names}
-    for view, sub in (("sweep", "parts"), ("sweep_blocks", "blocks")):
-        if any(root.glob(f"[!.]*/sweep/{sub}/*.parquet")):
-            sources[view] = (f"{base}/[!.]*/sweep/{sub}/*.parquet", rf"([^/]+)/sweep/{sub}/[^/]+$")
-    for view, (glob, rx) in sources.items():
-        con.execute(
-            f'CREATE VIEW "{view}" AS SELECT * FROM ('
-            f"SELECT regexp_extract(filename, {_sql_str(rx)}, 1) AS run_id, * EXCLUDE (filename) "
-            f"FROM read_parquet({_sql_str(glob)}, filename = true, union_by_name = true)) "
-            f"WHERE regexp_matches(run_id, {_sql_str(id_re)})"
+    runs_ok = list_runs(root)
+    files: dict[str, list[str]] = {}
+    for run in runs_ok:
+        base = run.path.resolve()
+        for p in sorted(base.glob("*.parquet")):
+            files.setdefault(p.stem, []).append(p.as_posix())
+        for view, sub in (("sweep", "parts"), ("sweep_blocks", "blocks")):
+            for p in sorted((base / "sweep" / sub).glob("*.parquet")):
+                files.setdefault(view, []).append(p.as_posix())
+    rx = {
+        view: (
+            r"([^/]+)/sweep/(?:parts|blocks)/[^/]+$"
+            if view in ("sweep", "sweep_blocks")
+            else rf"([^/]+)/{view}\.parquet$"
         )
-    runs = pd.DataFrame([_summary(r) | {"path": str(r.path)} for r in list_runs(root)])
+        for view in files
+    }
+    for view in sorted(files):
+        listed = ", ".join(_sql_str(f) for f in files[view])
+        con.execute(
+            f'CREATE VIEW "{view}" AS '
+            f"SELECT regexp_extract(filename, {_sql_str(rx[view])}, 1) AS run_id, "
+            f"* EXCLUDE (filename) "
+            f"FROM read_parquet([{listed}], filename = true, union_by_name = true)"
+        )
+    runs = pd.DataFrame([_summary(r) | {"path": str(r.path)} for r in runs_ok])
     if runs.empty:
         runs = pd.DataFrame(columns=["run_id", "kind", "strategy", "created_utc", "path"])
     con.register("runs_frame", runs)
-    con.execute("CREATE VIEW runs AS SELECT * FROM runs_frame")
-    return con, ["runs", *sources]
+    con.execute("CREATE TABLE runs AS SELECT * FROM runs_frame")  # seen by every cursor
+    con.unregister("runs_frame")
+    if read_only:
+        allowed = [f for fs in files.values() for f in fs]
+        con.execute(f"SET allowed_paths = [{', '.join(_sql_str(f) for f in allowed)}]")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
+    return con, ["runs", *sorted(files)]
+
+
+READ_STATEMENTS = ("SELECT", "EXPLAIN")
+
+
+def _check_read_only(sql: str) -> None:
+    """Only reading statements (SELECT, and EXPLAIN of one); else an InputError naming it."""
+    import duckdb
+
+    from evbt.errors import InputError
+
+    if not sql.strip():
+        raise click.UsageError("the query is empty: give a SELECT statement")
+    try:
+        statements = duckdb.extract_statements(sql)
+    except duckdb.Error as e:
+        msg = " ".join(str(e).split())
+        raise InputError(f"query failed: {msg[:300]}") from None
+    if not statements:
+        raise click.UsageError("the query is empty (only comments or semicolons): give a SELECT")
+    for st in statements:
+        kind = st.type.name
+        if kind not in READ_STATEMENTS:
+            raise InputError(
+                f"runs query is read-only: {kind} statements are refused "
+                f"({' '.join(st.query.split())[:60]!r}); use SELECT, and export with --json"
+            )
+
+
+def _execute(con, sql: str):
+    """Run ``sql`` in a worker thread so that Ctrl-C interrupts it (``con.interrupt()``)."""
+    import threading
+
+    from evbt.errors import InputError
+
+    box: dict[str, Any] = {}
+    cur = con.cursor()
+    done = threading.Event()  # not Thread.join: an interrupted join can return too early
+
+    def work() -> None:
+        try:
+            box["df"] = cur.execute(sql).df()
+        except BaseException as e:  # noqa: BLE001 - handed to the main thread
+            box["error"] = e
+        finally:
+            done.set()
+
+    threading.Thread(target=work, daemon=True).start()
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        while not done.is_set():
+            cur.interrupt()
+            done.wait(0.1)
+        raise InputError("query interrupted (Ctrl-C): nothing was written") from None
+    if "error" in box:
+        raise box["error"]
+    return box["df"]
 
 
 @runs_group.command("query")
@@ -361,6 +485,7 @@ def connect(root):
 def runs_query(sql: str, root: str | None, as_json: bool) -> None:
     """Run SQL (DuckDB) over every run's tables: views metrics, trades, equity, skipped,
     signals, pnl_by_event, event_study, study_summary, sweep, runs ..., each with run_id.
+    Read-only: SELECT statements only, no file access beyond the runs; Ctrl-C stops a query.
 
     Example: evbt runs query "select run_id, sharpe from metrics where scope = 'total'"
     """
@@ -368,42 +493,49 @@ def runs_query(sql: str, root: str | None, as_json: bool) -> None:
 
     from evbt.errors import InputError
 
+    _check_read_only(sql)
     r = _root(root)
     if not r.is_dir():
         raise InputError(f"{r}: no results root here: run a backtest first or pass --root")
     con, views = connect(r)
     try:
-        df = con.execute(sql).df()
+        df = _execute(con, sql)
     except duckdb.Error as e:
         msg = " ".join(str(e).split())
         raise InputError(f"query failed: {msg[:300]} (views: {', '.join(views)})") from None
     finally:
-        con.close()
+        with contextlib.suppress(duckdb.Error):
+            con.close()
     if as_json:
         emit_json(_records(df))
         return
     if df.empty:
         click.echo("(no rows)")
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from evbt.cli._common import console, text
 
     t = Table()
     for c in df.columns:
-        t.add_column(str(c))
+        t.add_column(text(c))
     for row in df.itertuples(index=False):
-        t.add_row(*(_fmt(v) for v in row))
-    Console(width=160).print(t)
+        t.add_row(*(text(_fmt(v)) for v in row))
+    console(width=160).print(t)
 
 
 @runs_group.command("rm")
 @click.argument("run")
 @_root_option
 def runs_rm(run: str, root: str | None) -> None:
-    """Delete RUN from the results root."""
-    from evbt.store import remove_run
+    """Delete RUN from the results root (a damaged run too; a link loses the link itself,
+    never its target)."""
+    from evbt.store import remove_run, resolve_run, run_dir
 
-    click.echo(f"removed {remove_run(_root(root), run).name}")
+    r = _root(root)
+    link = run_dir(r, resolve_run(r, run)).is_symlink()
+    name = remove_run(r, run).name
+    click.echo(f"removed link {name} (its target is untouched)" if link else f"removed {name}")
 
 
 @runs_group.command("gc")
@@ -411,19 +543,33 @@ def runs_rm(run: str, root: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
 @click.option("--keep-superseded", is_flag=True, help="Remove debris only, keep superseded runs.")
 @click.option("--partial", is_flag=True, help="Also remove unfinished streamed runs (.partial/).")
+@click.option(
+    "--damaged", is_flag=True, help="Also remove damaged runs and run-named links (not targets)."
+)
 @_json_option
 def runs_gc(
-    root: str | None, dry_run: bool, keep_superseded: bool, partial: bool, as_json: bool
+    root: str | None,
+    dry_run: bool,
+    keep_superseded: bool,
+    partial: bool,
+    damaged: bool,
+    as_json: bool,
 ) -> None:
     """Remove debris of killed writes and runs superseded by a newer run of the same config
-    (same files, newer data, catalog or code)."""
-    from evbt.store import gc
+    (same files, newer data, catalog or code). Symbolic links are never followed."""
+    from evbt.store import gc, scan_runs
 
     r = _root(root)
     res = (
-        gc(r, superseded_runs=not keep_superseded, partial=partial, dry_run=dry_run)
+        gc(
+            r,
+            superseded_runs=not keep_superseded,
+            partial=partial,
+            dry_run=dry_run,
+            damaged=damaged,
+        )
         if r.is_dir()
-        else {"debris": [], "superseded": [], "partial": []}
+        else {"debris": [], "superseded": [], "partial": [], "damaged": []}
     )
     if as_json:
         emit_json(res)
@@ -436,6 +582,44 @@ def runs_gc(
             n += 1
     if not n:
         click.echo(f"nothing to remove in {r}")
+    kept = [x for x in scan_runs(r) if x.status != "ok"] if not damaged and r.is_dir() else []
+    if kept:
+        click.echo(
+            f"kept {len(kept)} damaged runs or links ({', '.join(x.run_id for x in kept)}): "
+            "`evbt runs gc --damaged` removes them",
+            err=True,
+        )
+
+
+@runs_group.command("verify")
+@_root_option
+@_json_option
+def runs_verify(root: str | None, as_json: bool) -> None:
+    """Check every run's files against the sha256 hashes recorded in its manifest. Exit 2
+    when a run is damaged or a file changed."""
+    from evbt.errors import InputError
+    from evbt.store import scan_runs, verify_run
+
+    r = _root(root)
+    rows: list[dict[str, Any]] = []
+    for run in scan_runs(r):
+        status, notes = verify_run(run)
+        rows.append({"run_id": run.run_id, "status": status, "notes": list(notes)})
+    if as_json:
+        emit_json(rows)
+    else:
+        if not rows:
+            click.echo(f"no runs in {r}")
+        for row in rows:
+            click.echo(f"{row['run_id']}: {row['status']}")
+            for note in list(row["notes"]):
+                click.echo(f"  {note}")
+    bad = [str(row["run_id"]) for row in rows if row["status"] in ("changed", "damaged")]
+    if bad:
+        raise InputError(
+            f"{len(bad)} of {len(rows)} runs in {r} failed verification ({', '.join(bad)}): "
+            "rerun them, or remove them with `evbt runs rm RUN`"
+        )
 
 
 COMMANDS = (runs_group,)

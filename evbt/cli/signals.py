@@ -47,8 +47,9 @@ def signals_cmd(
     if as_json:
         emit_json(frame_records(df))
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from evbt.cli._common import console, text
 
     t = Table(
         title=f"Signals as of {day:%Y-%m-%d} (next {horizon} sessions; catalog as known then)"
@@ -77,8 +78,8 @@ def signals_cmd(
             "exit_session": f"{r['exit_session']:%Y-%m-%d}",
             "window": win,
         }
-        t.add_row(*(vals[c] for c in cols))
-    Console(width=130).print(
+        t.add_row(*(text(vals[c]) for c in cols))
+    console(width=130).print(
         t
         if len(df)
         else f"no positions to hold, enter or exit within {horizon} sessions of {day:%Y-%m-%d}"
