@@ -27,7 +27,9 @@ def select_events(
 
     With ``select.attrs`` / ``select.weight_by`` the launch attributes are read
     (``attributes``: a table from :func:`evbt.data.attributes.load_attributes`, a path, or
-    None for the bundled file); ``weight_by`` adds a ``weight_scale`` column in (0, 1].
+    None for the bundled file); ``weight_by`` keeps the events with a positive numeric value of
+    that attribute and adds it as a ``weight_value`` column (the point-in-time scale is
+    :func:`evbt.signals.base.point_in_time_scale`).
     """
     s = params.select
     df = catalog
@@ -53,7 +55,7 @@ def select_events(
         keep &= match_lists(df["tags"], all_of=s.tags, any_of=s.tags_any)
     if not (s.attrs or s.weight_by):
         return df.loc[keep]
-    from evbt.data.attributes import attr_mask, load_attributes, weight_scale
+    from evbt.data.attributes import attr_mask, load_attributes, weight_values
 
     attrs = load_attributes(attributes) if not isinstance(attributes, pd.DataFrame) else attributes
     ids = df["id"].astype(str).tolist()
@@ -61,7 +63,7 @@ def select_events(
         keep &= attr_mask(ids, attrs, s.attrs)
     out = df.loc[keep].copy()
     if s.weight_by:
-        scale = weight_scale(out["id"].astype(str), attrs, s.weight_by, invert=s.weight_invert)
-        out["weight_scale"] = scale
-        out = out[np.isfinite(scale)]
+        value = weight_values(out["id"].astype(str), attrs, s.weight_by)
+        out["weight_value"] = value
+        out = out[np.isfinite(value)]
     return out
