@@ -78,6 +78,7 @@ class SweepInputs:
     b_eblk: np.ndarray
     ent_cal: np.ndarray
     ent_mkt: np.ndarray
+    b_weight: np.ndarray
     pre_skip: np.ndarray
     anchor_cal: np.ndarray
     cal2mkt: np.ndarray
@@ -270,21 +271,20 @@ def prepare_inputs(
 
     # pairs with a reaction session, in the global order: reaction session, ticker (column),
     # event id (the signal layer's order)
+    pair = base.sweep_order(col)
     frame = pd.DataFrame(
         {
-            "pair": np.arange(base.n_pairs),
-            "event_id": base.event_id,
-            "ticker": base.ticker,
-            "rpos": base.rpos,
+            "event_id": base.event_id[pair],
+            "col": [col[t] for t in base.ticker[pair]],
+            "rpos": base.rpos[pair],
         }
     )
-    frame = frame[frame["rpos"] >= 0]
-    frame["col"] = frame["ticker"].map(col)
-    frame = frame.sort_values(["rpos", "col", "event_id"], kind="stable").reset_index(drop=True)
-    pair = frame["pair"].to_numpy(dtype=np.int64)
     ent_cal = np.ascontiguousarray(np.maximum(base.ent_cal[:, pair], 0))
     pre_skip = np.ascontiguousarray((base.skip[:, pair] != 0).astype(np.uint8))
     anchor_cal = np.ascontiguousarray(base.anchor_cal[:, pair])
+    # the weight_by scale per base signal (1.0 without weight_by): the kernel multiplies it
+    # into [strategy] weight, as build_signals does
+    b_weight = np.ascontiguousarray(base.weight[:, pair], dtype=np.float64)
     mkt_pos = index.get_indexer(sessions)  # calendar position -> price index position or -1
     ent_mkt = np.where(pre_skip == 0, mkt_pos[ent_cal], -1).astype(np.int64)
     # calendar position of an exit -> price index position (past the end: n), as to_arrays
@@ -337,6 +337,7 @@ def prepare_inputs(
         b_eblk=b_eblk,
         ent_cal=ent_cal,
         ent_mkt=ent_mkt,
+        b_weight=b_weight,
         pre_skip=pre_skip,
         anchor_cal=anchor_cal,
         cal2mkt=cal2mkt,

@@ -124,6 +124,21 @@ class BaseSignals:
     def n_pairs(self) -> int:
         return len(self.event_id)
 
+    def sweep_order(self, columns: dict[str, int]) -> np.ndarray:
+        """The pairs with a reaction session in the sweep kernel's order: reaction session,
+        ticker column (``columns``: ticker -> column of the price matrix), event id."""
+        frame = pd.DataFrame(
+            {
+                "pair": np.arange(self.n_pairs),
+                "event_id": self.event_id,
+                "col": [columns.get(t) for t in self.ticker],
+                "rpos": self.rpos,
+            }
+        )
+        frame = frame[frame["rpos"] >= 0]
+        frame = frame.sort_values(["rpos", "col", "event_id"], kind="stable")
+        return frame["pair"].to_numpy(dtype=np.int64)
+
 
 def base_signals(
     known: pd.DataFrame,

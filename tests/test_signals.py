@@ -233,3 +233,73 @@ def test_alerts_show_expected_v4_window_not_the_april_date(catalog):
     assert v4["event_id"].tolist() == ["deepseek-v4-expected"]
     assert v4["action"].tolist() == ["watch"]
     assert (df["entry_session"] != T("2026-04-24")).all()
+
+
+def _weight_by_sweep(weight_by: str, invert: bool):
+    from evbt.strategies.config import from_dict
+
+    return from_dict(
+        {
+            "data": {"source": "sample", "start": "2019-01-02", "end": "2026-06-30"},
+            "strategy": {
+                "tickers": ["NVDA", "AMD", "TSM"],
+                "select": {
+                    "kind": ["model_launch"],
+                    "weight_by": weight_by,
+                    "weight_invert": invert,
+                },
+                "weight": 0.6,
+                "direction": "short",
+            },
+            "portfolio": {"mode": "shared_cash", "init_cash": 10_000},
+            "study": {"enabled": False},
+            "sweep": {"entry_offset": [0, 1, 3], "hold": [1, 4]},
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("weight_by", "invert"), [("active_params_b", True), ("total_params_b", False)]
+)
+def test_sweep_b_weight_is_the_weight_build_signals_gives(catalog, weight_by, invert):
+    """Issue 15.1 (data side): the sweep's per-signal weight scale ``b_weight`` is the weight
+    ``build_signals`` puts on the same (event, ticker, entry offset), so a sweep and a
+    backtest of one combination size every trade alike (the kernel multiplies it in)."""
+    from evbt import api
+
+    cfg = _weight_by_sweep(weight_by, invert)
+    inp = api.sweep_inputs(cfg)
+    from evbt.backtest.sweep import sweep_events
+
+    base = sweep_events(cfg, catalog).base
+    pair = base.sweep_order({t: i for i, t in enumerate(inp.tickers)})
+    assert inp.b_weight.shape == inp.ent_cal.shape == (3, len(pair))
+    assert inp.b_weight.dtype == np.float64
+    assert [inp.tickers[c] for c in inp.b_ticker] == base.ticker[pair].tolist()
+    checked = 0
+    for j, eo in enumerate(inp.eo_values):
+        for hold in (1, 4):
+            p = cfg.strategy.replace(entry_offset=eo, hold=hold)
+            table = build_signals(catalog, p).table
+            assert len(table) > 5
+            got = {
+                (base.event_id[b], base.ticker[b]): cfg.strategy.weight * inp.b_weight[j, k]
+                for k, b in enumerate(pair)
+                if not inp.pre_skip[j, k]
+            }
+            for _, r in table.iterrows():
+                assert got[(r["event_id"], r["ticker"])] == r["weight"]  # exactly
+                checked += 1
+    # the scale varies (a test of weight_by, not of ones)
+    assert len(np.unique(inp.b_weight)) > 3
+    assert ((inp.b_weight > 0) & (inp.b_weight <= 1)).all()
+    assert checked > 30
+
+
+def test_sweep_b_weight_is_one_without_weight_by(catalog):
+    from evbt import api
+    from evbt.strategies.config import load_config
+
+    inp = api.sweep_inputs(load_config("examples/sweep_launch.toml"))
+    assert inp.b_weight.shape == inp.ent_cal.shape
+    assert (inp.b_weight == 1.0).all()
