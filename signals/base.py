@@ -228,10 +228,12 @@ def base_signals(
     weight = np.ones((n_j, n_b), dtype=np.float64)
     if params.select.weight_by and n_b:
         val = events["weight_value"].to_numpy(dtype=np.float64)
-        pool = np.ones(len(val), dtype=bool)
+        pool = (events["status"] == "confirmed").to_numpy()
+        # the entry day; a pair without one (no signal) is scaled as of its reaction session
+        day = np.where(ent_cal >= 0, ent_cal, np.clip(rpos, 0, n_cal - 1)[None, :])
         weight = point_in_time_scale(
             np.broadcast_to(val[event], (n_j, n_b)),
-            np.full((n_j, n_b), sess64[-1]),
+            sess64[day],
             val[pool],
             ev_known[pool],
             invert=params.select.weight_invert,

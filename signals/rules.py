@@ -13,6 +13,11 @@ Knowledge-time discipline:
   skipped and reported (default), or merged into it (``overlap = "merge"``).
 * Interaction: ``skip_if_earnings_within = N`` drops a non-earnings signal when the ticker's
   own earnings reaction session (known at the time) lies within N sessions of the event's.
+* Weights: ``select.weight_by`` scales ``weight`` point in time (the normaliser runs over the
+  events known at each entry: :func:`evbt.signals.base.point_in_time_scale`).
+
+The rules that do not depend on the hold live once, in :mod:`evbt.signals.base`, which the
+sweep reads too.
 """
 
 from __future__ import annotations

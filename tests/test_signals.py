@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from contextlib import redirect_stdout
 
 import numpy as np
@@ -303,3 +304,165 @@ def test_sweep_b_weight_is_one_without_weight_by(catalog):
     inp = api.sweep_inputs(load_config("examples/sweep_launch.toml"))
     assert inp.b_weight.shape == inp.ent_cal.shape
     assert (inp.b_weight == 1.0).all()
+
+
+# ------------------------------------------------------------- point-in-time weight_by
+
+LEAN = Select(
+    kind=("model_launch",),
+    tags=("china", "efficiency"),
+    weight_by="active_params_b",
+    weight_invert=True,
+)
+
+
+def _with_appended_launch(
+    raw: pd.DataFrame, tmp_path, monkeypatch, *, day: str, active: float
+) -> pd.DataFrame:
+    """The bundled catalog plus one China efficiency launch on ``day`` with ``active``
+    billion active parameters (the attributes file patched beside it)."""
+    import evbt.data.attributes as A
+
+    row = {c: "" for c in raw.columns}
+    row.update(
+        id="zz-lean-launch",
+        name="A lean launch",
+        org="ZZ Lab",
+        kind="model_launch",
+        tags="china;efficiency",
+        date=day,
+        time="unknown",
+        tz="Asia/Shanghai",
+        scheduled="false",
+        status="confirmed",
+        source="test fixture",
+        confidence="single",
+    )
+    cat = load_catalog(pd.concat([raw, pd.DataFrame([row])], ignore_index=True))
+    attrs = A.DEFAULT_ATTRIBUTES.read_text(encoding="utf-8").rstrip("\n")
+    path = tmp_path / f"attributes-{day}-{active}.csv"
+    path.write_text(
+        attrs + f"\nzz-lean-launch,active_params_b,{active},billion parameters,test\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(A, "DEFAULT_ATTRIBUTES", path)
+    return cat
+
+
+def test_weight_by_appending_a_later_launch_never_changes_an_earlier_trade(
+    catalog, raw_catalog, tmp_path, monkeypatch
+):
+    """Issue 15.2: the normaliser of ``weight_by`` is point in time (expanding over the
+    confirmed selected events known at each entry): a July-2026 launch with fewer active
+    parameters than any before changes the weights after it, never one before it."""
+    p = StrategyParams(tickers=("NVDA", "AMD"), select=LEAN, weight=0.8)
+    before = build_signals(catalog, p).table
+    cat = _with_appended_launch(raw_catalog, tmp_path, monkeypatch, day="2026-07-06", active=2.0)
+    after = build_signals(cat, p).table
+    cut = T("2026-07-06")
+    early_b = before[before["entry_session"] < cut].reset_index(drop=True)
+    early_a = after[after["entry_session"] < cut].reset_index(drop=True)
+    pd.testing.assert_frame_equal(early_b, early_a)
+    assert len(early_b) >= 8  # four launches x two tickers
+    # ... and it does act from its own entry on: it is the leanest, later ones scale down
+    late = after[after["entry_session"] >= cut].set_index(["event_id", "ticker"])["weight"]
+    assert late.loc[("zz-lean-launch", "NVDA")] == 0.8
+    assert (late.drop("zz-lean-launch", level=0) < 0.8 * 2.0 / 13 + 1e-12).all()
+
+
+@settings(max_examples=12, derandomize=True, deadline=None)
+@given(
+    day=st.dates(
+        min_value=pd.Timestamp("2023-01-02").date(), max_value=pd.Timestamp("2026-09-30").date()
+    ),
+    active=st.sampled_from([1.0, 13.0, 30.0, 500.0]),
+    invert=st.booleans(),
+)
+def test_weight_by_is_point_in_time_for_any_appended_launch(
+    catalog, raw_catalog, tmp_path_factory, day, active, invert
+):
+    """Any launch appended on any day leaves every trade entered before that day as it was,
+    weights included (both directions of ``weight_invert``)."""
+    mp = pytest.MonkeyPatch()
+    try:
+        cat = _with_appended_launch(
+            raw_catalog, tmp_path_factory.mktemp("attrs"), mp, day=f"{day:%Y-%m-%d}", active=active
+        )
+        p = StrategyParams(
+            tickers=("NVDA",),
+            select=Select(
+                kind=("model_launch",), weight_by="active_params_b", weight_invert=invert
+            ),
+        )
+        after = build_signals(cat, p).table
+    finally:
+        mp.undo()
+    before = build_signals(catalog, p).table
+    known = cat.set_index("id").at["zz-lean-launch", "known_at"]
+    pd.testing.assert_frame_equal(
+        before[before["entry_session"] < known].reset_index(drop=True),
+        after[after["entry_session"] < known].reset_index(drop=True),
+    )
+
+
+def test_weight_by_deepseek_v2_same_with_the_catalog_cut_at_2025_end(catalog, raw_catalog):
+    """Issue 15.2: the May-2024 DeepSeek-V2 trade of the issue's run (launch_shock, China
+    efficiency launches, weight by fewest active parameters) has one weight whether the
+    catalog is the bundled one or the one known on 2025-12-31 (it was 13/21 of it with the
+    bundled catalog, because DeepSeek-V4-Flash, 13B active, launched in July 2026)."""
+    p = get_preset("launch_shock").replace(select=LEAN)
+    cut = load_catalog(
+        raw_catalog[raw_catalog["id"].isin(catalog["id"][catalog["known_at"] <= T("2025-12-31")])]
+    )
+    assert "deepseek-v4-flash" in set(catalog["id"]) and "deepseek-v4-flash" not in set(cut["id"])
+    full = build_signals(catalog, p).table
+    mine = build_signals(cut, p).table
+    end = full["entry_session"] <= T("2025-12-31")
+    pd.testing.assert_frame_equal(full[end].reset_index(drop=True), mine)
+    w = full.set_index("event_id")["weight"]
+    assert w["deepseek-v2"] == p.weight  # 21B active: the leanest known in May 2024
+    assert w["deepseek-v4-flash"] == p.weight  # 13B: the leanest known in July 2026
+
+
+def test_weight_by_deepseek_v2_trade_size_on_real_prices(raw_catalog, tmp_path):
+    """The issue's figure on real prices: the DeepSeek-V2 trade's size (shares) is the
+    same with the bundled catalog and with the catalog cut at 2025-12-31."""
+    from pathlib import Path
+
+    from evbt import api
+    from evbt.strategies.config import from_dict
+
+    prices = Path("/work/shared/marketdata/prices.parquet")
+    if not prices.exists():
+        pytest.skip("real prices not present (../shared/marketdata)")
+    cat = load_catalog(raw_catalog)
+    cut_path = tmp_path / "cut.csv"
+    raw_catalog[raw_catalog["id"].isin(cat["id"][cat["known_at"] <= T("2025-12-31")])].to_csv(
+        cut_path, index=False
+    )
+    sizes = []
+    for events in (None, str(cut_path)):
+        data = {"source": "file", "prices": str(prices), "end": "2025-12-31"}
+        if events:
+            data["events"] = events
+        cfg = from_dict(
+            {
+                "data": data,
+                "strategy": {
+                    "name": "launch_shock",
+                    "tickers": ["NVDA"],
+                    "select": {
+                        "kind": ["model_launch"],
+                        "tags": ["china", "efficiency"],
+                        "weight_by": "active_params_b",
+                        "weight_invert": True,
+                    },
+                },
+                "study": {"enabled": False},
+            }
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = api.run(cfg, study=False)
+        sizes.append(float(res.trades.set_index("event_id").at["deepseek-v2", "size"]))
+    assert sizes[0] == sizes[1] > 0
