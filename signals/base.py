@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from evbt.data.calendar import CAL_START, nyse
+from evbt.data.catalog_schema import split_list
 from evbt.errors import InputError
 from evbt.signals.select import select_events, tickers_of
 from evbt.strategies.presets import REPORTER, StrategyParams
@@ -57,7 +58,7 @@ def earnings_positions(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reaction-session positions and known_at dates of ``ticker``'s earnings rows."""
     rows = known[(known["kind"] == "earnings") & known["reaction_session"].notna()]
-    rows = rows[[ticker in tickers_of(r) for _, r in rows.iterrows()]]
+    rows = rows[[ticker in split_list(v) for v in rows["tickers"]]]  # as tickers_of, per row
     pos = sessions.get_indexer(pd.DatetimeIndex(rows["reaction_session"]))
     order = np.argsort(pos, kind="stable")
     return pos[order], pd.DatetimeIndex(rows["known_at"]).to_numpy()[order]

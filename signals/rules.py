@@ -87,13 +87,15 @@ def build_signals(
     params: StrategyParams,
     *,
     asof: str | pd.Timestamp | None = None,
+    apply_overlap: bool = True,
 ) -> SignalSet:
     """Turn catalog events into the signal table of ``params`` (see the module docstring).
 
     The rules that do not depend on the hold (entry, lookahead, ``skip_if_earnings_within``,
     the next-earnings anchor, the ``weight_by`` scale) come from
     :func:`evbt.signals.base.base_signals`, which the sweep reads too; here the exit and the
-    overlap rule are added for this one combination."""
+    overlap rule are added for this one combination. ``apply_overlap=False`` leaves the
+    overlap rule out (every candidate window, as ``evbt alerts`` shows expected events)."""
     from evbt.data.catalog import as_of as catalog_as_of  # the catalog layer owns "as of"
 
     params.check()
@@ -154,8 +156,9 @@ def build_signals(
             }
         )
     table = pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
-    table, overlap_skips = _apply_overlap(table, params.overlap)
-    skipped.extend(overlap_skips)
+    if apply_overlap:
+        table, overlap_skips = _apply_overlap(table, params.overlap)
+        skipped.extend(overlap_skips)
     table = table.astype(
         {"direction": "int64", "weight": "float64", "scheduled": bool, "lookahead": bool}
     )
