@@ -35,14 +35,20 @@ def _row(**kw: str) -> dict[str, str]:
 
 @pytest.fixture
 def february(tmp_path: Path) -> Path:
-    """The bundled catalog where V4's window moves on 02-13 and V4 lands on 02-24.
+    """The bundled catalog where V4's window moves twice and V4 lands on 2026-03-03.
 
-    The bundled row that resolved the expectation in April is left out (this is a
-    what-if for the replay); the two new rows chain through ``supersedes``.
+    A what-if for the replay around the bundled rows: the bundled first window (known
+    since 01-25, 02-09..02-20) moves on 02-13 to 02-17..02-27 (an added row), then on
+    02-27 to the bundled second window 03-02..03-04 (FT, events.md section E), and V4
+    lands on 03-03 (an added confirmed row, in place of the bundled April one). The
+    rows chain through ``supersedes``.
     """
     with DEFAULT_CATALOG.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     rows = [r for r in rows if r["id"] != "deepseek-v4"]
+    march = next(r for r in rows if r["id"] == "deepseek-v4-expected-march")
+    assert (march["known_since"], march["supersedes"]) == ("2026-02-27", "deepseek-v4-expected")
+    march["supersedes"] = "deepseek-v4-expected-2"
     rows.append(
         _row(
             id="deepseek-v4-expected-2",
@@ -56,12 +62,12 @@ def february(tmp_path: Path) -> Path:
     )
     rows.append(
         _row(
-            id="deepseek-v4-feb",
+            id="deepseek-v4-mar",
             name="DeepSeek-V4",
             status="confirmed",
-            date="2026-02-24",
-            known_since="2026-02-24",
-            supersedes="deepseek-v4-expected-2",
+            date="2026-03-03",
+            known_since="2026-03-03",
+            supersedes="deepseek-v4-expected-march",
         )
     )
     cat = tmp_path / "catalog.csv"
@@ -78,12 +84,12 @@ def february(tmp_path: Path) -> Path:
     return cfg
 
 
-def test_february_replay_watch_appears_once_moves_and_resolves(
+def test_february_replay_watch_appears_once_moves_twice_and_resolves(
     february: Path, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.json"
     log: dict[str, list[dict]] = {}
-    for day in pd.date_range("2026-01-26", "2026-03-06"):
+    for day in pd.date_range("2026-01-20", "2026-03-06"):
         d = f"{day:%Y-%m-%d}"
         code, out, err = run(
             "alerts",
@@ -103,27 +109,33 @@ def test_february_replay_watch_appears_once_moves_and_resolves(
             log[d] = []
         assert json.loads(state.read_text())["asof"] == d  # written on every run
     v4 = {d: cs for d, cs in log.items() if cs}
-    # appears once, on the day the expectation became known
+    # appears once: known since 01-25 (section E), the 10-session horizon reaches its
+    # window (02-09) on 01-27
     news = [(d, c) for d, cs in v4.items() for c in cs if c["change"] == "new"]
     assert [(d, c["action"], c["window_start"]) for d, c in news] == [
-        ("2026-02-02", "watch", "2026-02-09")
+        ("2026-01-27", "watch", "2026-02-09")
     ]
-    # moves when the new window is known
-    moved = v4["2026-02-13"]
-    assert [(c["change"], c["action"], c["window_start"], c["window_end"]) for c in moved] == [
-        ("changed", "watch", "2026-02-17", "2026-02-27")
-    ]
-    assert moved[0]["before"]["window_start"] == "2026-02-09"
-    # resolves when the confirmed row lands: same key, now a position to enter
-    res = v4["2026-02-24"]
+    # moves when each new window is known: 02-13 (the what-if row), 02-27 (the FT window)
+    for d, start, end, before in (
+        ("2026-02-13", "2026-02-17", "2026-02-27", "2026-02-09"),
+        ("2026-02-27", "2026-03-02", "2026-03-04", "2026-02-17"),
+    ):
+        moved = v4[d]
+        assert [(c["change"], c["action"], c["window_start"], c["window_end"]) for c in moved] == [
+            ("changed", "watch", start, end)
+        ], d
+        assert moved[0]["before"]["window_start"] == before
+    # resolves when the confirmed row lands: same key, now a position to enter (a Beijing
+    # date with unknown time reacts on the next US session)
+    res = v4["2026-03-03"]
     assert [(c["change"], c["action"], c["event_id"], c["status"]) for c in res] == [
-        ("changed", "enter", "deepseek-v4-feb", "confirmed")
+        ("changed", "enter", "deepseek-v4-mar", "confirmed")
     ]
-    assert res[0]["before"]["action"] == "watch" and res[0]["entry_session"] == "2026-02-25"
+    assert res[0]["before"]["action"] == "watch" and res[0]["entry_session"] == "2026-03-04"
     # quiet on every other day until the position is in (no repeated watch)
-    quiet = [d for d in v4 if d < "2026-02-24" and d not in ("2026-02-02", "2026-02-13")]
-    assert quiet == []
-    assert all(c["action"] != "watch" for d, cs in v4.items() if d > "2026-02-24" for c in cs)
+    moves = ("2026-01-27", "2026-02-13", "2026-02-27")
+    assert [d for d in v4 if d < "2026-03-03" and d not in moves] == []
+    assert all(c["action"] != "watch" for d, cs in v4.items() if d > "2026-03-03" for c in cs)
 
 
 def test_state_quiet_when_nothing_changed_and_corrupt_state_is_named(

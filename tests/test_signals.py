@@ -194,7 +194,7 @@ def test_exit_before_next_earnings_known_at_entry(catalog):
     s = build_signals(catalog, p)
     # NVDA reported 2025-02-26 after the close (reaction 2025-02-27). With the catalog's
     # default notice (date known 30 calendar days ahead, from 2025-01-27), Qwen2.5-Max
-    # (entered 2025-01-29) can anchor on it and exits the session before, 2025-02-26;
+    # (entered 2025-01-30; its time is unknown, events.md section E) can anchor on it and exits the session before, 2025-02-26;
     # DeepSeek-R1 (entered 2025-01-21) could not know that date yet, so it is skipped.
     assert s.table.set_index("event_id")["exit_session"].to_dict() == {
         "qwen2.5-max": T("2025-02-26")
