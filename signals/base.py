@@ -145,13 +145,17 @@ def base_signals(
     known: pd.DataFrame,
     params: StrategyParams,
     eo_values: Sequence[int] | None = None,
+    *,
+    universe: pd.DataFrame | None = None,
 ) -> BaseSignals:
     """Select ``params``' events from ``known`` (the catalog as known at the time) and
     compute the base arrays for every value of ``eo_values`` (default: the strategy's own
     ``entry_offset``). Earnings look-ups (``skip_if_earnings_within``, the next-earnings
-    anchor) read ``known`` too. Raises nothing for lookahead: see :func:`check_lookahead`."""
+    anchor) read ``known`` too; ``universe`` is the whole catalog when ``known`` is a view of
+    it as known on a day (``select.ids`` are checked against it). Raises nothing for
+    lookahead: see :func:`check_lookahead`."""
     eos = tuple(int(e) for e in (eo_values if eo_values is not None else (params.entry_offset,)))
-    events = select_events(known, params)
+    events = select_events(known, params, universe=universe)
     sessions = all_sessions()
     n_cal = len(sessions)
     sess64 = sessions.to_numpy()

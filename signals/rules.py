@@ -101,7 +101,7 @@ def build_signals(
     params.check()
     cutoff = pd.Timestamp(asof) if asof is not None else None
     known = catalog_as_of(catalog, cutoff) if cutoff is not None else catalog
-    base = base_signals(known, params)
+    base = base_signals(known, params, universe=catalog)
     check_lookahead(base, params)
     sessions = base.sessions
     n_cal = len(sessions)

@@ -559,6 +559,14 @@ def test_select_dates_overlap_expected_windows(cat: pd.DataFrame) -> None:
     assert set(feb["id"]) == {"deepseek-v4-expected", "qwen3.5"}
 
 
+def test_select_reversed_date_range_is_an_error(cat: pd.DataFrame) -> None:
+    """Regression (issue 19.9): `events list --since 2026-01-01 --until 2025-01-01` printed
+    "0 events"; the query function refuses it (the CLI calls it)."""
+    with pytest.raises(InputError, match="since 2026-01-01 is after until 2025-01-01"):
+        select(cat, since="2026-01-01", until="2025-01-01")
+    assert len(select(cat, since="2026-02-16", until="2026-02-16")) > 0  # one day is fine
+
+
 def test_select_unknown_kind_says_what_to_use(cat: pd.DataFrame) -> None:
     with pytest.raises(InputError, match="did you mean 'model_launch'"):
         select(cat, kind="model-launch")

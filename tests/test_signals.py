@@ -466,3 +466,69 @@ def test_weight_by_deepseek_v2_trade_size_on_real_prices(raw_catalog, tmp_path):
             res = api.run(cfg, study=False)
         sizes.append(float(res.trades.set_index("event_id").at["deepseek-v2", "size"]))
     assert sizes[0] == sizes[1] > 0
+
+
+# ------------------------------------------------- selection says what it did (issue 19.9)
+
+
+@pytest.mark.parametrize(
+    ("select", "needle"),
+    [
+        (
+            {"ids": ("deepseek-r1", "deepsek-v3")},
+            "select.ids: unknown event 'deepsek-v3' (did you mean 'deepseek-v3'?)",
+        ),
+        (
+            {"kind": ("model_launch",), "attrs": {"parms": {"max": 40}}},
+            "select.attrs.parms: unknown attribute 'parms': use one of active_params_b",
+        ),
+        (
+            {"kind": ("model_launch",), "attrs": {"open_weight": True}},
+            "unknown attribute 'open_weight' (did you mean 'open_weights'?)",
+        ),
+        (
+            {"kind": ("model_launch",), "weight_by": "active_param_b"},
+            "select.weight_by: unknown attribute 'active_param_b' (did you mean 'active_params_b'?)",
+        ),
+    ],
+)
+def test_select_naming_what_does_not_exist_is_an_error(catalog, select, needle):
+    """Regression (issue 19.9): a misspelt id traded one event without a word; an unknown
+    attribute key got "check kind/org/tags"."""
+    p = StrategyParams(select=Select(**select))
+    for call in (
+        lambda: build_signals(catalog, p),
+        lambda: build_signals(catalog, p, asof="2025-06-30"),
+    ):
+        with pytest.raises(InputError) as e:
+            call()
+        assert needle in str(e.value) and "\n" not in str(e.value)
+
+
+def test_select_id_known_later_is_not_an_error_as_of_an_earlier_day(catalog):
+    """An id of the catalog that was not yet known on the as-of day selects nothing then
+    (point in time), without an error: ids are checked against the whole catalog."""
+    p = StrategyParams(select=Select(ids=("deepseek-v4",)), tickers=("NVDA",))
+    assert build_signals(catalog, p, asof="2026-02-10").table.empty
+    assert build_signals(catalog, p).table["event_id"].tolist() == ["deepseek-v4"]
+
+
+def test_select_min_above_max_is_an_error():
+    from evbt.errors import FieldError
+
+    with pytest.raises(FieldError, match=r"attrs.active_params_b = \{ min = 50, max = 40 \}"):
+        Select(attrs={"active_params_b": {"min": 50, "max": 40}})
+
+
+def test_sweep_refuses_an_unknown_select_id(catalog):
+    from evbt.backtest.sweep import sweep_events
+    from evbt.strategies.config import from_dict
+
+    cfg = from_dict(
+        {
+            "strategy": {"select": {"ids": ["deepseek-r1", "qwen-3"]}},
+            "sweep": {"hold": [1, 2]},
+        }
+    )
+    with pytest.raises(InputError, match=r"unknown event 'qwen-3' \(did you mean 'qwen3'\?\)"):
+        sweep_events(cfg, catalog)
