@@ -27,6 +27,7 @@ import pandas as pd
 
 from evbt.backtest.market import Market
 from evbt.errors import InputError
+from evbt.signals.base import BaseSignals
 from evbt.strategies.config import Config
 from evbt.strategies.grid import SWEEPABLE, SweepSpec, sweep_spec
 
@@ -77,6 +78,7 @@ class SweepInputs:
     b_eblk: np.ndarray
     ent_cal: np.ndarray
     ent_mkt: np.ndarray
+    b_weight: np.ndarray
     pre_skip: np.ndarray
     anchor_cal: np.ndarray
     cal2mkt: np.ndarray
@@ -201,11 +203,12 @@ def _check_spec(config: Config, spec: SweepSpec) -> None:
 
 @dataclass(frozen=True)
 class SweepEvents:
-    """What :func:`sweep_events` found: the (event, ticker) pairs, their tickers, the
-    entry offsets and whether any entry looks ahead (allowed by the config)."""
+    """What :func:`sweep_events` found: the signal layer's base arrays for every
+    ``entry_offset`` value (:class:`evbt.signals.base.BaseSignals`), the trade tickers and
+    whether any entry looks ahead (allowed by the config)."""
 
     spec: SweepSpec
-    base: list[dict[str, Any]]
+    base: BaseSignals
     tickers: list[str]
     eo_values: tuple[int, ...]
     lookahead: bool
@@ -213,10 +216,9 @@ class SweepEvents:
 
 def sweep_events(config: Config, catalog: pd.DataFrame) -> SweepEvents:
     """Check the sweep and place the events it selects from ``catalog`` on the calendar, with
-    the lookahead guard for every ``entry_offset`` value, before any price is loaded."""
-    from evbt.signals.rules import all_sessions
-    from evbt.signals.select import select_events, tickers_of
-    from evbt.strategies.presets import REPORTER
+    the lookahead guard for every ``entry_offset`` value, before any price is loaded. The
+    rules are the signal layer's (:func:`evbt.signals.base.base_signals`), computed once."""
+    from evbt.signals.base import base_signals, check_lookahead
 
     spec = sweep_spec(config.sweep)
     _check_spec(config, spec)
@@ -226,67 +228,25 @@ def sweep_events(config: Config, catalog: pd.DataFrame) -> SweepEvents:
         params.check()
     except InputError as e:
         raise InputError(f"{where}: {e}") from None
-    events = select_events(catalog, params)
-    sessions = all_sessions()
-    n_cal = len(sessions)
     eo_values = tuple(spec.params.get("entry_offset", (params.entry_offset,)))
-    eo_field = (
-        "[sweep] entry_offset" if "entry_offset" in spec.params else "[strategy] entry_offset"
-    )
-
-    base: list[dict[str, Any]] = []
-    for _, ev in events.iterrows():
-        react = ev["reaction_session"]
-        if pd.isna(react):
-            continue
-        targets: list[str] = []
-        for t in params.resolved_tickers():
-            targets.extend(tickers_of(ev) if t == REPORTER else [t])
-        rpos = int(sessions.get_indexer([pd.Timestamp(react)])[0])
-        known_at = pd.Timestamp(ev["known_at"]) if pd.notna(ev["known_at"]) else pd.Timestamp(react)
-        for t in targets:
-            base.append(
-                {
-                    "event_id": str(ev["id"]),
-                    "ticker": t,
-                    "rpos": rpos,
-                    "react": pd.Timestamp(react),
-                    "scheduled": bool(ev["scheduled"]),
-                    "known_at": known_at,
-                    "earnings": ev["kind"] == "earnings",
-                }
-            )
-    if not base:
+    base = base_signals(catalog, params, eo_values)
+    if not (base.rpos >= 0).any():
         raise InputError(
             f"{where}: [strategy] select matches no event in the catalog: check kind/org/tags "
             "(evbt events list shows what is there)"
         )
     # the lookahead guard, for every entry_offset value, before any work
-    lookahead = False
-    sess_ts = sessions.tolist()  # Timestamps: indexing a list is cheaper than the index
-    for eo in eo_values:
-        for b in base:
-            epos = b["rpos"] + eo
-            if epos < 0 or epos >= n_cal:
-                continue
-            entry = sess_ts[epos]
-            early = entry < b["known_at"] if b["scheduled"] else epos < b["rpos"]
-            if early:
-                if not params.allow_lookahead:
-                    what = (
-                        f"before its date was known ({b['known_at']:%Y-%m-%d})"
-                        if b["scheduled"]
-                        else f"before its reaction session {b['react']:%Y-%m-%d} (a surprise "
-                        "cannot be traded early)"
-                    )
-                    raise InputError(
-                        f"{where}: {eo_field} = {eo}: event {b['event_id']} would be entered on "
-                        f"{entry:%Y-%m-%d}, {what}: use later entry offsets, or set "
-                        "allow_lookahead = true for a deliberate study (it is recorded)"
-                    )
-                lookahead = True
-
-    tickers = list(dict.fromkeys(b["ticker"] for b in base))
+    lookahead = check_lookahead(
+        base,
+        params,
+        field="[sweep] entry_offset"
+        if "entry_offset" in spec.params
+        else "[strategy] entry_offset",
+        fix="use later entry offsets",
+        recorded="it is recorded",
+        where=where,
+    )
+    tickers = list(dict.fromkeys(base.ticker[base.rpos >= 0].tolist()))
     return SweepEvents(
         spec=spec, base=base, tickers=tickers, eo_values=eo_values, lookahead=lookahead
     )
@@ -299,61 +259,34 @@ def prepare_inputs(
     market: Market,
     head: dict[str, Any],
 ) -> SweepInputs:
-    """Build the sweep's :class:`SweepInputs` from the catalog, the events
-    :func:`sweep_events` found and the market (the trade tickers); ``head`` is the
-    manifest head the application made. Loads nothing."""
-    from evbt.signals.rules import all_sessions, earnings_positions
-
+    """Build the sweep's :class:`SweepInputs` from the base signals :func:`sweep_events`
+    found and the market (the trade tickers); ``head`` is the manifest head the application
+    made. Loads nothing. ``catalog`` is the one ``found`` was made from."""
     spec, base, eo_values = found.spec, found.base, found.eo_values
     params = config.strategy
-    sessions = all_sessions()
+    sessions = base.sessions
     n_cal = len(sessions)
-    sess64 = sessions.to_numpy()
     index = market.index
     col = {t: i for i, t in enumerate(market.tickers)}
 
-    # global order: reaction session, ticker (column), event id (the signal layer's order)
-    frame = pd.DataFrame(base)
-    frame["col"] = frame["ticker"].map(col)
-    frame = frame.sort_values(["rpos", "col", "event_id"], kind="stable").reset_index(drop=True)
-    n_base = len(frame)
-    n_j = len(eo_values)
-    ent_cal = np.zeros((n_j, n_base), dtype=np.int64)
-    ent_mkt = np.full((n_j, n_base), -1, dtype=np.int64)
-    pre_skip = np.zeros((n_j, n_base), dtype=np.uint8)
-    anchor_cal = np.full((n_j, n_base), -1, dtype=np.int64)
-    earn_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def earnings(t: str) -> tuple[np.ndarray, np.ndarray]:
-        if t not in earn_cache:
-            earn_cache[t] = earnings_positions(catalog, t, sessions)
-        return earn_cache[t]
-
+    # pairs with a reaction session, in the global order: reaction session, ticker (column),
+    # event id (the signal layer's order)
+    pair = base.sweep_order(col)
+    frame = pd.DataFrame(
+        {
+            "event_id": base.event_id[pair],
+            "col": [col[t] for t in base.ticker[pair]],
+            "rpos": base.rpos[pair],
+        }
+    )
+    ent_cal = np.ascontiguousarray(np.maximum(base.ent_cal[:, pair], 0))
+    pre_skip = np.ascontiguousarray((base.skip[:, pair] != 0).astype(np.uint8))
+    anchor_cal = np.ascontiguousarray(base.anchor_cal[:, pair])
+    # the weight_by scale per base signal (1.0 without weight_by): the kernel multiplies it
+    # into [strategy] weight, as build_signals does
+    b_weight = np.ascontiguousarray(base.weight[:, pair], dtype=np.float64)
     mkt_pos = index.get_indexer(sessions)  # calendar position -> price index position or -1
-    for j, eo in enumerate(eo_values):
-        for s, b in enumerate(frame.itertuples(index=False)):
-            epos = b.rpos + eo
-            if epos < 0 or epos >= n_cal:
-                pre_skip[j, s] = 1
-                continue
-            ent_cal[j, s] = epos
-            entry64 = sess64[epos]
-            if params.skip_if_earnings_within is not None and not b.earnings:
-                epos_t, eknown = earnings(b.ticker)
-                near = (np.abs(epos_t - b.rpos) <= params.skip_if_earnings_within) & (
-                    eknown <= entry64
-                )
-                if near.any():
-                    pre_skip[j, s] = 1
-                    continue
-            if params.exit_anchor == "next_earnings":
-                epos_t, eknown = earnings(b.ticker)
-                nxt = np.flatnonzero((epos_t > epos) & (eknown <= entry64))
-                if nxt.size == 0:
-                    pre_skip[j, s] = 1
-                    continue
-                anchor_cal[j, s] = int(epos_t[nxt[0]])
-            ent_mkt[j, s] = mkt_pos[epos]
+    ent_mkt = np.where(pre_skip == 0, mkt_pos[ent_cal], -1).astype(np.int64)
     # calendar position of an exit -> price index position (past the end: n), as to_arrays
     cal2mkt = index.searchsorted(sessions, side="left").astype(np.int64)
     cal2mkt[np.asarray(sessions > index[-1])] = len(index)
@@ -404,6 +337,7 @@ def prepare_inputs(
         b_eblk=b_eblk,
         ent_cal=ent_cal,
         ent_mkt=ent_mkt,
+        b_weight=b_weight,
         pre_skip=pre_skip,
         anchor_cal=anchor_cal,
         cal2mkt=cal2mkt,

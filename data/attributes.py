@@ -6,7 +6,7 @@ One row per (event, key): ``event_id, key, value, unit, source``. Values are num
 one stays out of the file, so a missing attribute means "not sourced", never "false".
 
 A strategy filters on them with ``[strategy] select.attrs`` and can scale its weight by one
-with ``select.weight_by`` (see :func:`attr_mask` and :func:`weight_scale`).
+with ``select.weight_by`` (see :func:`attr_mask` and :func:`weight_values`).
 """
 
 from __future__ import annotations
@@ -149,20 +149,15 @@ def attr_mask(
     return keep
 
 
-def weight_scale(
-    event_ids: Iterable[str], attrs: pd.DataFrame, key: str, *, invert: bool = False
-) -> np.ndarray:
-    """Per event, ``value / max`` (or ``min / value`` with ``invert``) over ``event_ids``:
-    in (0, 1], the largest (smallest with ``invert``) gets 1. NaN for events without a
-    positive numeric ``key`` (the caller drops them)."""
+def weight_values(event_ids: Iterable[str], attrs: pd.DataFrame, key: str) -> np.ndarray:
+    """Per event, ``key``'s value as a float; NaN for events without a positive numeric value
+    (a ``weight_by`` strategy does not select them). The scale made of it is point in time:
+    :func:`evbt.signals.base.point_in_time_scale`."""
     vals = attribute(attrs, key)
-    x = np.array(
+    return np.array(
         [
             float(v) if v is not None and not isinstance(v, bool) and float(v) > 0 else np.nan
             for v in (vals.get(i) for i in event_ids)
         ],
         dtype=np.float64,
     )
-    if np.isnan(x).all():
-        return x
-    return np.nanmin(x) / x if invert else x / np.nanmax(x)

@@ -200,7 +200,8 @@ def select(
     matches a row carrying any of the tags, ``tags_all`` one carrying all of them (the
     strategy ``select`` has the same two: ``tags_any`` and ``tags``), ``ticker`` one naming
     any of the tickers (all through :func:`~evbt.data.catalog_schema.match_lists`); ``since``/``until`` keep rows whose date (or
-    window, for expected rows) overlaps ``[since, until]``.
+    window, for expected rows) overlaps ``[since, until]`` (``since`` after ``until`` is an
+    error: the range would be empty).
     """
     if not isinstance(catalog, pd.DataFrame) or any(c not in catalog.columns for c in COLUMNS):
         raise InputError("catalog: not a catalog table: pass the result of load_catalog()")
@@ -220,10 +221,16 @@ def select(
         mask &= match_lists(catalog["tickers"], any_of=tks)
     if (wanted := _as_list(ids)) is not None:
         mask &= catalog["id"].isin([i.strip() for i in wanted])
-    if since is not None:
-        mask &= _end(catalog) >= _day(since, "since")
-    if until is not None:
-        mask &= _start(catalog) <= _day(until, "until")
+    lo = _day(since, "since") if since is not None else None
+    hi = _day(until, "until") if until is not None else None
+    if lo is not None and hi is not None and lo > hi:
+        raise InputError(
+            f"since {lo:%Y-%m-%d} is after until {hi:%Y-%m-%d}: the range is empty; swap them"
+        )
+    if lo is not None:
+        mask &= _end(catalog) >= lo
+    if hi is not None:
+        mask &= _start(catalog) <= hi
     return catalog[mask]
 
 

@@ -65,7 +65,14 @@ def alerts(
     ``horizon`` sessions from it. ``action``: enter (entry still to come), hold (already
     in), exit (in, and the exit is in the horizon), or watch: an *expected* event whose
     window overlaps the horizon; nothing is held for it yet; its entry/exit sessions are
-    those it would have if it came on the window's first day."""
+    those it would have if it came on the window's first day.
+
+    Positions are the signals ``evbt backtest`` takes with the catalog as known at ``asof``:
+    :func:`build_signals` on the confirmed rows, overlap rule included, so an expected
+    event's hypothetical window never occupies a ticker and hides a trade. Watches come
+    apart, one per expected row the strategy selects whose window overlaps the horizon and
+    which the strategy's rules would trade (the overlap rule left out: it only
+    decides between confirmed trades)."""
     day = pd.Timestamp(asof).normalize()
     ahead = horizon_sessions(day, horizon)
     if len(ahead) == 0:
@@ -74,41 +81,46 @@ def alerts(
     windows = catalog.set_index("id")[["window_start", "window_end"]]
     out = []
     for params in strategies:
-        sel = dataclasses.replace(params.select, status=("confirmed", "expected"))
-        sig = build_signals(catalog, params.replace(select=sel), asof=day).table
-        for _, r in sig.iterrows():
-            entry, exit_ = r["entry_session"], r["exit_session"]
-            w0, w1 = (
-                windows.loc[r["event_id"]] if r["event_id"] in windows.index else (pd.NaT, pd.NaT)
-            )
-            if r["status"] == "expected":
-                if pd.isna(w1) or w1 < day or w0 > limit:
+        for status in ("confirmed", "expected"):
+            sel = dataclasses.replace(params.select, status=(status,))
+            sig = build_signals(
+                catalog, params.replace(select=sel), asof=day, apply_overlap=status == "confirmed"
+            ).table
+            for _, r in sig.iterrows():
+                entry, exit_ = r["entry_session"], r["exit_session"]
+                w0, w1 = (
+                    windows.loc[r["event_id"]]
+                    if r["event_id"] in windows.index
+                    else (pd.NaT, pd.NaT)
+                )
+                if status == "expected":
+                    if pd.isna(w1) or w1 < day or w0 > limit:
+                        continue
+                    action = "watch"
+                elif exit_ < first:
                     continue
-                action = "watch"
-            elif exit_ < first:
-                continue
-            elif entry < first:
-                action = "exit" if exit_ <= limit else "hold"
-            elif entry <= limit:
-                action = "enter"
-            else:
-                continue
-            out.append(
-                {
-                    "strategy": params.name,
-                    "action": action,
-                    "event_id": r["event_id"],
-                    "status": r["status"],
-                    "ticker": r["ticker"],
-                    "direction": "long" if r["direction"] > 0 else "short",
-                    "entry_session": entry,
-                    "exit_session": exit_,
-                    "reaction_session": r["reaction_session"],
-                    "window_start": w0,
-                    "window_end": w1,
-                    "lookahead": bool(r["lookahead"]),
-                }
-            )
+                elif entry < first:
+                    action = "exit" if exit_ <= limit else "hold"
+                elif entry <= limit:
+                    action = "enter"
+                else:
+                    continue
+                out.append(
+                    {
+                        "strategy": params.name,
+                        "action": action,
+                        "event_id": r["event_id"],
+                        "status": r["status"],
+                        "ticker": r["ticker"],
+                        "direction": "long" if r["direction"] > 0 else "short",
+                        "entry_session": entry,
+                        "exit_session": exit_,
+                        "reaction_session": r["reaction_session"],
+                        "window_start": w0,
+                        "window_end": w1,
+                        "lookahead": bool(r["lookahead"]),
+                    }
+                )
     df = pd.DataFrame(out, columns=ALERT_COLUMNS)
     return df.sort_values(
         ["entry_session", "strategy", "ticker", "event_id"], kind="stable"

@@ -13,6 +13,11 @@ Knowledge-time discipline:
   skipped and reported (default), or merged into it (``overlap = "merge"``).
 * Interaction: ``skip_if_earnings_within = N`` drops a non-earnings signal when the ticker's
   own earnings reaction session (known at the time) lies within N sessions of the event's.
+* Weights: ``select.weight_by`` scales ``weight`` point in time (the normaliser runs over the
+  events known at each entry: :func:`evbt.signals.base.point_in_time_scale`).
+
+The rules that do not depend on the hold live once, in :mod:`evbt.signals.base`, which the
+sweep reads too.
 """
 
 from __future__ import annotations
@@ -22,8 +27,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from evbt.data.calendar import CAL_START, nyse
 from evbt.errors import InputError
+from evbt.signals.base import (
+    SKIP_CODES,
+    all_sessions,
+    base_signals,
+    check_lookahead,
+    earnings_positions,
+)
 from evbt.signals.select import select_events, tickers_of
 from evbt.strategies.presets import REPORTER, StrategyParams
 
@@ -40,6 +51,18 @@ SIGNAL_COLUMNS = [
     "lookahead",
 ]
 SKIP_COLUMNS = ["event_id", "ticker", "code", "reason"]
+__all__ = [
+    "SIGNAL_COLUMNS",
+    "SKIP_COLUMNS",
+    "SignalArrays",
+    "SignalSet",
+    "all_sessions",
+    "build_signals",
+    "earnings_positions",
+    "no_signal_error",
+    "study_rows",
+    "to_arrays",
+]
 #: skip codes: outside_calendar, earnings_nearby, no_next_earnings, anchor_before_entry,
 #: overlap, merged, no_prices, outside_data; and the kernel's (backtest.enums.STATUS_NAMES):
 #: no_cash, gross_cap, no_bar_entry, no_bar_exit, ruined, bad_price
@@ -59,138 +82,83 @@ class SignalSet:
         return int(self.table["lookahead"].sum()) if len(self.table) else 0
 
 
-def all_sessions() -> pd.DatetimeIndex:
-    cal = nyse()
-    idx = cal.sessions_in_range(CAL_START, cal.last_session)
-    return pd.DatetimeIndex(idx.tz_localize(None) if idx.tz else idx)
-
-
-def earnings_positions(
-    known: pd.DataFrame, ticker: str, sessions: pd.DatetimeIndex
-) -> tuple[np.ndarray, np.ndarray]:
-    """Reaction-session positions and known_at dates of ``ticker``'s earnings rows."""
-    rows = known[(known["kind"] == "earnings") & known["reaction_session"].notna()]
-    rows = rows[[ticker in tickers_of(r) for _, r in rows.iterrows()]]
-    pos = sessions.get_indexer(pd.DatetimeIndex(rows["reaction_session"]))
-    order = np.argsort(pos, kind="stable")
-    return pos[order], pd.DatetimeIndex(rows["known_at"]).to_numpy()[order]
-
-
 def build_signals(
     catalog: pd.DataFrame,
     params: StrategyParams,
     *,
     asof: str | pd.Timestamp | None = None,
+    apply_overlap: bool = True,
 ) -> SignalSet:
-    """Turn catalog events into the signal table of ``params`` (see the module docstring)."""
+    """Turn catalog events into the signal table of ``params`` (see the module docstring).
+
+    The rules that do not depend on the hold (entry, lookahead, ``skip_if_earnings_within``,
+    the next-earnings anchor, the ``weight_by`` scale) come from
+    :func:`evbt.signals.base.base_signals`, which the sweep reads too; here the exit and the
+    overlap rule are added for this one combination. ``apply_overlap=False`` leaves the
+    overlap rule out (every candidate window, as ``evbt alerts`` shows expected events)."""
     from evbt.data.catalog import as_of as catalog_as_of  # the catalog layer owns "as of"
 
     params.check()
     cutoff = pd.Timestamp(asof) if asof is not None else None
     known = catalog_as_of(catalog, cutoff) if cutoff is not None else catalog
-    events = select_events(known, params)
-    sessions = all_sessions()
+    base = base_signals(known, params, universe=catalog)
+    check_lookahead(base, params)
+    sessions = base.sessions
+    n_cal = len(sessions)
     direction = 1 if params.direction == "long" else -1
-    tickers = params.resolved_tickers()
-    earn_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def earnings(t: str) -> tuple[np.ndarray, np.ndarray]:
-        if t not in earn_cache:
-            earn_cache[t] = earnings_positions(known, t, sessions)
-        return earn_cache[t]
+    anchored = params.exit_anchor == "next_earnings"
+    ev = base.events
+    ev_react = [pd.Timestamp(v) for v in ev["reaction_session"]]
+    ev_sched = [bool(v) for v in ev["scheduled"]]
+    ev_status = [str(v) for v in ev["status"]]
 
     rows: list[dict] = []
     skipped: list[tuple[str, str, str, str]] = []
-    for _, ev in events.iterrows():
-        eid = str(ev["id"])
-        react = ev["reaction_session"]
-        targets: list[str] = []
-        for t in tickers:
-            targets.extend(tickers_of(ev) if t == REPORTER else [t])
-        if pd.isna(react):
-            skipped.extend(
-                (eid, t, "outside_calendar", "no reaction session (outside the NYSE calendar)")
-                for t in targets
+    for b in range(base.n_pairs):
+        eid, t, e = str(base.event_id[b]), str(base.ticker[b]), int(base.event[b])
+        code = int(base.skip[0, b])
+        if code:
+            name, reason = SKIP_CODES[code]
+            skipped.append(
+                (eid, t, name, reason.format(ticker=t, n=params.skip_if_earnings_within))
             )
             continue
-        rpos = int(sessions.get_indexer([pd.Timestamp(react)])[0])
-        epos = rpos + params.entry_offset
-        if epos < 0 or epos >= len(sessions):
-            skipped.extend(
-                (eid, t, "outside_calendar", "entry outside the NYSE calendar") for t in targets
-            )
-            continue
-        entry = sessions[epos]
-        scheduled = bool(ev["scheduled"])
-        known_at = pd.Timestamp(ev["known_at"]) if pd.notna(ev["known_at"]) else pd.Timestamp(react)
-        early = entry < known_at if scheduled else epos < rpos
-        if early and not params.allow_lookahead:
-            what = (
-                f"before its date was known ({known_at:%Y-%m-%d})"
-                if scheduled
-                else f"before its reaction session {pd.Timestamp(react):%Y-%m-%d} (a surprise cannot be traded early)"
-            )
-            raise InputError(
-                f"[strategy] entry_offset = {params.entry_offset}: event {eid} would be entered on "
-                f"{entry:%Y-%m-%d}, {what}: use a later entry_offset, or set allow_lookahead = true "
-                "for a deliberate study (it is recorded in every output)"
-            )
-        for t in targets:
-            if params.skip_if_earnings_within is not None and ev["kind"] != "earnings":
-                epos_t, eknown = earnings(t)
-                near = np.abs(epos_t - rpos) <= params.skip_if_earnings_within
-                near &= eknown <= np.datetime64(entry)
-                if near.any():
-                    skipped.append(
-                        (
-                            eid,
-                            t,
-                            "earnings_nearby",
-                            f"{t} reports earnings within {params.skip_if_earnings_within} sessions",
-                        )
+        epos = int(base.ent_cal[0, b])
+        if anchored:
+            xpos = int(base.anchor_cal[0, b]) + params.exit_offset
+            if xpos <= epos:
+                skipped.append(
+                    (
+                        eid,
+                        t,
+                        "anchor_before_entry",
+                        "next earnings anchor falls at or before the entry",
                     )
-                    continue
-            if params.exit_anchor == "next_earnings":
-                epos_t, eknown = earnings(t)
-                nxt = np.flatnonzero((epos_t > epos) & (eknown <= np.datetime64(entry)))
-                if nxt.size == 0:
-                    skipped.append(
-                        (eid, t, "no_next_earnings", "no next earnings report known at entry")
-                    )
-                    continue
-                xpos = int(epos_t[nxt[0]]) + params.exit_offset
-                if xpos <= epos:
-                    skipped.append(
-                        (
-                            eid,
-                            t,
-                            "anchor_before_entry",
-                            "next earnings anchor falls at or before the entry",
-                        )
-                    )
-                    continue
-            else:
-                xpos = epos + params.hold
-            if xpos >= len(sessions):
-                skipped.append((eid, t, "outside_calendar", "exit outside the NYSE calendar"))
+                )
                 continue
-            rows.append(
-                {
-                    "event_id": eid,
-                    "ticker": t,
-                    "reaction_session": pd.Timestamp(react),
-                    "entry_session": entry,
-                    "exit_session": sessions[xpos],
-                    "direction": direction,
-                    "weight": float(params.weight) * float(ev.get("weight_scale", 1.0)),
-                    "scheduled": scheduled,
-                    "status": str(ev["status"]),
-                    "lookahead": bool(early),
-                }
-            )
+        else:
+            xpos = epos + params.hold
+        if xpos >= n_cal:
+            skipped.append((eid, t, "outside_calendar", "exit outside the NYSE calendar"))
+            continue
+        rows.append(
+            {
+                "event_id": eid,
+                "ticker": t,
+                "reaction_session": ev_react[e],
+                "entry_session": sessions[epos],
+                "exit_session": sessions[xpos],
+                "direction": direction,
+                "weight": float(params.weight) * float(base.weight[0, b]),
+                "scheduled": ev_sched[e],
+                "status": ev_status[e],
+                "lookahead": bool(base.lookahead[0, b]),
+            }
+        )
     table = pd.DataFrame(rows, columns=SIGNAL_COLUMNS)
-    table, overlap_skips = _apply_overlap(table, params.overlap)
-    skipped.extend(overlap_skips)
+    if apply_overlap:
+        table, overlap_skips = _apply_overlap(table, params.overlap)
+        skipped.extend(overlap_skips)
     table = table.astype(
         {"direction": "int64", "weight": "float64", "scheduled": bool, "lookahead": bool}
     )

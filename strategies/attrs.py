@@ -61,4 +61,13 @@ def normalise_attr_spec(spec: Any, *, where: str) -> tuple[tuple[str, str, Any],
                 else f"{where}.{key}.{op} = {b!r}: use a finite number"
             )
         out.append((key, op, b if isinstance(b, bool) else float(b)))
+    bounds: dict[str, dict[str, Any]] = {}
+    for key, op, b in out:
+        bounds.setdefault(key, {})[op] = b
+    for key, bd in bounds.items():
+        if "min" in bd and "max" in bd and bd["min"] > bd["max"]:
+            raise InputError(
+                f"{where}.{key} = {{ min = {bd['min']:g}, max = {bd['max']:g} }}: min is above "
+                "max, so nothing can match: swap them"
+            )
     return tuple(sorted(out, key=lambda t: (t[0], t[1])))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from contextlib import redirect_stderr, redirect_stdout
@@ -34,14 +35,20 @@ def _row(**kw: str) -> dict[str, str]:
 
 @pytest.fixture
 def february(tmp_path: Path) -> Path:
-    """The bundled catalog where V4's window moves on 02-13 and V4 lands on 02-24.
+    """The bundled catalog where V4's window moves twice and V4 lands on 2026-03-03.
 
-    The bundled row that resolved the expectation in April is left out (this is a
-    what-if for the replay); the two new rows chain through ``supersedes``.
+    A what-if for the replay around the bundled rows: the bundled first window (known
+    since 01-25, 02-09..02-20) moves on 02-13 to 02-17..02-27 (an added row), then on
+    02-27 to the bundled second window 03-02..03-04 (FT, events.md section E), and V4
+    lands on 03-03 (an added confirmed row, in place of the bundled April one). The
+    rows chain through ``supersedes``.
     """
     with DEFAULT_CATALOG.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     rows = [r for r in rows if r["id"] != "deepseek-v4"]
+    march = next(r for r in rows if r["id"] == "deepseek-v4-expected-march")
+    assert (march["known_since"], march["supersedes"]) == ("2026-02-27", "deepseek-v4-expected")
+    march["supersedes"] = "deepseek-v4-expected-2"
     rows.append(
         _row(
             id="deepseek-v4-expected-2",
@@ -55,12 +62,12 @@ def february(tmp_path: Path) -> Path:
     )
     rows.append(
         _row(
-            id="deepseek-v4-feb",
+            id="deepseek-v4-mar",
             name="DeepSeek-V4",
             status="confirmed",
-            date="2026-02-24",
-            known_since="2026-02-24",
-            supersedes="deepseek-v4-expected-2",
+            date="2026-03-03",
+            known_since="2026-03-03",
+            supersedes="deepseek-v4-expected-march",
         )
     )
     cat = tmp_path / "catalog.csv"
@@ -77,12 +84,12 @@ def february(tmp_path: Path) -> Path:
     return cfg
 
 
-def test_february_replay_watch_appears_once_moves_and_resolves(
+def test_february_replay_watch_appears_once_moves_twice_and_resolves(
     february: Path, tmp_path: Path
 ) -> None:
     state = tmp_path / "state.json"
     log: dict[str, list[dict]] = {}
-    for day in pd.date_range("2026-01-26", "2026-03-06"):
+    for day in pd.date_range("2026-01-20", "2026-03-06"):
         d = f"{day:%Y-%m-%d}"
         code, out, err = run(
             "alerts",
@@ -102,27 +109,33 @@ def test_february_replay_watch_appears_once_moves_and_resolves(
             log[d] = []
         assert json.loads(state.read_text())["asof"] == d  # written on every run
     v4 = {d: cs for d, cs in log.items() if cs}
-    # appears once, on the day the expectation became known
+    # appears once: known since 01-25 (section E), the 10-session horizon reaches its
+    # window (02-09) on 01-27
     news = [(d, c) for d, cs in v4.items() for c in cs if c["change"] == "new"]
     assert [(d, c["action"], c["window_start"]) for d, c in news] == [
-        ("2026-02-02", "watch", "2026-02-09")
+        ("2026-01-27", "watch", "2026-02-09")
     ]
-    # moves when the new window is known
-    moved = v4["2026-02-13"]
-    assert [(c["change"], c["action"], c["window_start"], c["window_end"]) for c in moved] == [
-        ("changed", "watch", "2026-02-17", "2026-02-27")
-    ]
-    assert moved[0]["before"]["window_start"] == "2026-02-09"
-    # resolves when the confirmed row lands: same key, now a position to enter
-    res = v4["2026-02-24"]
+    # moves when each new window is known: 02-13 (the what-if row), 02-27 (the FT window)
+    for d, start, end, before in (
+        ("2026-02-13", "2026-02-17", "2026-02-27", "2026-02-09"),
+        ("2026-02-27", "2026-03-02", "2026-03-04", "2026-02-17"),
+    ):
+        moved = v4[d]
+        assert [(c["change"], c["action"], c["window_start"], c["window_end"]) for c in moved] == [
+            ("changed", "watch", start, end)
+        ], d
+        assert moved[0]["before"]["window_start"] == before
+    # resolves when the confirmed row lands: same key, now a position to enter (a Beijing
+    # date with unknown time reacts on the next US session)
+    res = v4["2026-03-03"]
     assert [(c["change"], c["action"], c["event_id"], c["status"]) for c in res] == [
-        ("changed", "enter", "deepseek-v4-feb", "confirmed")
+        ("changed", "enter", "deepseek-v4-mar", "confirmed")
     ]
-    assert res[0]["before"]["action"] == "watch" and res[0]["entry_session"] == "2026-02-25"
+    assert res[0]["before"]["action"] == "watch" and res[0]["entry_session"] == "2026-03-04"
     # quiet on every other day until the position is in (no repeated watch)
-    quiet = [d for d in v4 if d < "2026-02-24" and d not in ("2026-02-02", "2026-02-13")]
-    assert quiet == []
-    assert all(c["action"] != "watch" for d, cs in v4.items() if d > "2026-02-24" for c in cs)
+    moves = ("2026-01-27", "2026-02-13", "2026-02-27")
+    assert [d for d in v4 if d < "2026-03-03" and d not in moves] == []
+    assert all(c["action"] != "watch" for d, cs in v4.items() if d > "2026-03-03" for c in cs)
 
 
 def test_state_quiet_when_nothing_changed_and_corrupt_state_is_named(
@@ -198,3 +211,109 @@ def test_asof_day_is_the_same_for_signals_alerts_and_upcoming() -> None:
     df = alerts(cat, [get_preset("earnings_runup")], "2026-02-25", horizon=1)
     nv = df[df["event_id"] == "nvda-q4-fy2026"]
     assert nv["action"].tolist() == ["exit"]  # still to come on the as-of session
+
+
+# ------------------------------------------------- alerts never hide a trade (issue 15.4)
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.toml"))
+REPLAY = pd.bdate_range("2026-01-20", "2026-03-06")
+
+
+def _horizon_positions(table: pd.DataFrame, first: pd.Timestamp, limit: pd.Timestamp) -> set:
+    """What a position alert means, restated: in at the as-of session or entering within
+    the horizon, and not out before it."""
+    out = set()
+    for _, r in table.iterrows():
+        e, x = r["entry_session"], r["exit_session"]
+        if x < first or e > limit:
+            continue
+        action = ("exit" if x <= limit else "hold") if e < first else "enter"
+        out.add((action, r["event_id"], r["ticker"], e, x))
+    return out
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_alerts_positions_are_the_backtest_signals_as_known_each_day(example: Path) -> None:
+    """Issue 15.4: for every example config and every session from 2026-01-20 to 2026-03-06,
+    the ENTER/HOLD/EXIT alerts are exactly the signals ``evbt backtest`` takes (``build_signals``)
+    with the catalog as known that day, and every expected row the strategy selects whose
+    window overlaps the horizon is watched (an expected window hides nothing)."""
+    from evbt.data.catalog import as_of, horizon_sessions
+    from evbt.signals.alerts import alerts
+    from evbt.signals.rules import build_signals
+    from evbt.signals.select import select_events
+    from evbt.strategies.config import load_config
+
+    cfg = load_config(example)
+    p = cfg.strategy
+    cat = load_catalog(cfg.data.events)
+    expected_sel = p.replace(select=dataclasses.replace(p.select, status=("expected",)))
+    no_rules = p.skip_if_earnings_within is None and p.exit_anchor == "none"
+    n_pos = n_watch = 0
+    for day in REPLAY:
+        if len(horizon_sessions(day, 10)) == 0 or day not in horizon_sessions(day, 1):
+            continue  # sessions only
+        ahead = horizon_sessions(day, 10)
+        df = alerts(cat, [p], day, horizon=10)
+        got = {
+            (r["action"], r["event_id"], r["ticker"], r["entry_session"], r["exit_session"])
+            for _, r in df[df["action"] != "watch"].iterrows()
+        }
+        assert len(got) == int((df["action"] != "watch").sum())  # no duplicate
+        want = _horizon_positions(build_signals(cat, p, asof=day).table, ahead[0], ahead[-1])
+        assert got == want, (example.stem, f"{day:%Y-%m-%d}")
+        n_pos += len(got)
+        # watches: expected rows known that day whose window overlaps the horizon
+        exp = select_events(as_of(cat, day), expected_sel)
+        live = exp[(exp["window_end"] >= day) & (exp["window_start"] <= ahead[-1])]
+        watched = set(df.loc[df["action"] == "watch", "event_id"])
+        assert watched <= set(live["id"])
+        if no_rules:
+            assert watched == set(live["id"]), (example.stem, f"{day:%Y-%m-%d}")
+        n_watch += len(watched)
+    # the replay shows something, except where the catalog holds no selected event then
+    # (no export-control event and no sourced AMD report from 2026-01-20 to 2026-03-06)
+    quiet = example.stem in ("policy_export_shock", "peer_earnings_amd")
+    assert (n_pos + n_watch == 0) == quiet
+
+
+def test_glm5_entry_not_hidden_by_the_v4_watch() -> None:
+    """Regression (issue 15.4): the expected DeepSeek V4 window used to occupy NVDA in the
+    overlap rule, so ``evbt alerts --asof 2026-02-11`` showed only the V4 watch and no
+    ENTER for GLM-5, which ``evbt backtest`` trades (entry 2026-02-12, exit 2026-02-20)."""
+    from evbt.signals.alerts import alerts
+    from evbt.strategies.presets import Select, StrategyParams
+
+    p = StrategyParams(
+        tickers=("NVDA",),
+        select=Select(kind=("model_launch",), tags=("china",)),
+        direction="short",
+        entry_offset=0,
+        hold=5,
+    )
+    cat = load_catalog()
+    for day in ("2026-02-11", "2026-02-12"):
+        df = alerts(cat, [p], day)
+        rows = {(r["action"], r["event_id"]) for _, r in df.iterrows()}
+        assert ("watch", "deepseek-v4-expected") in rows
+        glm = df[df["event_id"] == "glm-5"]
+        assert glm["entry_session"].tolist() == [pd.Timestamp("2026-02-12")]
+        assert glm["exit_session"].tolist() == [pd.Timestamp("2026-02-20")]
+        assert glm["action"].tolist() == ["enter"]  # an entry on the as-of session is to come
+
+
+def test_sweep_launch_v4_watch_shown_while_a_position_is_open() -> None:
+    """Regression (issue 15.4): an open Claude Opus 4.6 position blocked the V4 watch of
+    ``examples/sweep_launch.toml`` on every weekday from 02-05 to 02-20."""
+    from evbt.signals.alerts import alerts
+    from evbt.strategies.config import load_config
+
+    p = load_config(EXAMPLES[0].parent / "sweep_launch.toml").strategy
+    cat = load_catalog()
+    for day in pd.bdate_range("2026-02-05", "2026-02-20"):
+        if day == pd.Timestamp("2026-02-16"):
+            continue  # Presidents' Day
+        df = alerts(cat, [p], day)
+        watch = df[df["action"] == "watch"]
+        assert set(watch["event_id"]) == {"deepseek-v4-expected"}, f"{day:%Y-%m-%d}"
+        assert set(watch["ticker"]) >= {"NVDA", "AMD", "TSM"}

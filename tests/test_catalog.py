@@ -93,14 +93,15 @@ def test_loaded_types(cat: pd.DataFrame) -> None:
 
 def test_bundled_rows_by_kind_and_status(cat: pd.DataFrame) -> None:
     counts = cat.groupby(["kind", "status"]).size().to_dict()
-    # 50 launches + DeepSeek-V4 expected; 26 NVDA reports + Q3 FY2027 expected;
+    # 50 launches + two DeepSeek-V4 expected windows (mid-February, and the 2026-03-02..04
+    # window of events.md section E); 26 NVDA reports + Q3 FY2027 expected;
     # 2 DeepSeek app rows + NVIDIA's 2022-08-08 warning + 2 off-cycle peer 8-Ks (AMD
     # 2022-10-06, INTC 2021-01-14); 21 policy events (section C); 119 peer reports (D).
     assert counts == {
         ("earnings", "confirmed"): 26 + 119,
         ("earnings", "expected"): 1,
         ("model_launch", "confirmed"): 50,
-        ("model_launch", "expected"): 1,
+        ("model_launch", "expected"): 2,
         ("other", "confirmed"): 5,
         ("policy", "confirmed"): 21,
     }
@@ -109,7 +110,11 @@ def test_bundled_rows_by_kind_and_status(cat: pd.DataFrame) -> None:
 def test_surprise_launches_are_known_on_their_day(cat: pd.DataFrame) -> None:
     launches = cat[(cat["kind"] == "model_launch") & (cat["status"] == "confirmed")]
     assert not launches["scheduled"].any()
-    assert (launches["known_since"] == launches["date"]).all()
+    # except DeepSeek-V3.1, whose base weights were public on HF two days before the
+    # announcement (events.md section E): known since 2025-08-19
+    early = launches["known_since"] != launches["date"]
+    assert launches.loc[early, "id"].tolist() == ["deepseek-v3.1"]
+    assert row(cat, "deepseek-v3.1")["known_since"] == T("2025-08-19")
 
 
 def test_nvidia_reports_are_scheduled_after_close(cat: pd.DataFrame) -> None:
@@ -148,12 +153,22 @@ def test_deepseek_v4_is_held_in_both_states(cat: pd.DataFrame) -> None:
     exp = row(cat, "deepseek-v4-expected")
     assert exp["status"] == "expected" and pd.isna(exp["date"])
     assert (exp["window_start"], exp["window_end"]) == (T("2026-02-09"), T("2026-02-20"))
-    assert exp["known_since"] == T("2026-02-02")
+    # public by 2026-01-25 at the latest (events.md section E), not the 02-02 tracking note
+    assert exp["known_since"] == T("2026-01-25")
+    # the second window (FT, 2026-02-27: "next week", before the Two Sessions) supersedes
+    # the first and is superseded by the confirmed row (events.md section E)
+    march = row(cat, "deepseek-v4-expected-march")
+    assert (march["status"], march["window_start"], march["window_end"]) == (
+        "expected",
+        T("2026-03-02"),
+        T("2026-03-04"),
+    )
+    assert (march["known_since"], march["supersedes"]) == (T("2026-02-27"), exp["id"])
     conf = row(cat, "deepseek-v4")
     assert (conf["status"], conf["date"], conf["supersedes"]) == (
         "confirmed",
         T("2026-04-24"),
-        "deepseek-v4-expected",
+        "deepseek-v4-expected-march",
     )
     q3 = row(cat, "nvda-q3-fy2027-expected")
     assert (q3["status"], q3["window_start"], q3["window_end"], q3["confidence"]) == (
@@ -201,7 +216,9 @@ def test_every_launch_in_section_a_is_in_the_catalog(cat: pd.DataFrame, events_m
             & (confirmed["source"] == source)
         ]
         assert len(hit) == 1, (date, org, source)
-        assert hit["confidence"].iloc[0] == confidence, (date, org)
+        # section E confirms Claude Opus 4.7 (Anthropic news, GitHub changelog, Axios)
+        fixed = {("2026-04-16", "Anthropic"): "confirmed"}
+        assert hit["confidence"].iloc[0] == fixed.get((date, org), confidence), (date, org)
         assert hit["tz"].iloc[0] == (BJ if basis == "BJT" else NY), (date, org)
     assert len(confirmed) == len(a)
     n_launch = sum(r[3] == "model_launch" for r in a)
@@ -372,8 +389,10 @@ def test_reaction_sessions_from_the_catalog(cat: pd.DataFrame) -> None:
     assert row(cat, "deepseek-r1")["reaction_session"] == T("2025-01-21")  # MLK Day
     assert row(cat, "qwen3.5")["reaction_session"] == T("2026-02-17")  # Presidents' Day
     assert row(cat, "nvda-q4-fy2026")["reaction_session"] == T("2026-02-26")  # Wed -> Thu
-    # "US evening 01-28": the Beijing-date row reacts on the US 01-29 session, not 01-30.
-    assert row(cat, "qwen2.5-max")["reaction_session"] == T("2025-01-29")
+    # The 08:00 Beijing time was in no source (events.md section E): with time "unknown"
+    # the Beijing-date row reacts on the next US session after the date, 01-30.
+    assert row(cat, "qwen2.5-max")["time"] == "unknown"
+    assert row(cat, "qwen2.5-max")["reaction_session"] == T("2025-01-30")
     assert row(cat, "nvda-q2-fy2023-prelim")["reaction_session"] == T("2022-08-08")
     # expected rows react to the start of their window
     assert row(cat, "deepseek-v4-expected")["reaction_session"] == T("2026-02-10")
@@ -391,7 +410,7 @@ def test_known_at_rule(cat: pd.DataFrame) -> None:
     assert pd.isna(nv["known_since"])
     assert nv["known_at"] == T("2026-02-25") - pd.Timedelta(days=DEFAULT_NOTICE_DAYS)
     assert row(cat, "deepseek-r1")["known_at"] == T("2025-01-20")
-    assert row(cat, "deepseek-v4-expected")["known_at"] == T("2026-02-02")
+    assert row(cat, "deepseek-v4-expected")["known_at"] == T("2026-01-25")  # section E
     assert row(cat, "nvda-q3-fy2027-expected")["known_at"] == T("2026-10-20")
 
 
@@ -423,7 +442,7 @@ def test_as_of_after_deepseek_v4_resolved(cat: pd.DataFrame) -> None:
 
 
 def test_as_of_before_the_expectation_existed(cat: pd.DataFrame) -> None:
-    ids = set(as_of(cat, "2026-02-01")["id"])
+    ids = set(as_of(cat, "2026-01-24")["id"])  # known since 2026-01-25 (section E)
     assert not {"deepseek-v4", "deepseek-v4-expected"} & ids
 
 
@@ -505,6 +524,7 @@ def test_select_filters_case_insensitively(cat: pd.DataFrame) -> None:
     assert set(select(cat, ids=["deepseek-r1", "qwen3"])["id"]) == {"deepseek-r1", "qwen3"}
     assert set(select(cat, status="expected")["id"]) == {
         "deepseek-v4-expected",
+        "deepseek-v4-expected-march",  # events.md section E
         "nvda-q3-fy2027-expected",
     }
     assert set(select(cat, confidence="unconfirmed")["id"]) == {
@@ -539,6 +559,14 @@ def test_select_dates_overlap_expected_windows(cat: pd.DataFrame) -> None:
     assert set(feb["id"]) == {"deepseek-v4-expected", "qwen3.5"}
 
 
+def test_select_reversed_date_range_is_an_error(cat: pd.DataFrame) -> None:
+    """Regression (issue 19.9): `events list --since 2026-01-01 --until 2025-01-01` printed
+    "0 events"; the query function refuses it (the CLI calls it)."""
+    with pytest.raises(InputError, match="since 2026-01-01 is after until 2025-01-01"):
+        select(cat, since="2026-01-01", until="2025-01-01")
+    assert len(select(cat, since="2026-02-16", until="2026-02-16")) > 0  # one day is fine
+
+
 def test_select_unknown_kind_says_what_to_use(cat: pd.DataFrame) -> None:
     with pytest.raises(InputError, match="did you mean 'model_launch'"):
         select(cat, kind="model-launch")
@@ -551,8 +579,9 @@ def test_upcoming_lists_the_next_report(cat: pd.DataFrame) -> None:
 
 
 def test_upcoming_includes_expected_windows_once_known(cat: pd.DataFrame) -> None:
-    assert "deepseek-v4-expected" not in set(upcoming(cat, "2026-02-01", 10)["id"])
-    up = upcoming(cat, "2026-02-02", 10)
+    # known since 2026-01-25 (section E): not the day before, on the next session it is
+    assert "deepseek-v4-expected" not in set(upcoming(cat, "2026-01-24", 15)["id"])
+    up = upcoming(cat, "2026-01-26", 15)  # 01-26 .. 02-13
     assert "deepseek-v4-expected" in set(up["id"])
     # inside the window: still upcoming, counted from today
     mid = upcoming(cat, "2026-02-18", 7)  # 02-18 .. 02-26
@@ -764,6 +793,8 @@ def test_attributes_are_sourced_and_match_the_open_weights_tag(cat: pd.DataFrame
     assert {i for i, v in open_w.items() if v is True} == tagged
     # the issue names these as released with open weights
     assert {"deepseek-v3", "deepseek-r1", "qwen3", "glm-4.5", "kimi-k2"} <= tagged
+    # and the February-2026 wave and V4's two releases (events.md section E)
+    assert {"kimi-k2.5", "glm-5", "qwen3.5", "deepseek-v4-flash", "deepseek-v4-pro"} <= tagged
     act = attribute(attrs, "active_params_b")
     assert act["deepseek-v3"] == 37 and act["kimi-k2"] == 32 and act["deepseek-v4-flash"] == 13
 
@@ -780,15 +811,29 @@ def test_attribute_filter_and_weight_in_a_strategy(cat: pd.DataFrame) -> None:
         "weight_invert": True,
     }
     cfg = from_dict({"strategy": {"name": "launch_shock", "select": sel, "weight": 0.5}})
-    sig = build_signals(cat, cfg.strategy).table
-    # every open-weights Chinese launch with a sourced active count <= 40B, nothing else
-    assert set(sig["event_id"]) == {
+    sigset = build_signals(cat, cfg.strategy)
+    sig = sigset.table
+    overlap = sigset.skipped[sigset.skipped["code"] == "overlap"]
+    # Qwen3.5 (entry 02-17) falls in GLM-5's window (02-12..02-20): selected, skipped
+    assert overlap["event_id"].tolist() == ["qwen3.5"]
+    # every open-weights Chinese launch with a sourced active count <= 40B, nothing else;
+    # with section E's attribute rows: DeepSeek V2.5, R1-0528, V3.1, V4-Flash, and the
+    # February-2026 wave (Kimi K2.5, GLM-5 at exactly 40B, Qwen3.5), which the README's
+    # own example skipped before
+    assert set(sig["event_id"]) | set(overlap["event_id"]) == {
         "deepseek-v2",
+        "deepseek-v2.5",
         "deepseek-v3",
         "deepseek-r1",
         "qwen3",
+        "deepseek-r1-0528",
         "kimi-k2",
         "glm-4.5",
+        "deepseek-v3.1",
+        "kimi-k2.5",
+        "glm-5",
+        "qwen3.5",
+        "deepseek-v4-flash",
     }
     w = sig.set_index("event_id")["weight"]
     assert w.max() == 0.5 and (w > 0).all() and (w <= 0.5).all()  # no leverage (C1)

@@ -119,8 +119,10 @@ def test_validate_bundled_catalog() -> None:
     assert lines[1] == f"  bundled: {len(cat)} rows in {DEFAULT_CATALOG}"
     assert lines[2].startswith("  user: none yet (")
     # issue 12: the new rows counted by kind and reporter
-    assert lines[3].startswith("  attributes: 41 rows for 19 events in ")
-    assert lines[4] == "  by kind: model_launch 51, earnings 146, policy 21, other 5"
+    # issue 15 E: 19 attribute rows for Kimi K2.5, GLM-5, Qwen3.5 and others, and the
+    # second expected DeepSeek-V4 window (events.md section E)
+    assert lines[3].startswith("  attributes: 60 rows for 22 events in ")
+    assert lines[4] == "  by kind: model_launch 52, earnings 146, policy 21, other 5"
     assert lines[5] == (
         "  earnings by reporter: AMD 24, ASML 9, AVGO 24, INTC 23, MU 23, NVDA 27, TSM 16"
     )
