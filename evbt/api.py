@@ -303,7 +303,8 @@ def sweep(
     ``chunk_size``: combinations per part (default 10,000).
     """
     from evbt import parts, store
-    from evbt.backtest.sweep import DEFAULT_CHUNK, chunks, run_chunks, summarize_sweep
+    from evbt.backtest.executor import chunks, run_chunks
+    from evbt.backtest.sweep import DEFAULT_CHUNK, summarize_sweep
     from evbt.result import SweepResult
 
     if executor not in ("local", "dask"):
