@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -318,6 +319,7 @@ def sweep(
     workers: int | None = None,
     executor: str = "local",
     scheduler: str | None = None,
+    connect_timeout: float | None = None,
     progress: bool = True,
     chunk_size: int | None = None,
     prices_path: str | None = None,
@@ -330,21 +332,34 @@ def sweep(
     recompute even if a finished run of the same id exists. ``workers``: threads (local) or
     threads per worker (a Dask LocalCluster). ``executor``: ``"local"`` or ``"dask"``
     (``scheduler`` = a Dask scheduler address; none starts a LocalCluster in-process).
+    ``connect_timeout``: seconds to wait for the scheduler, and for a worker while the
+    cluster has none (default 10); a Dask fault is an InputError that keeps the finished
+    parts for ``resume``.
     ``chunk_size``: combinations per part (default 10,000).
     """
     config = _config_arg(config, workers=workers, chunk_size=chunk_size)
     from evbt import parts, store
-    from evbt.backtest.sweep import DEFAULT_CHUNK, chunks, run_chunks, summarize_sweep
+    from evbt.backtest.executor import CONNECT_TIMEOUT, check_address, chunks, run_chunks
+    from evbt.backtest.sweep import DEFAULT_CHUNK, summarize_sweep
     from evbt.result import SweepResult
 
     if executor not in ("local", "dask"):
         raise InputError(f"--executor {executor!r}: use local or dask")
     if workers is not None and workers < 1:
         raise InputError(f"--workers {workers}: use a whole number >= 1")
+    if connect_timeout is not None and not (
+        isinstance(connect_timeout, int | float) and connect_timeout > 0
+    ):
+        raise InputError(f"--connect-timeout {connect_timeout!r}: use a number of seconds > 0")
+    if scheduler is not None and executor != "dask":
+        raise InputError("--scheduler needs --executor dask")
+    if scheduler is not None:
+        check_address(scheduler)
     if chunk_size is not None and chunk_size < 1:
         raise InputError(f"--chunk-size {chunk_size}: use a whole number >= 1")
     inp = sweep_inputs(config, prices_path=prices_path, events_path=events_path)
-    root = store.results_root(out, config)
+    # absolute, here on the client: nothing relative travels to a Dask worker
+    root = Path(os.path.abspath(store.results_root(out, config)))
     run_id = inp.head["run_id"]
     n = len(inp.combos)
     manifest: dict[str, Any] = {
@@ -404,7 +419,15 @@ def sweep(
                 {**manifest, "parts": [parts.part_name(p) for p in sorted(finished)]},
             )
 
-        run_chunks(inp, todo, sink, executor=executor, workers=workers, scheduler=scheduler)
+        run_chunks(
+            inp,
+            todo,
+            sink,
+            executor=executor,
+            workers=workers,
+            scheduler=scheduler,
+            connect_timeout=CONNECT_TIMEOUT if connect_timeout is None else connect_timeout,
+        )
     elapsed = time.perf_counter() - started
     total = parts.read_totals(folder)
     blocks = parts.read_blocks(folder, total["combo_id"].to_numpy())

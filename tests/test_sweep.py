@@ -430,3 +430,214 @@ def test_kernel_without_jit_gives_the_same_table(tmp_path):
     want = S.chunk_frames(inp, inp.combos)[0]
     got = pd.read_parquet(tmp_path / "py.parquet")
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+
+
+# ------------------------------------------------------------- a real Dask cluster
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Cluster:
+    """A `dask scheduler` and `dask worker` processes, each in its own working folder
+    (nothing shared with the client's), on 127.0.0.1; every process ends at teardown."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.procs: list[subprocess.Popen] = []
+        self.workers: list[subprocess.Popen] = []
+        self.address = ""
+
+    def _start(self, name: str, args: list[str]) -> subprocess.Popen:
+        cwd = self.base / name
+        cwd.mkdir(parents=True, exist_ok=True)
+        log = open(cwd / "log.txt", "w")  # noqa: SIM115 (closed with the process)
+        p = subprocess.Popen(
+            [sys.executable, "-m", *args], cwd=cwd, stdout=log, stderr=subprocess.STDOUT
+        )
+        log.close()
+        self.procs.append(p)
+        return p
+
+    def start_scheduler(self) -> str:
+        port = _free_port()
+        self._start(
+            "scheduler",
+            ["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
+             "--no-dashboard", "--dashboard-address", ":0"],
+        )  # fmt: skip
+        self.address = f"tcp://127.0.0.1:{port}"
+        return self.address
+
+    def start_worker(self) -> subprocess.Popen:
+        n = len(self.workers)
+        p = self._start(
+            f"worker{n}",
+            ["distributed.cli.dask_worker", self.address, "--nthreads", "1", "--no-nanny",
+             "--no-dashboard", "--host", "127.0.0.1"],
+        )  # fmt: skip
+        self.workers.append(p)
+        return p
+
+    def wait_for_workers(self, n: int) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout=60) as c:
+            c.wait_for_workers(n, timeout=120)
+
+    def close(self) -> None:
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    pytest.importorskip("distributed")
+    c = _Cluster(tmp_path / "cluster")
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def _cli_sweep(cwd: Path, cfg: Path, *extra: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "evbt.cli", "sweep", str(cfg), "--no-report", *extra]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+
+
+def _same_run(run: Path, ref) -> None:
+    """Bit for bit: parts, blocks and summary of ``run`` equal the local run ``ref``."""
+    eq = functools.partial(pd.testing.assert_frame_equal, check_exact=True)
+    eq(parts.read_table(run, "parts"), ref.table())
+    eq(parts.read_table(run, "blocks"), ref.blocks())
+    eq(pd.read_parquet(run / "sweep_summary.parquet"), ref.summary.reset_index(drop=True))
+
+
+def _one_error_line(p: subprocess.CompletedProcess) -> str:
+    """Exit 2 and one line on stderr (with --json: no progress bar there), no traceback."""
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert p.returncode == 2 and len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
+    return lines[0]
+
+
+@pytest.mark.slow  # a scheduler and two worker processes (about 40 s)
+def test_real_dask_cluster_with_a_relative_out_equals_local(tmp_path, cluster):
+    """Workers in their own folders share no disk with the client: the client writes."""
+    cfg = _small(tmp_path)
+    addr = cluster.start_scheduler()
+    cluster.start_worker()
+    cluster.start_worker()
+    cluster.wait_for_workers(2)
+    client_dir = tmp_path / "client"
+    client_dir.mkdir()
+    p = _cli_sweep(
+        client_dir, cfg, "--executor", "dask", "--scheduler", addr, "--out", "res",
+        "--chunk-size", "50", "--json",
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    run = Path(json.loads(p.stdout)["results"])
+    assert run.parent == client_dir / "res"
+    for w in ("worker0", "worker1"):  # workers wrote nothing where they run
+        assert [q.name for q in (cluster.base / w).iterdir()] == ["log.txt"]
+    ref = api.sweep(load_config(cfg), out=tmp_path / "ref", progress=False, chunk_size=50)
+    assert ref.run_dir.name == run.name
+    _same_run(run, ref)
+
+
+@pytest.mark.slow  # a scheduler, two workers, one killed mid-sweep (about 60 s)
+def test_kill_minus_nine_of_a_dask_worker_mid_sweep_gives_the_same_table(tmp_path, cluster):
+    import os
+    import signal
+    import time
+
+    cfg = _small(tmp_path)
+    addr = cluster.start_scheduler()
+    victim = cluster.start_worker()
+    cluster.start_worker()
+    cluster.wait_for_workers(2)
+    cmd = [sys.executable, "-m", "evbt.cli", "sweep", str(cfg), "--no-report", "--json"]
+    cmd += ["--executor", "dask", "--scheduler", addr, "--out", "res", "--chunk-size", "5"]
+    with open(tmp_path / "client.log", "w") as err:
+        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=err, text=True)
+    pattern = ".partial/*/sweep/parts/part-*.parquet"
+    while not list((tmp_path / "res").glob(pattern)) and proc.poll() is None:
+        time.sleep(0.01)
+    assert proc.poll() is None, (tmp_path / "client.log").read_text()
+    os.kill(victim.pid, signal.SIGKILL)
+    out, _ = proc.communicate()
+    assert proc.returncode == 0, (tmp_path / "client.log").read_text()
+    info = json.loads(out)
+    assert victim.poll() is not None and len(info["manifest"]["parts"]) == 84
+    ref = api.sweep(load_config(cfg), out=tmp_path / "ref", progress=False, chunk_size=5)
+    _same_run(Path(info["results"]), ref)
+
+
+def test_dask_bad_address_is_one_line_before_any_work(tmp_path):
+    pytest.importorskip("distributed")
+    p = _cli_sweep(
+        tmp_path, _small(tmp_path), "--executor", "dask", "--scheduler", "not-an-address",
+        "--out", "res",
+    )  # fmt: skip
+    line = _one_error_line(p)
+    assert "not-an-address" in line and "dask scheduler" in line
+    assert not (tmp_path / "res").exists()
+
+
+def test_dask_scheduler_that_does_not_answer_is_one_line_and_resumable(tmp_path):
+    pytest.importorskip("distributed")
+    addr = f"tcp://127.0.0.1:{_free_port()}"  # nothing listens there
+    p = _cli_sweep(
+        tmp_path, _small(tmp_path), "--executor", "dask", "--scheduler", addr,
+        "--connect-timeout", "1", "--out", "res", "--json",
+    )  # fmt: skip
+    line = _one_error_line(p)
+    assert addr in line and "--connect-timeout" in line
+    assert list((tmp_path / "res" / ".partial").iterdir())  # --resume takes it from here
+
+
+@pytest.mark.slow  # a scheduler and one worker that dies (about 40 s)
+def test_dask_cluster_that_loses_every_worker_is_one_line_then_resumes(tmp_path, cluster):
+    import os
+    import signal
+    import time
+
+    cfg = _small(tmp_path)
+    addr = cluster.start_scheduler()
+    only = cluster.start_worker()
+    cluster.wait_for_workers(1)
+    cmd = [sys.executable, "-m", "evbt.cli", "sweep", str(cfg), "--no-report", "--json"]
+    cmd += ["--executor", "dask", "--scheduler", addr, "--out", "res", "--chunk-size", "5"]
+    cmd += ["--connect-timeout", "2"]
+    with open(tmp_path / "client.log", "w") as err:
+        proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=err, text=True)
+    pattern = ".partial/*/sweep/parts/part-*.parquet"
+    while not list((tmp_path / "res").glob(pattern)) and proc.poll() is None:
+        time.sleep(0.01)
+    assert proc.poll() is None, (tmp_path / "client.log").read_text()
+    os.kill(only.pid, signal.SIGKILL)
+    proc.communicate()
+    p = subprocess.CompletedProcess(cmd, proc.returncode, "", (tmp_path / "client.log").read_text())
+    line = _one_error_line(p)
+    assert addr in line and "dask worker" in line and "--resume" in line
+    n_done = len(list((tmp_path / "res").glob(pattern)))
+    assert 1 <= n_done < 84
+    cluster.start_worker()
+    cluster.wait_for_workers(1)
+    p = subprocess.run([*cmd, "--resume"], cwd=tmp_path, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    info = json.loads(p.stdout)
+    assert info["manifest"]["resumed"] is True
+    ref = api.sweep(load_config(cfg), out=tmp_path / "ref", progress=False, chunk_size=5)
+    _same_run(Path(info["results"]), ref)

@@ -115,6 +115,13 @@ def print_sweep(res) -> None:
 )
 @click.option("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")
 @click.option(
+    "--connect-timeout",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help="Dask: seconds to wait for the scheduler, and for a worker when none is left (default 10).",
+)
+@click.option(
     "--chunk-size", type=int, default=None, help="Combinations per part file (default 10000)."
 )
 @click.option(
@@ -131,6 +138,7 @@ def sweep_cmd(
     workers: int | None,
     executor: str,
     scheduler: str | None,
+    connect_timeout: float | None,
     chunk_size: int | None,
     as_json: bool,
     no_report: bool,
@@ -156,6 +164,7 @@ def sweep_cmd(
         workers=workers,
         executor=executor,
         scheduler=scheduler,
+        connect_timeout=connect_timeout,
         progress=not as_json,
         chunk_size=chunk_size,
         prices_path=prices,
