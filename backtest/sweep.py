@@ -649,8 +649,9 @@ def _run_dask(inp, todo, sink, workers, scheduler) -> None:
     if scheduler:
         client = Client(scheduler)
     else:
+        # dashboard on a free port (":0"): the default 8787 may be taken, and Dask then warns
         cluster = LocalCluster(
-            n_workers=1, threads_per_worker=workers or 2, processes=False, dashboard_address=None
+            n_workers=1, threads_per_worker=workers or 2, processes=False, dashboard_address=":0"
         )
         client = Client(cluster)
     try:
