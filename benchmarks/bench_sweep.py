@@ -259,8 +259,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--skip-vbt", action="store_true", help="Only evbt (no vectorbt run).")
     ap.add_argument("--skip-s2", action="store_true", help="Skip the million-backtest run.")
+    ap.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    figures: dict[str, float] = {}
     if a.worker:
         {"evbt": worker_evbt, "vbt": worker_vbt}[a.worker[0]](*a.worker[1:])
         return 0
@@ -296,11 +298,13 @@ def main() -> int:
             stdout=subprocess.DEVNULL,
         )
         print(f"  evbt whole process (evbt sweep CLI): {ev_w:.2f} s, peak RSS {ev_rss:.0f} MB")
+        figures.update(s1_evbt_whole_s=ev_w, s1_evbt_rss_mb=ev_rss)
         subprocess.run(
             [*me, "--worker", "evbt", str(s1), str(folder / "ip"), str(folder / "ev.json")],
             check=True,
         )
         ev = json.loads((folder / "ev.json").read_text())
+        figures.update(s1_evbt_inprocess_s=ev["seconds"])
         print(
             f"  evbt in-process: {ev['seconds']:.3f} s, +{ev['peak_mb']:.0f} MB peak (backtests "
             f"and metrics); complete run_sweep in-process {ev['full_seconds']:.2f} s (loading, "
@@ -311,6 +315,9 @@ def main() -> int:
             vb_w, vb_rss, rc = _spawn([*args, str(folder / "vbt.json")])
             if rc == 0:
                 vb = json.loads((folder / "vbt.json").read_text())
+                figures.update(
+                    s1_vbt_whole_s=vb_w, s1_vbt_rss_mb=vb_rss, s1_vbt_inprocess_s=vb["seconds"]
+                )
                 print(f"  vectorbt whole process: {vb_w:.2f} s, peak RSS {vb_rss:.0f} MB")
                 print(f"  vectorbt in-process: {vb['seconds']:.3f} s, +{vb['peak_mb']:.0f} MB peak")
                 mine = pd.read_parquet(folder / "ev.parquet")
@@ -355,11 +362,14 @@ def main() -> int:
                 return 1
             man = json.loads(out_json.read_text())["manifest"]
             n_bt = man["n_combos"] * N_TICKERS
+            figures.update(s2_backtests=n_bt, s2_whole_s=wall, s2_rss_mb=rss)
             print(
                 f"S2: {man['n_combos']:,} combinations x {N_TICKERS} tickers = {n_bt:,} "
                 f"backtests in {len(man['parts'])} parts: whole process {wall:.1f} s "
                 f"({man['seconds']:.1f} s in the sweep loop), peak RSS {rss:.0f} MB"
             )
+    if a.json:
+        a.json.write_text(json.dumps(figures, indent=2))
     return 0
 
 

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import platformdirs
 
-from evbt.data.calendar import CAL_START, nyse, sessions
+from evbt.data.calendar import CAL_START, bounds, sessions
 from evbt.data.contract import validate_prices
 from evbt.errors import InputError
 
@@ -70,7 +70,7 @@ def paths(folder: Path, ticker: str) -> tuple[Path, Path]:
 @functools.lru_cache(maxsize=1)
 def universe() -> pd.DatetimeIndex:
     """Every NYSE session the calendar knows; coverage masks index into it."""
-    return sessions(CAL_START, nyse().last_session)
+    return sessions(CAL_START, bounds()[1])
 
 
 def covered_mask(ranges: Sequence[Sequence[object]] = ()) -> np.ndarray:

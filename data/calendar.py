@@ -28,12 +28,15 @@ import re
 import warnings
 import zoneinfo
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
-import exchange_calendars as xcals
 import numpy as np
 import pandas as pd
 
 from evbt.errors import InputError
+
+if TYPE_CHECKING:
+    import exchange_calendars as xcals
 
 NY = zoneinfo.ZoneInfo("America/New_York")
 TIME_LABELS = ("pre_market", "intraday", "after_close", "unknown")
@@ -46,6 +49,61 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 CAL_START = "2000-01-03"
 
 
+def _calendar_end() -> str:
+    """The calendar's last day: two years past today."""
+    return (pd.Timestamp.today().normalize() + pd.DateOffset(years=2)).strftime("%Y-%m-%d")
+
+
+class Table(NamedTuple):
+    """The NYSE sessions (tz-naive, as exchange-calendars gives them) and their closes (UTC
+    nanoseconds): all the reaction-session rule and :func:`sessions` need."""
+
+    sessions: pd.DatetimeIndex
+    closes: np.ndarray  # int64 ns since the epoch, UTC
+
+    @property
+    def first(self) -> pd.Timestamp:
+        return self.sessions[0]
+
+    @property
+    def last(self) -> pd.Timestamp:
+        return self.sessions[-1]
+
+
+@functools.lru_cache(maxsize=1)
+def table() -> Table:
+    """The NYSE session table, read from the user cache folder (two arrays, a few
+    milliseconds) without importing exchange-calendars; built from :func:`nyse` and stored
+    when missing or unreadable. Same key as the calendar: its version and range."""
+    end = _calendar_end()
+    path = _calendar_cache_path(end, ".npz")
+    if path is not None:
+        with contextlib.suppress(Exception):  # any problem with the copy: rebuild it
+            with np.load(path, allow_pickle=False) as z:
+                days, closes = z["sessions"], z["closes"]
+            if days.dtype.kind == "M" and closes.dtype == np.int64 and len(days) == len(closes):
+                return Table(pd.DatetimeIndex(days), closes)
+    cal = nyse()
+    days = pd.DatetimeIndex(cal.sessions.to_numpy())  # no freq: the same index either way
+    out = Table(days, cal.closes.to_numpy().astype("datetime64[ns]").view(np.int64))
+    if path is not None:
+        with contextlib.suppress(OSError, ValueError):  # a read-only cache is fine
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for old in path.parent.glob("XNYS-*.npz"):
+                old.unlink(missing_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
+                np.savez(fh, sessions=out.sessions.to_numpy(), closes=out.closes)
+            os.replace(tmp, path)
+    return out
+
+
+def bounds() -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last NYSE session the calendar covers (tz-naive)."""
+    t = table()
+    return t.first, t.last
+
+
 @functools.lru_cache(maxsize=1)
 def nyse() -> xcals.ExchangeCalendar:
     """The XNYS calendar from 2000 to two years past today (built once per process).
@@ -54,7 +112,9 @@ def nyse() -> xcals.ExchangeCalendar:
     kept in the user cache folder (platformdirs' user cache dir for evbt), keyed by the
     exchange-calendars version and the range; a missing or unreadable copy is rebuilt.
     """
-    end = (pd.Timestamp.today().normalize() + pd.DateOffset(years=2)).strftime("%Y-%m-%d")
+    import exchange_calendars as xcals
+
+    end = _calendar_end()
     path = _calendar_cache_path(end)
     if path is not None:
         with contextlib.suppress(Exception):  # any problem with the copy: rebuild it
@@ -79,15 +139,20 @@ def nyse() -> xcals.ExchangeCalendar:
     return cal
 
 
-def _calendar_cache_path(end: str) -> Path | None:
-    """Where the built calendar is kept, or None when no cache folder can be named."""
+def _calendar_cache_path(end: str, suffix: str = ".pkl") -> Path | None:
+    """Where the built calendar (``.pkl``) or its session table (``.npz``) is kept, or None
+    when no cache folder can be named. The key names the exchange-calendars version (read
+    from its metadata, without importing it) and the range."""
     try:
+        import importlib.metadata
+
         import platformdirs
 
         root = platformdirs.user_cache_dir("evbt")
-    except Exception:  # pragma: no cover - platformdirs is a dependency
+        version = importlib.metadata.version("exchange-calendars")
+    except Exception:  # pragma: no cover - both are dependencies
         return None
-    return Path(root) / "calendars" / f"XNYS-{xcals.__version__}-{CAL_START}-{end}.pkl"
+    return Path(root) / "calendars" / f"XNYS-{version}-{CAL_START}-{end}{suffix}"
 
 
 def parse_day(value: object, what: str) -> pd.Timestamp | None:
@@ -132,12 +197,7 @@ def parse_asof(value: object, what: str = "--asof") -> pd.Timestamp:
 
 def check_in_calendar(day: pd.Timestamp, what: str) -> pd.Timestamp:
     """``day`` unchanged if the NYSE calendar covers it, else a one-line InputError."""
-    cal = nyse()
-    first, last = (
-        (pd.Timestamp(x).tz_localize(None) for x in (cal.first_session, cal.last_session))
-        if cal.first_session.tz
-        else (cal.first_session, cal.last_session)
-    )
+    first, last = bounds()
     if not first <= day <= last:
         raise InputError(
             f"{what} {day:%Y-%m-%d}: outside the NYSE calendar ({first:%Y-%m-%d} to "
@@ -148,13 +208,16 @@ def check_in_calendar(day: pd.Timestamp, what: str) -> pd.Timestamp:
 
 def sessions(start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.DatetimeIndex:
     """NYSE sessions from ``start`` to ``end`` inclusive, tz-naive dates."""
-    cal = nyse()
-    s = max(pd.Timestamp(start), cal.first_session)
-    e = min(pd.Timestamp(end), cal.last_session)
+    t = table()
+    s = max(pd.Timestamp(start), t.first)
+    e = min(pd.Timestamp(end), t.last)
     if s > e:
         return pd.DatetimeIndex([], name="date")
-    idx = cal.sessions_in_range(s, e)
-    return pd.DatetimeIndex(idx.tz_localize(None) if idx.tz else idx, name="date")
+    if s != s.normalize() or e != e.normalize():  # exchange-calendars refuses times of day
+        idx = nyse().sessions_in_range(s, e)
+        return pd.DatetimeIndex(idx.tz_localize(None) if idx.tz else idx, name="date")
+    lo, hi = t.sessions.searchsorted(s, "left"), t.sessions.searchsorted(e, "right")
+    return pd.DatetimeIndex(t.sessions[lo:hi], name="date")
 
 
 def check_tz(tz: str, *, where: str = "tz") -> zoneinfo.ZoneInfo:
@@ -198,20 +261,21 @@ def info_instant(date: str | dt.date, time: str, tz: str) -> pd.Timestamp:
 
 def session_of_instant(instant: pd.Timestamp) -> pd.Timestamp:
     """First session whose close comes after ``instant`` (tz-aware)."""
-    cal = nyse()
+    t = table()
     ny = instant.tz_convert(NY) if instant.tzinfo else instant.tz_localize(NY)
     day = pd.Timestamp(ny.date())
-    if day < cal.first_session or day > cal.last_session:
+    if day < t.first or day > t.last:
         raise InputError(
             f"date {day:%Y-%m-%d} is outside the NYSE calendar "
-            f"({cal.first_session:%Y-%m-%d} to {cal.last_session:%Y-%m-%d}): "
+            f"({t.first:%Y-%m-%d} to {t.last:%Y-%m-%d}): "
             "use a date inside that range"
         )
-    if cal.is_session(day):
-        if ny < cal.session_close(day):  # session_close is tz-aware (UTC)
-            return day
-        return cal.next_session(day)
-    return cal.date_to_session(day, direction="next")
+    i = int(t.sessions.searchsorted(day, "left"))  # day's session, else the next one
+    if t.sessions[i] == day and ny.value >= t.closes[i]:  # closed before the news
+        i += 1
+    if i >= len(t.sessions):  # after the last close: exchange-calendars' own error
+        return nyse().next_session(day)
+    return t.sessions[i]
 
 
 def reaction_session(
@@ -223,7 +287,12 @@ def reaction_session(
 
 def session_offset(session: pd.Timestamp, n: int) -> pd.Timestamp:
     """The session ``n`` sessions after (n > 0) or before (n < 0) ``session``."""
-    return nyse().session_offset(pd.Timestamp(session), int(n))
+    t, day = table(), pd.Timestamp(session)
+    i = int(t.sessions.searchsorted(day, "left"))
+    j = i + int(n)
+    if i < len(t.sessions) and t.sessions[i] == day and 0 <= j < len(t.sessions):
+        return t.sessions[j]
+    return nyse().session_offset(day, int(n))  # not a session or out of range: its error
 
 
 def session_positions(index: pd.DatetimeIndex, when: pd.DatetimeIndex | np.ndarray) -> np.ndarray:

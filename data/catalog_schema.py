@@ -180,10 +180,9 @@ def check_text(value: str, *, where: str) -> str:
 @functools.lru_cache(maxsize=1)
 def calendar_range() -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last day the NYSE calendar maps (event dates must lie inside)."""
-    from evbt.data.calendar import nyse
+    from evbt.data.calendar import bounds
 
-    cal = nyse()
-    return pd.Timestamp(cal.first_session), pd.Timestamp(cal.last_session)
+    return bounds()
 
 
 def _in_calendar(origin: str, where: Location, col: str, v: pd.Timestamp) -> None:

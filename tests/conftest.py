@@ -1,15 +1,101 @@
-"""Shared fixtures. Real market data lives outside the repo, in ../shared/marketdata."""
+"""Shared fixtures. Real market data lives outside the repo, in ../shared/marketdata.
+
+Also the suite's speed settings (issue 17):
+
+- Hypothesis profiles: ``quick`` (the default run) and ``thorough`` (the slow run,
+  ``python -m pytest -m slow``, or ``EVBT_HYPOTHESIS=thorough``). Each property test states
+  its full example count in its ``@settings(max_examples=n)``; ``thorough`` runs ``n``,
+  ``quick`` a tenth of it (at least 10). The slow run also selects every property test, so
+  CI (which runs both) still checks each property with its full count.
+- pytest-xdist groups (``--dist loadgroup`` in pyproject's addopts): every test is put in
+  one group per kernel family (the tests that compile the same Numba kernels or vectorbt's
+  ``simulate_from_signals_nb``) or else per file, so both workers compile different kernels
+  and a module-scoped fixture is built once.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_PRICES = ROOT.parent / "shared" / "marketdata" / "prices.parquet"
 EVENTS_MD = ROOT.parent / "shared" / "reference" / "events.md"
+
+# Settings every property test shares (each test may add its own on top).
+_COMMON = {"derandomize": True, "deadline": None, "database": None}
+settings.register_profile("quick", **_COMMON)
+settings.register_profile("thorough", **_COMMON)
+QUICK_SHARE, QUICK_MIN = 10, 10  # quick: max_examples // 10, at least 10
+
+
+def _quick(test: object) -> None:
+    """Run a property test with a tenth of its stated examples (once per function)."""
+    fn = getattr(test, "__func__", test)  # a method's function
+    if getattr(fn, "_evbt_quick", False):
+        return
+    # Where @settings/@given keep a test's settings, read by hypothesis when the test runs.
+    stated = getattr(fn, "_hypothesis_internal_use_settings", None)
+    if stated is None:
+        raise RuntimeError(
+            "hypothesis no longer keeps a test's settings in _hypothesis_internal_use_settings: "
+            "update tests/conftest.py's quick profile"
+        )
+    n = min(stated.max_examples, max(QUICK_MIN, stated.max_examples // QUICK_SHARE))
+    fn._hypothesis_internal_use_settings = settings(stated, max_examples=n)
+    fn._evbt_quick = True
+
+
+# Test file -> xdist group. Files that compile the same kernels share a group, so one worker
+# compiles them while the other compiles a different family. Files not listed are a group of
+# their own (their module fixtures are built once, on one worker).
+KERNEL_FAMILY = {
+    # the backtest kernel (simulate_nb) and vectorbt's simulate_from_signals_nb
+    "test_parity_vectorbt.py": "vectorbt",
+    "test_trust.py": "vectorbt",
+    "test_engine.py": "vectorbt",
+    "test_metrics.py": "vectorbt",
+    # the event-study kernels (event_ar_nb, placebo_car_nb, ...)
+    "test_study.py": "study",
+    "test_study_clustering.py": "study",
+    "test_study_calibration.py": "study",
+    # the sweep and the overfitting statistics
+    "test_sweep.py": "sweep",
+    "test_overfit.py": "sweep",
+}
+
+
+def _selects_slow(config: pytest.Config) -> bool:
+    """Whether ``-m`` selects the slow tests (``-m slow``, ``-m "slow or realdata"``)."""
+    expr = (config.getoption("markexpr", "") or "").replace("not slow", "")
+    return "slow" in expr
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    wanted = os.environ.get("EVBT_HYPOTHESIS")
+    if wanted not in (None, "", "quick", "thorough"):
+        raise pytest.UsageError(f"EVBT_HYPOTHESIS={wanted!r}: use quick or thorough")
+    thorough = wanted == "thorough" or (not wanted and _selects_slow(config))
+    settings.load_profile("thorough" if thorough else "quick")
+
+
+@pytest.hookimpl(tryfirst=True)  # before the mark plugin deselects by -m
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    thorough = settings.get_current_profile_name() == "thorough"
+    for item in items:
+        name = item.path.name
+        item.add_marker(pytest.mark.xdist_group(KERNEL_FAMILY.get(name, name)))
+        test = getattr(item, "obj", None)
+        if not getattr(test, "is_hypothesis_test", False):
+            continue
+        if thorough:  # the slow run checks every property with its full example count
+            item.add_marker(pytest.mark.slow)
+        else:
+            _quick(test)
 
 
 @pytest.fixture(scope="session")
