@@ -109,7 +109,7 @@ def alerts_cmd(
     horizon_txt = (
         f"{ahead[0]:%Y-%m-%d}..{ahead[-1]:%Y-%m-%d}" if len(ahead) else "beyond the calendar"
     )
-    if old is not None:
+    if state and old is not None:
         changes = al.diff_alerts(old, items)
         al.write_state(state, items, day)
         if not changes:
