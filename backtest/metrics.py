@@ -32,7 +32,6 @@ The functions do no input checking: they expect finite float arrays. Input check
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,6 +39,7 @@ import pandas as pd
 
 from evbt.backtest.enums import ExitReason
 from evbt.errors import InputError
+from evbt.hints import nearest
 
 PERIODS_PER_YEAR = 252
 DAYS_PER_YEAR = 365.25
@@ -316,9 +316,8 @@ def _check_columns(df: pd.DataFrame, required: Sequence[str], what: str) -> None
     have = [str(c) for c in df.columns]
     for col in required:
         if col not in df.columns:
-            lower = {h.lower(): h for h in have}
-            hint = [lower[h] for h in difflib.get_close_matches(col.lower(), list(lower), n=1)]
-            fix = f"did you mean {hint[0]!r}? rename it" if hint else f"add a {col!r} column"
+            hint = nearest(col, have, ignore_case=True)
+            fix = f"did you mean {hint!r}? rename it" if hint else f"add a {col!r} column"
             raise InputError(f"{what} has no column {col!r} (it has {have}): {fix}")
 
 

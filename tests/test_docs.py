@@ -72,6 +72,8 @@ DOCTEST_MODULES = [
     "evbt.strategies.config",
     "evbt.result",
     "evbt.strategies.presets",
+    "evbt.fsutil",
+    "evbt.hints",
 ]
 
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # never above; and module-level imports form no cycle. (evbt/__init__.py is the public API
 # and imports lazily, so importing any evbt.* module loads nothing above it.)
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("ground", ("evbt.errors",)),
+    ("ground", ("evbt.errors", "evbt.fsutil", "evbt.hints")),
     ("strategies", ("evbt.strategies",)),
     ("data", ("evbt.data",)),
     ("signals", ("evbt.signals",)),
