@@ -93,3 +93,17 @@ def test_docstring_examples_run(name, tmp_path, monkeypatch):
     result = runner.summarize(verbose=False)
     assert result.attempted > 0, f"{name} has no docstring examples"
     assert result.failed == 0, out.getvalue()[-4000:]
+
+
+def test_every_contract_the_code_cites_is_defined():
+    """ "contract C1" and friends, cited across the code, each have a section in
+    docs/contracts.md."""
+    text = (ROOT / "docs" / "contracts.md").read_text()
+    defined = set(re.findall(r"^## (C\d+):", text, flags=re.M))
+    cited: set[str] = set()
+    for folder in ("evbt", "data", "signals", "strategies", "backtest", "tests"):
+        for path in (ROOT / folder).rglob("*.py"):
+            cited |= set(re.findall(r"\bC([1-9])\b", path.read_text()))
+    cited_names = {f"C{n}" for n in cited}
+    assert cited_names, "no contract cited: the pattern is wrong"
+    assert cited_names <= defined, sorted(cited_names - defined)
