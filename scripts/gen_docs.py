@@ -30,6 +30,10 @@ WIDTH = 78
 def _commands(cmd: Any, ctx: Any) -> Iterator[tuple[Any, Any]]:
     import click
 
+    # click caches a command's help option with the option names of the first context that
+    # asked for it (a test calling a subcommand alone caches plain --help): ask afresh.
+    if hasattr(cmd, "_help_option"):
+        cmd._help_option = None
     yield cmd, ctx
     if isinstance(cmd, click.Group):
         for name in cmd.list_commands(ctx):
