@@ -229,7 +229,7 @@ def sim_params(**kwargs: object) -> SimParams:
     values.update(kwargs)
     for name in _FLOATS:
         try:
-            values[name] = float(values[name])  # type: ignore[arg-type]
+            values[name] = float(values[name])
         except (TypeError, ValueError):
             raise ValueError(f"{name} must be a number, got {values[name]!r}") from None
     for name in _ENUMS:
@@ -269,7 +269,7 @@ def sim_params(**kwargs: object) -> SimParams:
         math.isfinite(values["max_gross"]) and 0.0 < values["max_gross"] <= 1.0,
         f"max_gross={values['max_gross']} must be in (0, 1] (1.0 = fully invested, no leverage)",
     )
-    return SimParams(**values)  # type: ignore[arg-type]
+    return SimParams(**values)
 
 
 _TOML_FIELD = {

@@ -67,10 +67,10 @@ def _portfolio_class() -> Any:
         return EvbtPortfolio
     import vectorbt as vbt
 
-    class _EvbtPortfolio(vbt.Portfolio):  # type: ignore[misc,name-defined]
+    class _EvbtPortfolio(vbt.Portfolio):
         """A ``vbt.Portfolio`` with evbt's return conventions (see the module docstring)."""
 
-        def get_returns_acc(  # type: ignore[override]
+        def get_returns_acc(
             self,
             group_by: Any = None,
             benchmark_rets: Any = None,
@@ -97,7 +97,7 @@ def _portfolio_class() -> Any:
                 **kwargs,
             )
 
-        def plot(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        def plot(self, *args: Any, **kwargs: Any) -> Any:
             several = len(self.wrapper.columns) > 1
             if (
                 several

@@ -8,9 +8,11 @@ process skips compilation; ``nogil=True`` lets Dask threads run kernels in paral
 
 from __future__ import annotations
 
+from typing import Any
+
 from numba import njit
 
-JIT_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy"}
+JIT_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 def jit(func):

@@ -1,7 +1,10 @@
 """Performance metrics of a backtest: NumPy building blocks and one pandas-facing table.
 
 Every metric is defined once, in a NumPy function below; :func:`compute_metrics` only checks
-and aligns its pandas inputs, calls those functions and labels the result.
+and aligns its pandas inputs, calls those functions and labels the result. :data:`REGISTRY`
+holds one :class:`Metric` per metric evbt reports (name, label, format, unit, source), and
+:data:`TABLES` which of them each table shows (the backtest's metrics, a sweep's part files,
+the sweep summary, ``stats()``, the report), so that a name is spelled in one place.
 
 Conventions shared by every metric:
 
@@ -32,38 +35,20 @@ The functions do no input checking: they expect finite float arrays. Input check
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from evbt.backtest.enums import ExitReason
 from evbt.errors import InputError
+from evbt.hints import did_you_mean, nearest
 
 PERIODS_PER_YEAR = 252
 DAYS_PER_YEAR = 365.25
 OPEN = ExitReason.OPEN
 """``exit_reason`` of a trade still open at the end of the backtest (3, from evbt.backtest.enums)."""
-
-METRICS = (
-    "total_return",
-    "cagr",
-    "ann_vol",
-    "sharpe",
-    "sortino",
-    "max_drawdown",
-    "calmar",
-    "n_trades",
-    "hit_rate",
-    "avg_win",
-    "avg_loss",
-    "profit_factor",
-    "exposure",
-    "benchmark_return",
-    "excess_return",
-)
-"""Names of the rows of :func:`compute_metrics`, in order."""
 
 # A sample std at or below _STD_TOL * (1 + max|r|) is rounding noise, not risk. Returns that
 # are constant in exact arithmetic (a curve compounding at a fixed rate) come out of
@@ -253,6 +238,152 @@ def exposure(position: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------------------
+# The metric registry: one entry per metric, read by the tables that show metrics
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric: its name, how to say and show it, and where it comes from.
+
+    ``fmt`` is a format name of ``evbt.report.html.FORMATS`` (``pct``: a fraction shown as a
+    percentage; ``num``; ``int``; ``money``: in the account's currency; ``p``: a p-value;
+    ``text``). ``unit`` says what a value is in words. ``func`` is the building block above
+    that defines it (None when it comes from elsewhere, said by ``source``).
+    ``sweep_column`` is its column in a sweep's part files where that name differs.
+    """
+
+    name: str
+    label: str
+    fmt: str
+    unit: str
+    source: str
+    doc: str
+    func: Callable[..., float] | None = None
+    sweep_column: str | None = None
+
+
+_SWEEP_SUMS = "the sweep's running sums (evbt.backtest.sweep.finalise)"
+_OVERFIT = "evbt.backtest.overfit.summarize"
+
+REGISTRY: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric("total_return", "total return", "pct", "fraction", "total_return",
+               "E_last / E_first - 1 (to the ruin session when ruined)", total_return),
+        Metric("cagr", "CAGR", "pct", "fraction per year", "cagr",
+               "compound annual growth over 365.25-day years; -1 when ruined", cagr),
+        Metric("ann_vol", "volatility (annual)", "pct", "fraction per year", "ann_vol",
+               "sample std of daily returns times sqrt(252)", ann_vol, "volatility"),
+        Metric("sharpe", "Sharpe", "num", "ratio, annualised", "sharpe",
+               "mean / std of daily returns times sqrt(252); NaN when the std is 0", sharpe),
+        Metric("sortino", "Sortino", "num", "ratio, annualised", "sortino",
+               "mean / downside deviation of daily returns times sqrt(252)", sortino),
+        Metric("max_drawdown", "max drawdown", "pct", "fraction (<= 0)", "max_drawdown",
+               "the deepest fall from a running peak of equity", max_drawdown),
+        Metric("calmar", "Calmar", "num", "ratio", "calmar",
+               "cagr / |max_drawdown|", calmar),
+        Metric("n_trades", "trades", "int", "count", "compute_metrics",
+               "trades taken, open ones included"),
+        Metric("hit_rate", "hit rate", "pct", "fraction", "hit_rate",
+               "share of closed trades with pnl > 0", hit_rate),
+        Metric("avg_win", "average win", "money", "currency", "avg_win",
+               "mean pnl of the winning closed trades", avg_win),
+        Metric("avg_loss", "average loss", "money", "currency", "avg_loss",
+               "mean pnl of the losing closed trades (< 0)", avg_loss),
+        Metric("profit_factor", "profit factor", "num", "ratio", "profit_factor",
+               "gross wins / gross losses of closed trades; inf with no loss", profit_factor),
+        Metric("exposure", "exposure", "pct", "fraction of sessions", "exposure",
+               "share of sessions holding a position", exposure),
+        Metric("benchmark_return", "benchmark return", "pct", "fraction", "total_return",
+               "the benchmark's buy-and-hold total return over the same sessions",
+               total_return),
+        Metric("excess_return", "excess return over benchmark", "pct", "fraction",
+               "compute_metrics", "total_return - benchmark_return"),
+        Metric("avg_trade", "average trade return", "pct", "fraction", _SWEEP_SUMS,
+               "mean return of the closed trades"),
+        Metric("n_signals", "signals", "int", "count", _SWEEP_SUMS,
+               "signals of the combination: trades + skipped (contract C1)"),
+        Metric("n_skipped", "skipped signals", "int", "count", _SWEEP_SUMS,
+               "signals not traded, each with a reason (contract C1)"),
+        Metric("n_obs", "daily returns", "int", "count", _SWEEP_SUMS,
+               "daily returns counted (to the ruin session when ruined)"),
+        Metric("skew", "skewness", "num", "moment", _SWEEP_SUMS,
+               "population skewness of the daily returns"),
+        Metric("kurt", "kurtosis", "num", "moment (non-excess)", _SWEEP_SUMS,
+               "population kurtosis of the daily returns (3 for a normal)"),
+        Metric("dsr", "deflated Sharpe", "num3", "probability", _OVERFIT,
+               "deflated Sharpe ratio: PSR against the best of the grid's trials by luck"),
+        Metric("psr_pvalue", "PSR p-value", "p", "probability", _OVERFIT,
+               "one-sided p-value of H0: Sharpe <= 0 (probabilistic Sharpe ratio)"),
+        Metric("bh_reject", "BH reject", "text", "flag", _OVERFIT,
+               "rejected by Benjamini-Hochberg false-discovery control"),
+        Metric("by_reject", "BY reject", "text", "flag", _OVERFIT,
+               "rejected by Benjamini-Yekutieli false-discovery control"),
+    )
+}  # fmt: skip
+"""Every metric evbt reports, by name (the backtest's name: ``ann_vol``, not ``volatility``)."""
+
+TABLES: dict[str, tuple[str, ...]] = {
+    # the rows of compute_metrics (metrics.parquet), in order
+    "backtest": (
+        "total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "calmar",
+        "n_trades", "hit_rate", "avg_win", "avg_loss", "profit_factor", "exposure",
+        "benchmark_return", "excess_return",
+    ),
+    # the metric columns of a sweep's part files (contract C2), in order, by their name there
+    "sweep": (
+        "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar",
+        "hit_rate", "profit_factor", "avg_trade", "avg_win", "avg_loss", "exposure",
+        "n_trades", "n_signals", "n_skipped", "n_obs", "skew", "kurt",
+    ),
+    # the columns overfit.summarize adds to sweep_summary.parquet (contract C2)
+    "summary": ("sharpe", "dsr", "psr_pvalue", "bh_reject", "by_reject"),
+    # BacktestResult.stats(): the strategy beside its benchmark
+    "stats": (
+        "total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "calmar",
+        "exposure", "n_trades", "hit_rate", "profit_factor",
+    ),
+    # the report's summary table (its first seven are the headline cards)
+    "report": (
+        "total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "calmar",
+        "exposure", "n_trades", "hit_rate", "avg_win", "avg_loss", "profit_factor",
+        "excess_return",
+    ),
+}  # fmt: skip
+"""Which metrics each table shows, in its order."""
+
+_BY_COLUMN = {m.sweep_column: m for m in REGISTRY.values() if m.sweep_column}
+
+
+def metric(name: str) -> Metric:
+    """The registry entry of ``name`` (a metric's name, or its column name in a sweep)."""
+    try:
+        return REGISTRY[name] if name in REGISTRY else _BY_COLUMN[name]
+    except KeyError:
+        fix = did_you_mean(name, [*REGISTRY, *_BY_COLUMN], fallback="see metrics.REGISTRY")
+        raise KeyError(f"no metric {name!r}: {fix}") from None
+
+
+def columns(table: str) -> tuple[str, ...]:
+    """The metric names (column names, for ``"sweep"``) that ``table`` shows, in order."""
+    return TABLES[table]
+
+
+def metric_names() -> frozenset[str]:
+    """Every name a metric goes by: registry names and sweep column names."""
+    return frozenset(REGISTRY) | frozenset(_BY_COLUMN)
+
+
+for _table, _names in TABLES.items():
+    for _name in _names:
+        metric(_name)  # every table names registered metrics only (fails at import)
+
+METRICS = TABLES["backtest"]
+"""Names of the rows of :func:`compute_metrics`, in order."""
+
+
+# ---------------------------------------------------------------------------------------
 # pandas face: check and align inputs, call the building blocks, label the result
 # ---------------------------------------------------------------------------------------
 
@@ -316,9 +447,8 @@ def _check_columns(df: pd.DataFrame, required: Sequence[str], what: str) -> None
     have = [str(c) for c in df.columns]
     for col in required:
         if col not in df.columns:
-            lower = {h.lower(): h for h in have}
-            hint = [lower[h] for h in difflib.get_close_matches(col.lower(), list(lower), n=1)]
-            fix = f"did you mean {hint[0]!r}? rename it" if hint else f"add a {col!r} column"
+            hint = nearest(col, have, ignore_case=True)
+            fix = f"did you mean {hint!r}? rename it" if hint else f"add a {col!r} column"
             raise InputError(f"{what} has no column {col!r} (it has {have}): {fix}")
 
 

@@ -163,7 +163,7 @@ def parse_day(value: object, what: str) -> pd.Timestamp | None:
     if value is None:
         return None
     try:
-        ts = pd.Timestamp(value)  # type: ignore[arg-type]
+        ts = pd.Timestamp(value)
     except (ValueError, TypeError):
         ts = pd.NaT
     if pd.isna(ts):

@@ -112,7 +112,7 @@ def _config_arg(config: Any, **counts: Any) -> Config:
     if isinstance(config, ConfigType):
         return config
     if isinstance(config, str | os.PathLike):
-        return load_config(config)
+        return load_config(Path(config))
     raise InputError(
         f"config: expected a Config or the path of a TOML config, not {type(config).__name__}: "
         "pass evbt.load_config('run.toml') or the path itself"

@@ -297,10 +297,6 @@ class Config:
         blob = json.dumps(self.canonical(), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
-    def check(self) -> Config:
-        """Kept for callers: every value was checked on construction."""
-        return self
-
 
 _TABLES = {
     "data": DataConfig,

@@ -72,6 +72,8 @@ DOCTEST_MODULES = [
     "evbt.strategies.config",
     "evbt.result",
     "evbt.strategies.presets",
+    "evbt.fsutil",
+    "evbt.hints",
 ]
 
 
@@ -91,3 +93,65 @@ def test_docstring_examples_run(name, tmp_path, monkeypatch):
     result = runner.summarize(verbose=False)
     assert result.attempted > 0, f"{name} has no docstring examples"
     assert result.failed == 0, out.getvalue()[-4000:]
+
+
+def test_every_contract_the_code_cites_is_defined():
+    """ "contract C1" and friends, cited across the code, each have a section in
+    docs/contracts.md."""
+    text = (ROOT / "docs" / "contracts.md").read_text()
+    defined = set(re.findall(r"^## (C\d+):", text, flags=re.M))
+    cited: set[str] = set()
+    for folder in ("evbt", "data", "signals", "strategies", "backtest", "tests"):
+        for path in (ROOT / folder).rglob("*.py"):
+            cited |= set(re.findall(r"\bC([1-9])\b", path.read_text()))
+    cited_names = {f"C{n}" for n in cited}
+    assert cited_names, "no contract cited: the pattern is wrong"
+    assert cited_names <= defined, sorted(cited_names - defined)
+
+
+def _gen_docs():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("gen_docs", ROOT / "scripts" / "gen_docs.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_docs_are_up_to_date():
+    """docs/cli.md (every --help), the Defaults table (the config dataclasses) and the
+    metric table (the registry) are what scripts/gen_docs.py makes of the code now."""
+    stale = [
+        str(path.relative_to(ROOT))
+        for path, text in _gen_docs().expected().items()
+        if not path.exists() or path.read_text() != text
+    ]
+    assert stale == [], f"out of date: {stale}: run python scripts/gen_docs.py"
+
+
+def test_cli_reference_is_every_commands_help(capsys, monkeypatch):
+    """docs/cli.md holds, for each command, exactly what `evbt ... --help` prints (in a
+    terminal 80 or more columns wide)."""
+    monkeypatch.setenv("COLUMNS", "120")
+    text = (ROOT / "docs" / "cli.md").read_text()
+    sections = re.findall(r"^## (evbt[^\n]*)\n\n```text\n(.*?)\n```", text, flags=re.S | re.M)
+    assert len(sections) > 20
+    _gen_docs().render_cli()  # resets click's cached help options (see _commands)
+    for name, body in sections:
+        code = main([*name.split()[1:], "--help"])
+        out = capsys.readouterr().out
+        assert code == 0
+        assert out.rstrip() == body, name
+
+
+def test_docs_links_resolve():
+    """Every relative link of the README and docs/*.md points at a file that exists."""
+    bad = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text()):
+            if "://" in target:
+                continue
+            if not (page.parent / target).exists():
+                bad.append(f"{page.relative_to(ROOT)}: {target}")
+    assert bad == []

@@ -111,7 +111,7 @@ def alerts_cmd(
         f"{ahead[0]:%Y-%m-%d}..{ahead[-1]:%Y-%m-%d}" if len(ahead) else "beyond the calendar"
     )
     sessions = f"nothing in the next {horizon} sessions"
-    if old is not None:
+    if state and old is not None:
         changes = al.diff_alerts(old, items)
         if fmt == "ics":  # a calendar is a state, not a diff: the whole of it every time
             text = al.to_ics(items)
