@@ -280,7 +280,7 @@ dl.words dt{font-weight:600;margin-top:8px}dl.words dd{margin:2px 0 6px 0}
 details{margin:6px 0}
 pre{background:var(--alt);padding:8px;overflow-x:auto;font-size:12px;max-width:100%}
 footer{color:var(--muted);font-size:12px;padding:10px 28px 30px;border-top:1px solid var(--line)}
-th.sort{cursor:pointer}th.sort:after{content:" \21C5";color:var(--muted)}
+th.sort{cursor:pointer}th.sort:after{content:" ⇅";color:var(--muted)}
 @media (max-width:640px){
 header,nav,main,footer{padding-left:12px;padding-right:12px}
 .banner{margin:8px 12px 0}
@@ -366,9 +366,10 @@ def page(
             f"<script>var SRC={json.dumps(src)};{LOADER}</script>"
         )
     sort_js = SORT_JS if "sortable" in body else ""
+    drawn = "" if figures else ' data-charts="drawn"'
     return (
         "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
+        f'<html lang="en"{drawn}><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
         f'<header><h1>{esc(title)}</h1><div class="sub">{esc(subtitle)}</div></header>'
