@@ -656,3 +656,20 @@ def test_swept_values_in_words():
         "entry offset (sessions from the reaction session): 0, +1, -2",
         "hold (sessions): 1, 5",
     ]
+
+
+def test_to_vectorbt_stats_match_ours_and_plot_works_for_one_ticker():
+    """Finding 10: stats() annualised over 365 days (Sharpe -0.100 vs our -0.083) and plot()
+    raised "Only one column is allowed" on a one-ticker run."""
+    from evbt.api import run
+    from evbt.strategies.config import load_config
+
+    result = run(load_config(ROOT / "examples" / "launch_shock.toml"))
+    pf = result.to_vectorbt()
+    assert list(pf.wrapper.columns) == ["NVDA"]
+    st = pf.stats()
+    ours = result.summary()
+    assert st["Sharpe Ratio"] == pytest.approx(ours["sharpe"], rel=1e-9)
+    assert st["Sortino Ratio"] == pytest.approx(ours["sortino"], rel=1e-9)
+    fig = pf.plot()
+    assert len(fig.data) > 0
