@@ -269,11 +269,12 @@ def per_event_section(pg: Page, run: RunFolder) -> None:
     window = ((run.config.get("study") or {}).get("window")) or None
     car_label = f"stock's CAR [{window[0]}, +{window[1]}]" if window else "stock's CAR"
     cols = [
-        ("event_id", "event"), ("org", "org"), ("kind", "kind"), ("ticker", "ticker"),
-        ("direction", "side"), ("reaction_session", "reaction session"),
-        ("entry_session", "entry"), ("exit_session", "exit"), ("exit_reason", "exit reason"),
-        ("ret", "position's return"), ("pnl", "P&L"), ("ar0", "stock's AR day 0"),
-        ("car", car_label),
+        # the trade's result first: on a phone it shows without scrolling the table
+        ("event_id", "event"), ("ticker", "ticker"), ("direction", "side"),
+        ("ret", "position's return"), ("pnl", "P&L"), ("org", "org"), ("kind", "kind"),
+        ("reaction_session", "reaction session"), ("entry_session", "entry"),
+        ("exit_session", "exit"), ("exit_reason", "exit reason"),
+        ("ar0", "stock's AR day 0"), ("car", car_label),
     ]  # fmt: skip
     for c, _ in cols:
         if c not in t.columns:
