@@ -673,3 +673,58 @@ def test_to_vectorbt_stats_match_ours_and_plot_works_for_one_ticker():
     assert st["Sortino Ratio"] == pytest.approx(ours["sortino"], rel=1e-9)
     fig = pf.plot()
     assert len(fig.data) > 0
+
+
+def test_compare_html_and_index_of_the_root(tmp_path, bt_folder):
+    """Compare and browse: `evbt runs compare A B --html` and `evbt runs index`."""
+    from evbt.cli import main
+
+    root = tmp_path / "results"
+    a = shutil.copytree(bt_folder, root / bt_folder.name)
+    b = make_sweep_folder(root / "sweep-launch_shock-0123456789ab")
+    c = shutil.copytree(bt_folder, root / "bt-other-0123456789ab")
+    man = json.loads((c / "manifest.json").read_text()) | {"run_id": c.name}
+    (c / "manifest.json").write_text(json.dumps(man))
+    t = pd.read_parquet(c / "trades.parquet")
+    t["ret"] = t["ret"] + 0.01
+    t.to_parquet(c / "trades.parquet", index=False)
+    write_report(a)
+    assert main(["runs", "compare", a.name, c.name, "--root", str(root), "--html"]) == 0
+    cmp = root / "compare" / f"{a.name}_vs_{c.name}.html"
+    text = cmp.read_text(encoding="utf-8")
+    assert '<h2><a href="#metrics">Metrics side by side</a></h2>' in text
+    assert "B − A return" in text and "+1.00%" in text  # per-event difference, signed
+    assert len(figures(text)) == 1  # the equity curves overlaid
+    assert main(["runs", "index", "--root", str(root)]) == 0
+    idx = (root / "index.html").read_text(encoding="utf-8")
+    for run in (a.name, b.name, c.name):
+        assert f">{run}<" in idx
+    assert f'<a href="{a.name}/report.html">report</a>' in idx
+    assert 'class="sortable"' in idx and "<script" in idx and ".assets" not in idx
+
+
+def test_cli_report_standalone(tmp_path, bt_folder):
+    from evbt.cli import main
+
+    out = tmp_path / "one.html"
+    assert main(["report", str(bt_folder), "--out", str(out), "--standalone"]) == 0
+    assert 'id="plotlyjs"' in out.read_text(encoding="utf-8")
+
+
+def test_study_and_preearnings_write_their_report_by_default(tmp_path, capsys):
+    """Finding 3: `evbt study` and `evbt preearnings` wrote no report and printed no path."""
+    from evbt.cli import main
+
+    root = tmp_path / "results"
+    cfg = str(ROOT / "examples" / "launch_shock.toml")
+    assert main(["study", cfg, "--out", str(root)]) == 0
+    assert main(["preearnings", "NVDA", "--asof", "2026-06-01", "--out", str(root)]) == 0
+    printed = capsys.readouterr().out
+    reports = sorted(root.glob("*/report.html"))
+    assert [p.parent.name.split("-")[0] for p in reports] == ["pre", "study"]
+    for p in reports:
+        assert f"report: {p}" in printed
+    text = reports[0].read_text(encoding="utf-8")
+    assert "<h1>Pre-earnings: NVDA into and out of its reports, as of 2026-06-01</h1>" in text
+    assert main(["study", cfg, "--out", str(tmp_path / "r2"), "--no-report"]) == 0
+    assert not list((tmp_path / "r2").glob("*/report.html"))
