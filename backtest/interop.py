@@ -97,7 +97,22 @@ def _portfolio_class() -> Any:
                 **kwargs,
             )
 
+        @property
+        def stats_defaults(self) -> dict:
+            # vectorbt's stats() passes its global year (365 days) explicitly: evbt's is 252
+            from vectorbt.utils.config import merge_dicts
+
+            return merge_dicts(super().stats_defaults, {"settings": {"year_freq": YEAR_FREQ}})
+
+        def stats(self, *args: Any, **kwargs: Any) -> Any:
+            if len(self.wrapper.columns) == 1 and kwargs.get("column") is None and not args:
+                kwargs = {"column": self.wrapper.columns[0], **kwargs}
+            return super().stats(*args, **kwargs)
+
         def plot(self, *args: Any, **kwargs: Any) -> Any:
+            if len(self.wrapper.columns) == 1 and kwargs.get("column") is None and not args:
+                # one ticker: vectorbt's plot refuses a one-column frame unless it is named
+                kwargs = {"column": self.wrapper.columns[0], **kwargs}
             several = len(self.wrapper.columns) > 1
             if (
                 several

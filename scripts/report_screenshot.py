@@ -1,4 +1,5 @@
-"""Screenshot the tearsheet of the sample backtest to docs/report.png.
+"""Screenshot the tearsheet of the sample backtest to docs/report.png (1440 px wide) and
+docs/report_phone.png (390 px).
 
 Runs examples/launch_shock.toml (bundled SYNTHETIC data) into a temporary results root,
 writes its report, opens it in headless Chromium (Playwright driving /usr/bin/chromium,
@@ -27,17 +28,21 @@ def sample_run(root: Path) -> Path:
     return Path(write_result(result, root))
 
 
-def screenshot(html: Path, png: Path, *, chromium: str, width: int = 1280) -> list[str]:
-    """Full-page PNG of ``html``; returns the URLs of any network request (all refused)."""
+def screenshot(
+    html: Path, png: Path, *, chromium: str, width: int = 1440, height: int = 900
+) -> list[str]:
+    """Full-page PNG of ``html``; returns the URLs of any request that left the results root
+    (all refused; the root's shared plotly.js is allowed)."""
     from playwright.sync_api import sync_playwright
 
-    from evbt.report.sections import CHROMIUM_ARGS
+    from evbt.report import CHROMIUM_ARGS
 
-    url = html.resolve().as_uri()
+    root = html.resolve().parents[1]
     refused: list[str] = []
 
     def route(r):
-        if r.request.url == url:
+        u = r.request.url
+        if u.startswith("file://") and Path(u[7:]).resolve().is_relative_to(root):
             r.continue_()
         else:
             refused.append(r.request.url)
@@ -46,13 +51,10 @@ def screenshot(html: Path, png: Path, *, chromium: str, width: int = 1280) -> li
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": 900})
+            page = browser.new_page(viewport={"width": width, "height": height})
             page.route("**/*", route)
-            page.goto(url, wait_until="load")
-            page.wait_for_function(
-                "Array.from(document.querySelectorAll('.plotly-graph-div'))"
-                ".every(d => d.querySelector('.main-svg'))"
-            )
+            page.goto(html.resolve().as_uri(), wait_until="load")
+            page.wait_for_function("document.documentElement.getAttribute('data-charts')")
             png.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(png), full_page=True)
         finally:
@@ -63,10 +65,12 @@ def screenshot(html: Path, png: Path, *, chromium: str, width: int = 1280) -> li
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(ROOT / "docs" / "report.png"))
+    ap.add_argument(
+        "--phone", default=str(ROOT / "docs" / "report_phone.png"), help="the page at 390x844"
+    )
     ap.add_argument("--chromium", default=None, help="default: EVBT_CHROMIUM or /usr/bin/chromium")
     args = ap.parse_args(argv)
-    from evbt.report import write_report
-    from evbt.report.sections import find_chromium
+    from evbt.report import find_chromium, write_report
 
     chromium = args.chromium or find_chromium()
     if chromium is None:
@@ -76,10 +80,12 @@ def main(argv: list[str] | None = None) -> int:
         folder = sample_run(Path(tmp))
         html = write_report(folder)
         refused = screenshot(html, Path(args.out), chromium=chromium)
+        refused += screenshot(html, Path(args.phone), chromium=chromium, width=390, height=844)
     if refused:
         print(f"the report tried {len(refused)} network request(s): {refused[:3]}", file=sys.stderr)
         return 1
     print(args.out)
+    print(args.phone)
     return 0
 
 

@@ -261,7 +261,7 @@ def test_study_runs_are_reused_forced_and_listed(capsys, tmp_path):
     code, out, _ = run(capsys, "study", str(cfg), "--json", "--force")
     assert code == 0 and json.loads(out)["results"] == first["results"]
     assert json.loads((folder / "manifest.json").read_text())["created_utc"] != man["created_utc"]
-    assert [p.name for p in (tmp_path / "out").iterdir()] == [folder.name]
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name != ".assets"] == [folder.name]
     code, out, _ = run(capsys, "runs", "list", "--root", str(tmp_path / "out"), "--json")
     assert [r["run_id"] for r in json.loads(out)] == [folder.name]
 
@@ -293,7 +293,7 @@ def test_study_disk_full_is_exit_2_and_keeps_the_earlier_result(capsys, tmp_path
     assert "disk full" in line and str(folder.parent) in line
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
-    assert [p.name for p in folder.parent.iterdir()] == [folder.name]
+    assert [p.name for p in folder.parent.iterdir() if p.name != ".assets"] == [folder.name]
 
 
 def test_four_study_commands_at_once_into_one_root(tmp_path):
@@ -319,7 +319,9 @@ def test_four_study_commands_at_once_into_one_root(tmp_path):
         assert p.returncode == 0, err
         paths.append(json.loads(out)["results"])
     assert paths[0] == paths[1] and len(set(paths)) == 3
-    assert sorted(p.name for p in root.iterdir()) == sorted({Path(p).name for p in paths})
+    assert sorted(p.name for p in root.iterdir() if p.name != ".assets") == sorted(
+        {Path(p).name for p in paths}
+    )
     for p in map(Path, set(paths)):
         man = json.loads((p / "manifest.json").read_text())
         assert man["run_id"] == p.name

@@ -18,11 +18,12 @@ import pytest
 
 from evbt.errors import InputError
 from evbt.report import write_report
-from evbt.report.sections import MAX_BYTES, describe_config, report_frames
+from evbt.report.sections import describe_config, report_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 BACKTEST_SECTIONS = [
     "summary",
+    "config",
     "equity",
     "events",
     "study",
@@ -51,22 +52,30 @@ def sample_backtest(root: Path, *, extras: bool) -> Path:
     return folder
 
 
-def make_sweep_folder(folder: Path, *, seed: int = 7) -> Path:
+def make_sweep_folder(
+    folder: Path,
+    *,
+    seed: int = 7,
+    stops: tuple = (0.05, 0.1),
+    directions: tuple = ("short",),
+) -> Path:
     """A sweep run folder laid out as contract C2 says (parts in two files, summary, manifest).
 
-    Grid: entry_offset {0, 1, 2} x hold {3, 5, 10} x stop_loss {0.05, 0.1}: 18 combinations,
-    so the report should draw one heatmap per stop_loss value.
+    Grid: entry_offset {0, 1, 2} x hold {3, 5, 10} x ``stops`` x ``directions`` (by default
+    18 combinations, so the report should draw one heatmap per stop_loss value). A stop of
+    None is stored as NaN, as the sweep stores "none".
     """
     rng = np.random.default_rng(seed)
     grid = [
-        (e, h, s) for s in (0.05, 0.1) for h in (3, 5, 10) for e in (0, 1, 2)
+        (e, h, s, d) for d in directions for s in stops for h in (3, 5, 10) for e in (0, 1, 2)
     ]  # fmt: skip
     rows = []
-    for cid, (e, h, s) in enumerate(grid):
+    for cid, (e, h, s, d) in enumerate(grid):
         for scope in ("total", "NVDA", "AMD"):
             rows.append(
                 {
-                    "combo_id": cid, "entry_offset": e, "hold": h, "stop_loss": s,
+                    "combo_id": cid, "entry_offset": e, "hold": h,
+                    "stop_loss": np.nan if s is None else s, "direction": d,
                     "scope": scope, "total_return": rng.normal(0.05, 0.1),
                     "cagr": rng.normal(0.01, 0.02), "volatility": 0.1 + rng.random() * 0.1,
                     "sharpe": rng.normal(0.3, 0.5), "sortino": rng.normal(0.4, 0.6),
@@ -83,7 +92,7 @@ def make_sweep_folder(folder: Path, *, seed: int = 7) -> Path:
     parts.iloc[:half].to_parquet(folder / "sweep" / "parts" / "part-00000.parquet", index=False)
     parts.iloc[half:].to_parquet(folder / "sweep" / "parts" / "part-00001.parquet", index=False)
     total = parts[parts["scope"] == "total"]
-    summary = total[["combo_id", "entry_offset", "hold", "stop_loss", "sharpe"]].copy()
+    summary = total[["combo_id", "entry_offset", "hold", "stop_loss", "direction", "sharpe"]].copy()
     summary["dsr"] = rng.random(len(summary))
     summary["psr_pvalue"] = rng.random(len(summary)) * 0.2
     summary["bh_reject"] = summary["psr_pvalue"] < 0.03
@@ -94,7 +103,12 @@ def make_sweep_folder(folder: Path, *, seed: int = 7) -> Path:
         "kind": "sweep",
         "config": {
             "strategy": {"name": "launch_shock", "direction": "short", "tickers": ["NVDA", "AMD"]},
-            "sweep": {"entry_offset": [0, 1, 2], "hold": [3, 5, 10], "stop_loss": [0.05, 0.1]},
+            "sweep": {
+                "entry_offset": [0, 1, 2],
+                "hold": [3, 5, 10],
+                "stop_loss": list(stops),
+                **({"direction": list(directions)} if len(directions) > 1 else {}),
+            },
         },
         "config_id": "abc",
         "data": {"source": "sample (SYNTHETIC)", "synthetic": True, "data_hash": "ff"},
@@ -145,14 +159,28 @@ def n_figures(text: str) -> int:
     return len(re.findall(r'class="plotly-graph-div"', text))
 
 
+def figures(text: str) -> list[dict]:
+    """Every figure the page draws ({"data", "layout"}), from its JSON at the end of the body."""
+    m = re.search(r'<script type="application/json" id="evbt-figs"[^>]*>(.*?)</script>', text, re.S)
+    return [] if m is None else [f for _, f in json.loads(m.group(1))]
+
+
+def arr(v) -> np.ndarray:
+    """A trace's array: a list, or Plotly's typed-array encoding ({"dtype", "bdata", "shape"})."""
+    if isinstance(v, dict) and "bdata" in v:
+        import base64
+
+        a = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"]))
+        shape = v.get("shape")
+        if shape:
+            a = a.reshape([int(x) for x in str(shape).split(",")])
+        return a.astype(float)
+    return np.asarray(v, dtype=float)
+
+
 def traces(text: str) -> list[dict]:
-    """The data traces of every Plotly.newPlot call on the page."""
-    out: list[dict] = []
-    dec = json.JSONDecoder()
-    for m in re.finditer(r'Plotly\.newPlot\(\s*"[^"]+",\s*', text):
-        data, _ = dec.raw_decode(text, m.end())
-        out.extend(data)
-    return out
+    """The data traces of every figure on the page."""
+    return [t for f in figures(text) for t in f["data"]]
 
 
 @pytest.fixture(scope="module")
@@ -183,20 +211,61 @@ def test_backtest_report_has_every_section_and_the_synthetic_banner(bt_folder, b
     # breakdown by kind/org/tag (the store writes events.parquet with each backtest)
     assert (bt_folder / "events.parquet").exists()
     assert n_figures(text) == 4 + trades["ticker"].nunique()
-    assert text.count("Plotly.newPlot(") == n_figures(text)
-    assert text.count("Plotly.newPlot") - text.count("Plotly.newPlot(") <= 2  # plotly.js itself
+    assert len(figures(text)) == n_figures(text)
 
 
-def test_report_is_self_contained_and_under_6_mb(bt_report):
-    assert bt_report.stat().st_size < MAX_BYTES
+def test_report_is_small_and_loads_the_roots_one_plotly(bt_folder, bt_report):
+    """Finding 2: plotly.js was inline in every report (4.8 MB each, 5 GB for 1,000 runs)."""
+    text = bt_report.read_text(encoding="utf-8")
     refs = parse(bt_report)
     loads = [r for r in refs.refs if not r[2].startswith("#")]
     assert loads == [], f"the report refers to outside resources: {loads[:5]}"
     assert "link" not in refs.tags and "iframe" not in refs.tags and "img" not in refs.tags
-    # plotly.js is embedded once, inline
-    text = bt_report.read_text(encoding="utf-8")
-    assert text.count("<script") == 1 + n_figures(text)
-    assert len(re.findall(r"<script[^>]*\bsrc=", text)) == 0
+    # the shared, versioned asset of the results root, by a relative path
+    from evbt.report.assets import plotly_name
+
+    asset = bt_folder.parent / ".assets" / plotly_name()
+    assert asset.is_file() and asset.stat().st_size > 3_000_000
+    m = re.search(r"var SRC=(\"[^\"]*\")", text)
+    assert m is not None
+    assert (bt_report.parent / json.loads(m.group(1))).resolve() == asset.resolve()
+    assert "Plotly.register" not in text  # no library text in the page itself
+
+
+def test_first_paint_text_before_any_script_and_quick_start_under_300_kb(bt_folder):
+    """Finding 2: the page's text, banners, cards and tables come before every script."""
+    out = write_report(bt_folder)
+    text = out.read_text(encoding="utf-8")
+    assert out.stat().st_size < 300_000, out.stat().st_size
+    first_script = text.index("<script")
+    for marker in ('class="banner synthetic"', 'class="cards"', "<table", "</main>"):
+        assert text.index(marker) < first_script, marker
+    assert "<head>" in text and "<script" not in text[: text.index("</head>")]
+
+
+def test_standalone_report_is_one_file_with_plotly_inside(tmp_path, bt_folder):
+    out = write_report(bt_folder, tmp_path / "mail" / "x.html", standalone=True)
+    text = out.read_text(encoding="utf-8")
+    assert 'id="plotlyjs"' in text and len(text) > 3_000_000
+    assert 'var SRC=""' in text
+    assert not (tmp_path / "mail" / ".assets").exists()
+
+
+def test_removing_or_gcing_runs_keeps_other_reports_working(tmp_path):
+    """The asset is not inside a run folder: deleting one run leaves the others' charts."""
+    from evbt.report.assets import plotly_name
+    from evbt.store import remove_run
+
+    root = tmp_path / "results"
+    a = sample_backtest(root, extras=False)
+    b = make_sweep_folder(root / "sweep-launch_shock-0123456789ab")
+    ra, rb = write_report(a), write_report(b)
+    remove_run(root, a.name)
+    assert not ra.exists()
+    src = re.search(r"var SRC=(\"[^\"]*\")", rb.read_text(encoding="utf-8"))
+    assert src is not None
+    assert (rb.parent / json.loads(src.group(1))).resolve().is_file()
+    assert (root / ".assets" / plotly_name()).is_file()
 
 
 def test_default_output_is_report_html_in_the_run_folder(tmp_path, bt_folder):
@@ -245,7 +314,7 @@ def test_a_large_run_stays_under_6_mb_with_caps_noted(tmp_path):
     )
     out = write_report(folder)
     text = out.read_text(encoding="utf-8")
-    assert out.stat().st_size < MAX_BYTES
+    assert out.stat().st_size < 3_000_000
     assert "later trades of T00 not drawn" in text
     assert f"of {len(big):,} rows" in text  # the per-event table says it is cut
 
@@ -257,7 +326,7 @@ def test_missing_optional_tables_leave_sections_out_with_a_note(tmp_path, bt_fol
     out = write_report(folder)
     refs = parse(out)
     # no event study and no prices_window.parquet: no price paths either
-    assert refs.sections == ["summary", "events", "returns", "about"]
+    assert refs.sections == ["summary", "config", "events", "returns", "about"]
     text = out.read_text(encoding="utf-8")
     assert "<h3>Left out</h3>" in text
     for title in (
@@ -270,15 +339,48 @@ def test_missing_optional_tables_leave_sections_out_with_a_note(tmp_path, bt_fol
     assert "AR and CAR: no event_study.parquet in the folder" in text
 
 
-def test_study_only_folder(tmp_path, bt_folder):
-    folder = tmp_path / "study"
+def test_study_page_has_its_own_header_and_per_event_views(tmp_path, bt_folder):
+    """Findings 3 and 4: a study page said "no metrics.parquet" and described costs and an
+    account for a study that trades nothing; it had no per-event view."""
+    folder = tmp_path / "study-launch_shock-0123456789ab"
     folder.mkdir()
     for name in ("event_study", "study_summary"):
         shutil.copy(bt_folder / f"{name}.parquet", folder)
-    shutil.copy(bt_folder / "manifest.json", folder)
+    man = json.loads((bt_folder / "manifest.json").read_text())
+    man["kind"] = "study"
+    man["run_id"] = folder.name
+    (folder / "manifest.json").write_text(json.dumps(man))
     out = write_report(folder)
-    assert parse(out).sections == ["summary", "study", "about"]
-    assert "Event study" in out.read_text(encoding="utf-8")
+    text = out.read_text(encoding="utf-8")
+    assert parse(out).sections == ["summary", "config", "study", "cars", "paths", "about"]
+    assert "<h1>Event study: launch_shock</h1>" in text
+    assert "no metrics.parquet" not in text
+    assert "Costs per side" not in text and "account of" not in text
+    assert "Abnormal returns of NVDA around" in text
+    es = pd.read_parquet(folder / "event_study.parquet")
+    for eid in es["event_id"].unique():
+        assert f">{eid}<" in text  # a row of the CAR per event and ticker table
+    assert n_figures(text) == 2  # CAAR, price around each event
+
+
+def test_identical_study_groups_are_collapsed_with_a_note():
+    from evbt.report.study import collapse_groups
+
+    summ = pd.DataFrame(
+        {
+            "group_type": ["all", "all", "kind", "kind", "tag", "tag"],
+            "group": ["all", "all", "model_launch", "model_launch", "ascend", "ascend"],
+            "car_window": ["[0,0]", "[0,+1]"] * 3,
+            "n": [14, 14, 14, 14, 1, 1],
+            "caar": [0.01, 0.02, 0.01, 0.02, -0.03, 0.04],
+        }
+    )
+    kept, notes = collapse_groups(summ)
+    assert list(kept["group"].unique()) == ["all", "ascend"]
+    assert notes == [
+        "kind model_launch: the same rows as all events (same n and CAAR in every window), "
+        "shown once as all events"
+    ]
 
 
 def test_lookahead_and_ruined_banners_and_escaping(tmp_path, bt_folder):
@@ -303,24 +405,33 @@ def test_sweep_folder_renders_heatmaps_and_statistics(tmp_path):
     folder = make_sweep_folder(tmp_path / "sweep-run")
     out = write_report(folder)
     text = out.read_text(encoding="utf-8")
-    assert "sweep" in parse(out).sections
+    assert parse(out).sections == [
+        "summary",
+        "heatmaps",
+        "overfit",
+        "walkforward",
+        "config",
+        "about",
+    ]
     # one heatmap per stop_loss value, over entry_offset x hold
     assert [t["type"] for t in traces(text)].count("heatmap") == 2
-    assert "stop_loss=0.05" in text and "stop_loss=0.1" in text
-    assert "sharpe over entry_offset x hold" in text
-    assert "0.438" in text  # PBO 0.4375 to three places
+    titles = [a["text"] for f in figures(text) for a in f["layout"].get("annotations", [])]
+    assert "stop loss: 5%" in titles and "stop loss: 10%" in titles
+    assert "Sharpe ratio over entry offset (sessions from the reaction session) × hold" in text
+    assert "(PBO): 0.44" in text  # PBO 0.4375 to two places
     summary = pd.read_parquet(folder / "sweep_summary.parquet")
     n_bh = int(summary["bh_reject"].sum())
     assert f"{n_bh:,} of {len(summary):,}" in text
     assert "Walk-forward: in-sample vs out-of-sample" in text
     assert "the manifest has no walk_forward result" not in text
-    assert out.stat().st_size < MAX_BYTES
+    assert "no metrics.parquet" not in text and "Event study over" not in text
+    assert "<li>stop loss: 5%, 10%</li>" in text  # swept values in words, not [0.05, 0.1]
 
 
 def test_sweep_metric_choice_and_more_slices_than_drawn(tmp_path):
     folder = make_sweep_folder(tmp_path / "sweep-run")
     out = write_report(folder, tmp_path / "r.html", metric="total_return")
-    assert "total_return over entry_offset x hold" in out.read_text(encoding="utf-8")
+    assert "total return over entry offset" in out.read_text(encoding="utf-8")
     out = write_report(folder, tmp_path / "r2.html", metric="nonsense")
     assert "metric &#x27;nonsense&#x27; is not a column" in out.read_text(encoding="utf-8")
 
@@ -329,7 +440,14 @@ def test_preearnings_section(tmp_path):
     folder = tmp_path / "pre-run"
     folder.mkdir()
     (folder / "manifest.json").write_text(
-        json.dumps({"kind": "pre", "run_id": "pre-x-0123456789ab", "data": {"synthetic": False}})
+        json.dumps(
+            {
+                "kind": "pre",
+                "run_id": "pre-x-0123456789ab",
+                "data": {"synthetic": False},
+                "config": {"ticker": "NVDA", "asof": "2025-06-01", "lookback": 10},
+            }
+        )
     )
     rep = pd.DataFrame(
         {
@@ -357,9 +475,11 @@ def test_preearnings_section(tmp_path):
     ).to_parquet(folder / "preearnings_tests.parquet", index=False)  # fmt: skip
     out = write_report(folder)
     text = out.read_text(encoding="utf-8")
-    assert parse(out).sections == ["summary", "preearnings", "about"]
-    assert "welch_t" in text and "nvda-q3" in text
+    assert parse(out).sections == ["summary", "tests", "reports", "config", "about"]
+    assert "Welch&#x27;s t" in text and "nvda-q3" in text
     assert "not in the folder: preearnings_next.parquet" in text
+    assert "<h1>Pre-earnings: NVDA into and out of its reports, as of 2025-06-01</h1>" in text
+    assert "no metrics.parquet" not in text
     assert n_figures(text) == 1
 
 
@@ -401,3 +521,210 @@ def test_cli_report_by_folder_and_by_run_id(tmp_path, bt_folder):
     assert (folder / "report.html").is_file()
     assert main(["report", "../" + folder.name, "--root", str(root)]) == 2
     assert main(["report", "no-such-run", "--root", str(root)]) == 2
+
+
+# ------------------------------------------------------------ issue 16: heatmaps and labels
+
+
+def test_every_combination_is_on_the_heatmaps_none_included(tmp_path):
+    """Finding 1: with stop_loss in {none, 5%, 10%} x direction {long, short}, the "none"
+    slices were dropped (NaN never equals NaN): 2 of 6 heatmaps and a third of the grid lost.
+    """
+    folder = make_sweep_folder(
+        tmp_path / "sweep-run", stops=(None, 0.05, 0.1), directions=("long", "short")
+    )
+    n_combos = 3 * 3 * 3 * 2
+    out = write_report(folder)
+    text = out.read_text(encoding="utf-8")
+    heat = [t for t in traces(text) if t["type"] == "heatmap"]
+    assert len(heat) == 6
+    cells = sum(int(np.isfinite(arr(t["z"])).sum()) for t in heat)
+    assert cells == n_combos
+    layout = [f for f in figures(text) if f["data"][0]["type"] == "heatmap"][0]["layout"]
+    titles = [a["text"] for a in layout["annotations"]]
+    assert titles[:6] == [
+        f"stop loss: {stop} · direction: {d}"
+        for stop in ("none", "5%", "10%")
+        for d in ("long", "short")
+    ]
+    assert f"{n_combos} of the sweep&#x27;s {n_combos} combinations drawn" in text
+    assert "9 combinations each" in text
+    # the best cell is marked where it is
+    parts = pd.concat(pd.read_parquet(p) for p in (folder / "sweep" / "parts").glob("*.parquet"))
+    tot = parts[parts["scope"] == "total"].reset_index(drop=True)
+    best = tot.loc[tot["sharpe"].idxmax()]
+    stars = [a for a in layout["annotations"] if a["text"].startswith("★ best")]
+    assert len(stars) == 1 and stars[0]["text"] == f"★ best +{best['sharpe']:.2f}"
+    assert stars[0]["x"] == (f"+{int(best['entry_offset'])}" if best["entry_offset"] else "0")
+    assert stars[0]["y"] == str(int(best["hold"]))
+    assert "<li>stop loss: none, 5%, 10%</li>" in text
+
+
+def test_windows_figure_sets_shapes_in_one_layout_call(monkeypatch):
+    """Finding (CPU): shapes added one by one cost 9 s for 40 panels; now one update_layout."""
+    import plotly.graph_objects as go
+
+    from evbt.report.figures import windows_figure
+
+    def refuse(*a, **k):
+        raise AssertionError("shape added one by one")
+
+    for name in ("add_vrect", "add_vline", "add_shape", "add_annotation"):
+        monkeypatch.setattr(go.Figure, name, refuse)
+    x = pd.date_range("2024-01-01", periods=30)
+    panels = [
+        {"title": f"e{i}", "x": x, "y": np.arange(30.0), "entry": (x[10], 10.0),
+         "exit": (x[15], 15.0), "win": i % 2 == 0, "event": x[10], "short": i % 3 == 0}
+        for i in range(40)
+    ]  # fmt: skip
+    fig = windows_figure(panels, rebased=False)
+    assert len(fig.layout.shapes) == 80  # a span and an event line per panel
+    assert len(fig.layout.annotations) == 40  # panel titles
+    symbols = [t.marker.symbol for t in fig.data if t.mode == "markers"]
+    assert symbols.count("triangle-down") == 14  # shorts drawn as sells
+    assert symbols.count("triangle-up") == 26
+
+
+def test_equity_in_percent_and_a_ruined_run_drawn_where_it_ends():
+    """Finding 7: dollars on a log axis hid a low-exposure strategy and dropped a ruined
+    run's negative equity; now the cumulative return in percent on a linear axis."""
+    from evbt.report.figures import equity_figure
+
+    d = pd.bdate_range("2024-01-01", periods=6)
+    eq = pd.DataFrame({"date": d, "total": [100_000.0, 101_000, 99_000, 50_000, -8_231, -8_231]})
+    ev = pd.DataFrame({"session": [d[4]], "label": ["x"]})
+    fig = equity_figure(eq, positions=[], events=ev, bench=None, bench_name=None)
+    strat = fig.data[0]
+    assert list(strat.y) == [0.0, 1.0, -1.0, -50.0, -108.231, -108.231]
+    assert fig.layout.yaxis.type in (None, "linear")
+    assert fig.layout.yaxis.ticksuffix == "%"
+    assert list(fig.data[1].y) == [-108.231]  # the event marker on the ruined line
+
+
+def test_drawdown_table_depth_valley_recovery():
+    from evbt.report.backtest import drawdown_table
+
+    d = pd.bdate_range("2024-01-01", periods=8)
+    eq = pd.Series([100.0, 110, 99, 88, 110, 120, 108, 115], index=d)
+    dd = drawdown_table(eq)
+    assert dd["depth"].round(4).tolist() == [-0.2, -0.1]
+    first = dd.iloc[0]
+    assert (first["start"], first["valley"], first["recovery"]) == (d[1], d[3], d[4])
+    assert first["sessions"] == 3  # peak 2024-01-02 to recovery 2024-01-05
+    assert pd.isna(dd.iloc[1]["recovery"])
+
+
+def test_labels_signs_and_shorts(bt_report):
+    """Findings 8, 9, 11: readable names, signed percent, the stock's AR vs the position's
+    return, one minus sign, timestamps to the minute."""
+    from evbt.report.html import money, spct, stamp
+
+    text = bt_report.read_text(encoding="utf-8")
+    assert "position&#x27;s return" in text and "stock&#x27;s AR day 0" in text
+    assert "stock&#x27;s CAR [-5, +10]" in text
+    assert spct(0.1234) == "+12.34%" and spct(-0.05) == "\u22125.00%" and spct(0.0) == "0.00%"
+    assert money(-8231.4) == "\u2212$8,231" and money(12, sign=True) == "+$12"
+    assert stamp("2026-12-02T18:54:13.123456+00:00") == "2026-12-02 18:54 UTC"
+    for code in ("boot_lo", "placebo_p", "psr_pvalue", "car_window<"):
+        assert f">{code}" not in text
+
+
+def test_ruined_and_lookahead_banners_say_what_happened(tmp_path, bt_folder):
+    """Finding 11: RUINED said "reached zero" at -8,231; LOOKAHEAD said skipped signals
+    "entered"."""
+    folder = shutil.copytree(bt_folder, tmp_path / "run")
+    man = json.loads((folder / "manifest.json").read_text())
+    man["ruined"] = True
+    man["lookahead"] = True
+    man["signals"]["n_lookahead_signals"] = 2
+    (folder / "manifest.json").write_text(json.dumps(man))
+    eq = pd.read_parquet(folder / "equity.parquet")
+    eq.loc[eq.index[-5:], ["NVDA", "total"]] = -8231.0
+    eq.to_parquet(folder / "equity.parquet", index=False)
+    text = write_report(folder).read_text(encoding="utf-8")
+    assert "fell to \u2212$8,231" in text and "zero or below" in text
+    assert "2 signal(s) were dated before their event could be known; 0 of them traded" in text
+
+
+def test_swept_values_in_words():
+    from evbt.report.words import swept_words
+
+    assert swept_words(
+        {"stop_loss": [None, 0.05, 0.1], "entry_offset": [0, 1, -2], "hold": [1, 5], "blocks": 16}
+    ) == [
+        "stop loss: none, 5%, 10%",
+        "entry offset (sessions from the reaction session): 0, +1, -2",
+        "hold (sessions): 1, 5",
+    ]
+
+
+def test_to_vectorbt_stats_match_ours_and_plot_works_for_one_ticker():
+    """Finding 10: stats() annualised over 365 days (Sharpe -0.100 vs our -0.083) and plot()
+    raised "Only one column is allowed" on a one-ticker run."""
+    from evbt.api import run
+    from evbt.strategies.config import load_config
+
+    result = run(load_config(ROOT / "examples" / "launch_shock.toml"))
+    pf = result.to_vectorbt()
+    assert list(pf.wrapper.columns) == ["NVDA"]
+    st = pf.stats()
+    ours = result.summary()
+    assert st["Sharpe Ratio"] == pytest.approx(ours["sharpe"], rel=1e-9)
+    assert st["Sortino Ratio"] == pytest.approx(ours["sortino"], rel=1e-9)
+    fig = pf.plot()
+    assert len(fig.data) > 0
+
+
+def test_compare_html_and_index_of_the_root(tmp_path, bt_folder):
+    """Compare and browse: `evbt runs compare A B --html` and `evbt runs index`."""
+    from evbt.cli import main
+
+    root = tmp_path / "results"
+    a = shutil.copytree(bt_folder, root / bt_folder.name)
+    b = make_sweep_folder(root / "sweep-launch_shock-0123456789ab")
+    c = shutil.copytree(bt_folder, root / "bt-other-0123456789ab")
+    man = json.loads((c / "manifest.json").read_text()) | {"run_id": c.name}
+    (c / "manifest.json").write_text(json.dumps(man))
+    t = pd.read_parquet(c / "trades.parquet")
+    t["ret"] = t["ret"] + 0.01
+    t.to_parquet(c / "trades.parquet", index=False)
+    write_report(a)
+    assert main(["runs", "compare", a.name, c.name, "--root", str(root), "--html"]) == 0
+    cmp = root / "compare" / f"{a.name}_vs_{c.name}.html"
+    text = cmp.read_text(encoding="utf-8")
+    assert '<h2><a href="#metrics">Metrics side by side</a></h2>' in text
+    assert "B − A return" in text and "+1.00%" in text  # per-event difference, signed
+    assert len(figures(text)) == 1  # the equity curves overlaid
+    assert main(["runs", "index", "--root", str(root)]) == 0
+    idx = (root / "index.html").read_text(encoding="utf-8")
+    for run in (a.name, b.name, c.name):
+        assert f">{run}<" in idx
+    assert f'<a href="{a.name}/report.html">report</a>' in idx
+    assert 'class="sortable"' in idx and "<script" in idx and ".assets" not in idx
+
+
+def test_cli_report_standalone(tmp_path, bt_folder):
+    from evbt.cli import main
+
+    out = tmp_path / "one.html"
+    assert main(["report", str(bt_folder), "--out", str(out), "--standalone"]) == 0
+    assert 'id="plotlyjs"' in out.read_text(encoding="utf-8")
+
+
+def test_study_and_preearnings_write_their_report_by_default(tmp_path, capsys):
+    """Finding 3: `evbt study` and `evbt preearnings` wrote no report and printed no path."""
+    from evbt.cli import main
+
+    root = tmp_path / "results"
+    cfg = str(ROOT / "examples" / "launch_shock.toml")
+    assert main(["study", cfg, "--out", str(root)]) == 0
+    assert main(["preearnings", "NVDA", "--asof", "2026-06-01", "--out", str(root)]) == 0
+    printed = capsys.readouterr().out
+    reports = sorted(root.glob("*/report.html"))
+    assert [p.parent.name.split("-")[0] for p in reports] == ["pre", "study"]
+    for p in reports:
+        assert f"report: {p}" in printed
+    text = reports[0].read_text(encoding="utf-8")
+    assert "<h1>Pre-earnings: NVDA into and out of its reports, as of 2026-06-01</h1>" in text
+    assert main(["study", cfg, "--out", str(tmp_path / "r2"), "--no-report"]) == 0
+    assert not list((tmp_path / "r2").glob("*/report.html"))

@@ -51,6 +51,7 @@ def _prices(
 @click.option("--events", default=None, help="Event catalog CSV (default: bundled + user).")
 @click.option("--out", default=None, help="Results root (default EVBT_RESULTS, else ./results).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@click.option("--no-report", is_flag=True, help="Do not write the HTML tearsheet (report.html).")
 def preearnings_cmd(
     ticker: str,
     asof: str | None,
@@ -61,6 +62,7 @@ def preearnings_cmd(
     events: str | None,
     out: str | None,
     as_json: bool,
+    no_report: bool,
 ) -> None:
     """TICKER (default NVDA) into and out of its reports, split by whether a Chinese
     efficiency launch or a policy event came in the LOOKBACK sessions before; and the next
@@ -122,10 +124,14 @@ def preearnings_cmd(
         "preearnings_next": res.next,
     }
     folder = write_run(results_root(out, cfg), run_id, frames, manifest, force=True)
+    from evbt.cli._common import write_report_for
+
+    report = None if no_report else write_report_for(folder, quiet=True)
     if as_json:
         emit_json(
             {
                 "run_dir": str(folder),
+                "report": None if report is None else str(report),
                 "params": res.params,
                 "synthetic": synthetic,
                 "next": frame_records(res.next),
@@ -136,6 +142,8 @@ def preearnings_cmd(
         )
         return
     _print(res, folder, synthetic)
+    if report is not None:
+        click.echo(f"report: {report}")
 
 
 def _print(res: Any, folder: Any, synthetic: bool) -> None:

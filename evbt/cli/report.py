@@ -47,11 +47,17 @@ def resolve_run(run: str, root: str | None) -> Path:
     show_default=True,
     help="Sweep heatmaps: the metric drawn over the parameters.",
 )
-def report(run: str, out: str | None, root: str | None, metric: str) -> None:
+@click.option(
+    "--standalone",
+    is_flag=True,
+    help="One self-contained file (plotly.js inside, ~5 MB) to mail or archive; by default "
+    "the report loads the results root's shared copy.",
+)
+def report(run: str, out: str | None, root: str | None, metric: str, standalone: bool) -> None:
     """Write the offline HTML tearsheet of RUN (a run folder or a run id) and print its path."""
     from evbt.report import write_report
 
-    path = write_report(resolve_run(run, root), out, metric=metric)
+    path = write_report(resolve_run(run, root), out, metric=metric, standalone=standalone)
     click.echo(str(path))
 
 

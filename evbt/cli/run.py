@@ -240,8 +240,15 @@ def print_study_tables(con, st) -> None:
 @click.argument("config", type=click.Path(dir_okay=False))
 @common_options("prices", "events", "out", "json")
 @click.option("--force", is_flag=True, help="Redo the run even if the results root has it.")
+@no_report_option
 def study_cmd(
-    config: str, prices: str | None, events: str | None, out: str | None, as_json: bool, force: bool
+    config: str,
+    prices: str | None,
+    events: str | None,
+    out: str | None,
+    as_json: bool,
+    force: bool,
+    no_report: bool,
 ) -> None:
     """Event study of the events CONFIG selects: abnormal returns, CAAR and its tests."""
     from evbt.api import study
@@ -254,7 +261,15 @@ def study_cmd(
     path = write_study(res, out, force=force)
     summ = res.study.summary
     if as_json:
-        emit_json({"results": str(path), "manifest": res.manifest, "summary": frame_records(summ)})
+        report = None if no_report else write_report_for(path, quiet=True)
+        emit_json(
+            {
+                "results": str(path),
+                "report": None if report is None else str(report),
+                "manifest": res.manifest,
+                "summary": frame_records(summ),
+            }
+        )
         return
     from rich.console import Console
 
@@ -278,6 +293,8 @@ def study_cmd(
     )
     print_study_tables(con, res.study)
     con.print(text(f"results: {path}"))
+    if not no_report:
+        write_report_for(path)
 
 
 COMMANDS = (backtest_cmd, study_cmd)

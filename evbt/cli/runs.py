@@ -318,13 +318,25 @@ def compare_runs(a, b) -> dict[str, Any]:
 @runs_group.command("compare")
 @click.argument("run_a")
 @click.argument("run_b")
+@click.argument("more", nargs=-1)
 @_root_option
 @_json_option
-def runs_compare(run_a: str, run_b: str, root: str | None, as_json: bool) -> None:
-    """Compare two runs: metrics side by side and the config keys (and inputs) that differ."""
+@click.option(
+    "--html", "html", is_flag=True, help="Write a visual comparison (HTML) and print its path."
+)
+def runs_compare(
+    run_a: str, run_b: str, more: tuple[str, ...], root: str | None, as_json: bool, html: bool
+) -> None:
+    """Compare two runs: metrics side by side and the config keys (and inputs) that differ.
+    With --html, RUN_A RUN_B [MORE...]: equity overlaid, metrics, per-event results."""
     from evbt.store import open_run
 
     r = _root(root)
+    if html:
+        from evbt.report.compare import write_compare
+
+        click.echo(str(write_compare(r, [run_a, run_b, *more])))
+        return
     res = compare_runs(open_run(r, run_a), open_run(r, run_b))
     if as_json:
         emit_json(res)
@@ -623,3 +635,12 @@ def runs_verify(root: str | None, as_json: bool) -> None:
 
 
 COMMANDS = (runs_group,)
+
+
+@runs_group.command("index")
+@_root_option
+def runs_index(root: str | None) -> None:
+    """Write index.html in the results root: every run, sortable, with links to its report."""
+    from evbt.report.index import write_index
+
+    click.echo(str(write_index(_root(root))))

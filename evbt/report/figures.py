@@ -1,32 +1,33 @@
 """Plotly figures of the tearsheet. Each function takes plain frames and returns a figure;
-:func:`div` turns one into an HTML div that draws with the page's single embedded plotly.js.
+:func:`spec` turns one into the JSON the page draws after its first paint.
+
+Each figure sets its shapes and annotations in one ``update_layout`` call: adding them one by
+one (``add_vrect``, ``add_vline``) validates the whole layout each time, which made a
+40-panel figure cost seconds of CPU.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 GREEN, RED, BLUE, GREY, ORANGE = "#1a9850", "#d73027", "#2857a4", "#8c96a6", "#e08214"
-_CONFIG = {"displaylogo": False, "responsive": True}
+CONFIG = {"displaylogo": False, "responsive": True, "displayModeBar": "hover"}
+#: one date format on every hover: year included
+DATE_HOVER = "%{x|%Y-%m-%d}"
 
 
-def div(fig: go.Figure, div_id: str) -> str:
-    """The figure as a div plus its Plotly.newPlot call (no plotly.js, no MathJax)."""
+def spec(fig: go.Figure) -> str:
+    """The figure as compact JSON ({"data", "layout"}) for ``Plotly.newPlot``."""
     fig.update_layout(template="plotly_white", font={"size": 11})
-    return fig.to_html(
-        full_html=False,
-        include_plotlyjs=False,
-        include_mathjax=False,
-        div_id=div_id,
-        config=_CONFIG,
-        default_width="100%",
-    )
+    return pio.to_json(fig, validate=False, pretty=False, engine="json")
 
 
 def _day(x) -> list[str]:
@@ -48,6 +49,32 @@ def _merge(intervals: Sequence[tuple[pd.Timestamp, pd.Timestamp]]) -> list[list[
     return out
 
 
+def _vrect(x0: str, x1: str, color: str, opacity: float, xref: str = "x", yref: str = "paper"):
+    return {
+        "type": "rect", "xref": xref, "yref": yref, "x0": x0, "x1": x1, "y0": 0, "y1": 1,
+        "fillcolor": color, "opacity": opacity, "line": {"width": 0}, "layer": "below",
+    }  # fmt: skip
+
+
+def _vline(x: Any, xref: str = "x", yref: str = "paper", color: str = ORANGE, dash: str = "dot"):
+    return {
+        "type": "line", "xref": xref, "yref": yref, "x0": x, "x1": x, "y0": 0, "y1": 1,
+        "line": {"color": color, "width": 1, "dash": dash},
+    }  # fmt: skip
+
+
+def _hline(y: float, xref: str = "paper", yref: str = "y"):
+    return {
+        "type": "line", "xref": xref, "yref": yref, "x0": 0, "x1": 1, "y0": y, "y1": y,
+        "line": {"color": "#999", "width": 1},
+    }  # fmt: skip
+
+
+def _legend() -> dict:
+    # above the plot, left: Plotly's mode bar (top right, on hover only) never covers it
+    return {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
+
+
 def equity_figure(
     equity: pd.DataFrame,
     *,
@@ -57,114 +84,158 @@ def equity_figure(
     bench_name: str | None,
     max_shades: int = 400,
 ) -> go.Figure:
-    """Total equity (and the benchmark's buy and hold from the same start) over drawdown.
+    """Cumulative return of the strategy (and of the benchmark bought and held from the same
+    day) in percent on a linear axis, over the drawdown in percent.
 
-    ``events``: columns ``session`` and ``label``, marked on the equity line. Positions
-    (entry to exit sessions of every trade, overlapping ones merged) are shaded.
+    A ruined run (equity at or below zero) is drawn down to where it ended: a linear axis
+    has room for -100% and below, where a log axis of dollars lost it. A button switches the
+    top panel to log(1 + return). ``events``: columns ``session`` and ``label``, marked on
+    the line. Positions (entry to exit sessions, overlapping ones merged) are shaded.
     """
     eq = equity.set_index("date")["total"].astype(float)
     days = _day(eq.index)
+    start = float(eq.iloc[0]) if len(eq) else 1.0
+    cum = (eq / start - 1.0) * 100
     fig = make_subplots(
         rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.04
     )
-    fig.add_trace(
-        go.Scatter(x=days, y=eq.values, name="strategy", line={"color": BLUE, "width": 1.6}),
-        row=1,
-        col=1,
-    )
+    traces = [
+        go.Scatter(
+            x=days,
+            y=np.round(cum.to_numpy(), 3),
+            name="strategy",
+            line={"color": BLUE, "width": 1.8},
+            hovertemplate="strategy %{y:+.2f}%<extra></extra>",
+        )
+    ]
     if bench is not None and len(bench):
         b = bench.reindex(eq.index).ffill().bfill()
         if b.notna().all() and b.iloc[0] > 0:
-            b = b / b.iloc[0] * eq.iloc[0]
-            fig.add_trace(
+            bc = (b / b.iloc[0] - 1.0) * 100
+            traces.append(
                 go.Scatter(
                     x=days,
-                    y=b.values,
+                    y=np.round(bc.to_numpy(), 3),
                     name=f"{bench_name or 'benchmark'} buy and hold",
                     line={"color": GREY, "width": 1.2},
-                ),
-                row=1,
-                col=1,
+                    hovertemplate=f"{bench_name or 'benchmark'} %{{y:+.2f}}%<extra></extra>",
+                )
             )
     if len(events):
         ev = events.dropna(subset=["session"]).copy()
         ev = ev[(ev["session"] >= eq.index[0]) & (ev["session"] <= eq.index[-1])]
-        y = eq.reindex(ev["session"], method="ffill").to_numpy()
-        fig.add_trace(
+        y = cum.reindex(ev["session"], method="ffill").to_numpy()
+        traces.append(
             go.Scatter(
                 x=_day(ev["session"]),
-                y=y,
+                y=np.round(y, 3),
                 mode="markers",
                 name="event (reaction session)",
                 marker={"symbol": "diamond", "size": 8, "color": ORANGE},
                 text=ev["label"],
-                hovertemplate="%{text}<br>%{x|%Y-%m-%d}<extra></extra>",
-            ),
-            row=1,
-            col=1,
+                hovertemplate="%{text}<extra></extra>",
+            )
         )
-    merged = _merge(positions)
-    for a, b in merged[:max_shades]:
-        fig.add_vrect(
-            x0=_d1(a), x1=_d1(b), fillcolor=BLUE, opacity=0.12, line_width=0, row="all", col=1
-        )
-    dd = eq / eq.cummax() - 1.0
+    for t in traces:
+        fig.add_trace(t, row=1, col=1)
+    peak = eq.cummax()
+    dd = np.where(peak > 0, eq / peak - 1.0, -1.0) * 100
     fig.add_trace(
         go.Scatter(
             x=days,
-            y=dd.values * 100,
-            name="drawdown %",
+            y=np.round(dd, 3),
+            name="drawdown",
             fill="tozeroy",
             line={"color": RED, "width": 1},
+            hovertemplate="drawdown %{y:.2f}%<extra></extra>",
         ),
         row=2,
         col=1,
     )
-    fig.update_yaxes(title_text="equity (log scale)", type="log", row=1, col=1)
-    fig.update_yaxes(title_text="drawdown %", row=2, col=1)
+    shapes = [
+        _vrect(_d1(a), _d1(b), BLUE, 0.12, "x", "paper") for a, b in _merge(positions)[:max_shades]
+    ]
     fig.update_layout(
+        shapes=shapes,
         height=470,
-        margin={"l": 60, "r": 20, "t": 30, "b": 30},
-        legend={"orientation": "h", "y": 1.06, "x": 0},
+        margin={"l": 60, "r": 20, "t": 40, "b": 30},
+        legend=_legend(),
         hovermode="x unified",
+        xaxis={"hoverformat": "%Y-%m-%d"},
+        xaxis2={"hoverformat": "%Y-%m-%d"},
+        yaxis={"title": {"text": "cumulative return (%)"}, "ticksuffix": "%", "zeroline": True},
+        yaxis2={"title": {"text": "drawdown (%)"}, "ticksuffix": "%"},
+        updatemenus=[
+            {
+                "type": "buttons",
+                "direction": "right",
+                "x": 1,
+                "xanchor": "right",
+                "y": 1.02,
+                "yanchor": "bottom",
+                "showactive": True,
+                "pad": {"r": 0, "t": 0},
+                "font": {"size": 10},
+                "buttons": [
+                    {"label": "linear", "method": "relayout", "args": [{"yaxis.type": "linear"}]},
+                    {"label": "log", "method": "relayout", "args": [{"yaxis.type": "log"}]},
+                ],
+            }
+        ],
     )
     return fig
 
 
-def caar_figure(path: pd.DataFrame) -> go.Figure:
-    """``path``: columns day, caar, lo, hi, aar, n (one row per event day)."""
-    fig = go.Figure()
-    fig.add_trace(
-        go.Bar(x=path["day"], y=path["aar"] * 100, name="AAR %", marker_color=GREY, opacity=0.55)
-    )
-    fig.add_trace(
+def caar_figure(path: pd.DataFrame, *, title: str | None = None, height: int = 360) -> go.Figure:
+    """``path``: columns day, caar, lo, hi, aar, n (one row per event day); the band is a
+    hoverable pair of lines (lo, hi) filled between."""
+    d = path["day"].to_numpy()
+    hover = "day %{x:+d}: %{y:+.2f}%<extra>%{fullData.name}</extra>"
+    traces = [
+        go.Bar(
+            x=d,
+            y=np.round(path["aar"] * 100, 4),
+            name="average AR (%)",
+            marker_color=GREY,
+            opacity=0.55,
+            hovertemplate=hover,
+        ),
         go.Scatter(
-            x=np.concatenate([path["day"], path["day"][::-1]]),
-            y=np.concatenate([path["hi"], path["lo"][::-1]]) * 100,
-            fill="toself",
-            fillcolor="rgba(40,87,164,0.15)",
-            line={"width": 0},
+            x=d,
+            y=np.round(path["lo"] * 100, 4),
+            name="95% band, low",
+            line={"width": 0.5, "color": "rgba(40,87,164,0.4)"},
+            showlegend=False,
+            hovertemplate=hover,
+        ),
+        go.Scatter(
+            x=d,
+            y=np.round(path["hi"] * 100, 4),
             name="95% band",
-            hoverinfo="skip",
-        )
-    )
-    fig.add_trace(
+            fill="tonexty",
+            fillcolor="rgba(40,87,164,0.15)",
+            line={"width": 0.5, "color": "rgba(40,87,164,0.4)"},
+            hovertemplate=hover,
+        ),
         go.Scatter(
-            x=path["day"],
-            y=path["caar"] * 100,
-            name="CAAR %",
+            x=d,
+            y=np.round(path["caar"] * 100, 4),
+            name="CAAR (%)",
             mode="lines+markers",
             line={"color": BLUE, "width": 2},
-        )
-    )
-    fig.add_vline(x=0, line_dash="dot", line_color=ORANGE)
-    fig.add_hline(y=0, line_color="#999", line_width=1)
+            hovertemplate=hover,
+        ),
+    ]
+    fig = go.Figure(traces)
     fig.update_layout(
-        height=360,
-        margin={"l": 60, "r": 20, "t": 30, "b": 40},
-        xaxis_title="sessions from the reaction session (day 0)",
-        yaxis_title="%",
-        legend={"orientation": "h", "y": 1.1, "x": 0},
+        shapes=[_vline(0), _hline(0)],
+        height=height,
+        margin={"l": 60, "r": 20, "t": 40 if title else 30, "b": 40},
+        title={"text": title, "font": {"size": 12}} if title else None,
+        xaxis={"title": {"text": "sessions from the reaction session (day 0)"}, "dtick": 1},
+        yaxis={"title": {"text": "abnormal return (%)"}, "ticksuffix": "%"},
+        legend=_legend(),
+        hovermode="x unified",
     )
     return fig
 
@@ -173,8 +244,11 @@ def windows_figure(panels: list[dict], *, cols: int = 4, rebased: bool) -> go.Fi
     """Small multiples: one panel per trade with its price path, entry and exit marked.
 
     Each panel: ``title``, ``x`` (dates), ``y`` (price), ``entry`` and ``exit``
-    (date, price) or None, ``win`` (bool), ``event`` (the reaction session) or None.
+    (date, price) or None, ``win`` (bool), ``event`` (the reaction session) or None, and
+    ``short`` (bool: the entry is a sell, drawn as a red down-triangle, the exit a buy).
+    Traces, shapes and annotations are set in one call each.
     """
+    cols = max(1, min(cols, len(panels)))
     rows = math.ceil(len(panels) / cols)
     fig = make_subplots(
         rows=rows,
@@ -183,61 +257,78 @@ def windows_figure(panels: list[dict], *, cols: int = 4, rebased: bool) -> go.Fi
         horizontal_spacing=0.05,
         vertical_spacing=min(0.12, 0.5 / max(rows, 1)),
     )
+    traces: list[go.Scatter] = []
+    shapes: list[dict] = []
+    unit = "rebased, 100 = before the window" if rebased else "price"
     for i, p in enumerate(panels):
-        r, c = i // cols + 1, i % cols + 1
+        k = "" if i == 0 else str(i + 1)
+        xa, ya = f"x{k}", f"y{k}"
         x = _day(p["x"])
-        fig.add_trace(
+        traces.append(
             go.Scatter(
                 x=x,
-                y=p["y"],
+                y=np.round(np.asarray(p["y"], dtype=float), 4),
                 mode="lines",
                 line={"color": BLUE, "width": 1.3},
                 showlegend=False,
-                hovertemplate="%{x|%Y-%m-%d}: %{y:.2f}<extra></extra>",
-            ),
-            row=r,
-            col=c,
+                xaxis=xa,
+                yaxis=ya,
+                hovertemplate=f"{DATE_HOVER}: %{{y:.2f}} ({unit})<extra></extra>",
+            )
         )
-        for key, sym, color in (("entry", "triangle-up", GREEN), ("exit", "x", RED)):
+        short = bool(p.get("short"))
+        marks = (
+            ("entry", "sell (short entry)" if short else "buy (entry)", "triangle-down" if short else "triangle-up", RED if short else GREEN),
+            ("exit", "buy to cover (exit)" if short else "sell (exit)", "x", "#333"),
+        )  # fmt: skip
+        for key, label, sym, color in marks:
             pt = p.get(key)
             if pt is None:
                 continue
-            fig.add_trace(
+            traces.append(
                 go.Scatter(
                     x=[_d1(pt[0])],
-                    y=[pt[1]],
+                    y=[round(float(pt[1]), 4)],
                     mode="markers",
                     showlegend=False,
+                    xaxis=xa,
+                    yaxis=ya,
                     marker={
                         "symbol": sym,
                         "size": 10,
                         "color": color,
                         "line": {"width": 1, "color": "#333"},
                     },
-                    hovertemplate=f"{key} %{{x|%Y-%m-%d}}: %{{y:.2f}}<extra></extra>",
-                ),
-                row=r,
-                col=c,
+                    hovertemplate=f"{label} {DATE_HOVER}: %{{y:.2f}}<extra></extra>",
+                )
             )
         if p.get("entry") and p.get("exit"):
-            fig.add_vrect(
-                x0=_d1(p["entry"][0]),
-                x1=_d1(p["exit"][0]),
-                row=r,
-                col=c,
-                line_width=0,
-                fillcolor=GREEN if p.get("win") else RED,
-                opacity=0.10,
+            shapes.append(
+                _vrect(
+                    _d1(p["entry"][0]),
+                    _d1(p["exit"][0]),
+                    GREEN if p.get("win") else RED,
+                    0.10,
+                    xa,
+                    f"{ya} domain",
+                )
             )
         ev = p.get("event")
         if ev is not None and not pd.isna(ev) and x and x[0] <= _d1(ev) <= x[-1]:
-            fig.add_vline(x=_d1(ev), row=r, col=c, line_dash="dot", line_color=ORANGE, line_width=1)
-    fig.update_annotations(font_size=10)
-    fig.update_xaxes(tickformat="%b %d", nticks=4, tickfont={"size": 9})
-    fig.update_yaxes(tickfont={"size": 9})
+            shapes.append(_vline(_d1(ev), xa, f"{ya} domain"))
+    fig.add_traces(traces)
+    annotations = [dict(a.to_plotly_json(), font={"size": 10}) for a in fig.layout.annotations]
+    axes: dict[str, Any] = {}
+    for i in range(len(panels)):
+        k = "" if i == 0 else str(i + 1)
+        axes[f"xaxis{k}"] = {"tickformat": "%b %d\n%Y", "nticks": 3, "tickfont": {"size": 9}}
+        axes[f"yaxis{k}"] = {"tickfont": {"size": 9}}
     fig.update_layout(
-        height=max(220, 190 * rows),
+        shapes=shapes,
+        annotations=annotations,
+        height=max(240, 210 * rows),
         margin={"l": 40, "r": 10, "t": 40, "b": 25},
+        **axes,
     )
     return fig
 
@@ -253,29 +344,32 @@ def returns_histogram(ret: pd.Series) -> go.Figure:
         counts, _ = np.histogram(part.to_numpy(), bins=edges)
         fig.add_trace(
             go.Bar(
-                x=(edges[:-1] + edges[1:]) / 2,
+                x=np.round((edges[:-1] + edges[1:]) / 2, 4),
                 y=counts,
                 width=np.diff(edges),
                 name=name,
                 marker_color=color,
                 opacity=0.8,
+                hovertemplate="%{x:+.2f}%: %{y} trade(s)<extra></extra>",
             )
         )
+    shapes, ann = [], []
     if len(r):
-        fig.add_vline(
-            x=float(r.mean()),
-            line_dash="dash",
-            line_color="#333",
-            annotation_text=f"mean {r.mean():.2f}%",
-            annotation_font_size=10,
-        )
+        m = float(r.mean())
+        shapes.append(_vline(m, color="#333", dash="dash"))
+        ann.append(
+            {"x": m, "y": 1, "yref": "paper", "text": f"mean {m:+.2f}%", "showarrow": False,
+             "xanchor": "left", "font": {"size": 10}}
+        )  # fmt: skip
     fig.update_layout(
+        shapes=shapes,
+        annotations=ann,
         barmode="overlay",
         height=300,
-        margin={"l": 50, "r": 20, "t": 30, "b": 40},
-        xaxis_title="trade return %",
-        yaxis_title="trades",
-        legend={"orientation": "h", "y": 1.12, "x": 0},
+        margin={"l": 50, "r": 20, "t": 40, "b": 40},
+        xaxis={"title": {"text": "position's return per trade (%)"}, "ticksuffix": "%"},
+        yaxis={"title": {"text": "trades"}},
+        legend=_legend(),
     )
     return fig
 
@@ -289,35 +383,48 @@ def breakdown_figure(tables: dict[str, pd.DataFrame]) -> go.Figure:
         fig.add_trace(
             go.Bar(
                 x=t["group"].astype(str),
-                y=t["mean_ret"] * 100,
+                y=np.round(t["mean_ret"] * 100, 4),
                 marker_color=[GREEN if v >= 0 else RED for v in t["mean_ret"].fillna(0)],
                 showlegend=False,
                 text=t["n_trades"].astype(str),
                 textposition="outside",
-                hovertemplate="%{x}: %{y:.2f}% (n=%{text})<extra></extra>",
+                hovertemplate="%{x}: %{y:+.2f}% (n=%{text})<extra></extra>",
             ),
             row=1,
             col=i,
         )
-    fig.update_yaxes(title_text="mean trade return %", row=1, col=1)
+    fig.update_yaxes(title_text="mean trade return (%)", ticksuffix="%", row=1, col=1)
     fig.update_layout(height=300, margin={"l": 50, "r": 20, "t": 40, "b": 60})
     return fig
 
 
 def heatmap_figure(
-    slices: list[tuple[str, pd.DataFrame]], *, x: str, y: str, metric: str, cols: int = 3
+    slices: list[tuple[str, pd.DataFrame]],
+    *,
+    x: str,
+    y: str,
+    metric: str,
+    percent: bool = False,
+    best: tuple[int, str, str, float] | None = None,
+    cols: int = 2,
 ) -> go.Figure:
-    """One heatmap per slice (a pivot with ``y`` values as index and ``x`` as columns)."""
+    """One heatmap per slice (a pivot with ``y`` labels as index, ``x`` labels as columns;
+    the labels are strings, so "none" is a category like any other).
+
+    ``best``: (slice index, x label, y label, value) of the best combination: a star and its
+    value are written in that cell. ``percent``: values are fractions, shown in percent.
+    """
+    cols = max(1, min(cols, len(slices)))
     rows = math.ceil(len(slices) / cols)
-    cols = min(cols, len(slices))
     fig = make_subplots(
         rows=rows,
         cols=cols,
         subplot_titles=[t for t, _ in slices],
-        horizontal_spacing=0.08,
+        horizontal_spacing=0.1,
         vertical_spacing=min(0.15, 0.6 / max(rows, 1)),
     )
-    vals = np.concatenate([p.to_numpy(dtype=float).ravel() for _, p in slices])
+    k = 100.0 if percent else 1.0
+    vals = np.concatenate([p.to_numpy(dtype=float).ravel() * k for _, p in slices])
     finite = vals[np.isfinite(vals)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     if lo < 0 < hi:
@@ -325,28 +432,52 @@ def heatmap_figure(
         lo, hi, scale = -m, m, "RdBu"
     else:
         scale = "Viridis"
+    unit = "%" if percent else ""
+    label = f"{metric} (%)" if percent else metric
+    traces = []
     for i, (_, p) in enumerate(slices):
-        z = p.to_numpy(dtype=float)
-        z = np.where(np.isfinite(z), z, np.nan)
-        fig.add_trace(
+        s = "" if i == 0 else str(i + 1)
+        z = p.to_numpy(dtype=float) * k
+        z = np.where(np.isfinite(z), np.round(z, 4), np.nan)
+        traces.append(
             go.Heatmap(
                 x=[str(v) for v in p.columns],
                 y=[str(v) for v in p.index],
-                z=np.round(z, 4),
+                z=z,
                 zmin=lo,
                 zmax=hi,
                 colorscale=scale,
                 showscale=i == 0,
-                colorbar={"title": {"text": metric}},
-                hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{metric}=%{{z:.3f}}<extra></extra>",
-            ),
-            row=i // cols + 1,
-            col=i % cols + 1,
+                colorbar={"title": {"text": label}, "ticksuffix": unit, "thickness": 12},
+                xaxis=f"x{s}",
+                yaxis=f"y{s}",
+                hovertemplate=f"{x} %{{x}}<br>{y} %{{y}}<br>{metric} %{{z:+.2f}}{unit}<extra></extra>",
+            )
         )
-    fig.update_xaxes(title_text=x, type="category")
-    fig.update_yaxes(title_text=y, type="category")
-    fig.update_annotations(font_size=11)
-    fig.update_layout(height=max(320, 300 * rows), margin={"l": 60, "r": 20, "t": 40, "b": 40})
+    fig.add_traces(traces)
+    annotations = [dict(a.to_plotly_json(), font={"size": 11}) for a in fig.layout.annotations]
+    if best is not None:
+        i, bx, by, bv = best
+        s = "" if i == 0 else str(i + 1)
+        annotations.append(
+            {
+                "x": bx, "y": by, "xref": f"x{s}", "yref": f"y{s}",
+                "text": f"★ best {bv * k:+.2f}{unit}", "showarrow": True, "arrowhead": 0,
+                "ax": 0, "ay": -22, "font": {"size": 11, "color": "#000"},
+                "bgcolor": "rgba(255,255,255,0.85)", "bordercolor": "#000",
+            }
+        )  # fmt: skip
+    axes: dict[str, Any] = {}
+    for i in range(len(slices)):
+        s = "" if i == 0 else str(i + 1)
+        axes[f"xaxis{s}"] = {"title": {"text": x}, "type": "category"}
+        axes[f"yaxis{s}"] = {"title": {"text": y}, "type": "category"}
+    fig.update_layout(
+        annotations=annotations,
+        height=max(320, 300 * rows),
+        margin={"l": 60, "r": 20, "t": 40, "b": 40},
+        **axes,
+    )
     return fig
 
 
@@ -357,69 +488,111 @@ def sharpe_histogram(sharpe: pd.Series, best: float | None) -> go.Figure:
     counts, edges = np.histogram(x, bins=40) if len(x) else (np.zeros(0), np.zeros(1))
     fig = go.Figure(
         go.Bar(
-            x=(edges[:-1] + edges[1:]) / 2,
+            x=np.round((edges[:-1] + edges[1:]) / 2, 4),
             y=counts,
             width=np.diff(edges),
             marker_color=BLUE,
             opacity=0.8,
+            hovertemplate="Sharpe %{x:.2f}: %{y} combination(s)<extra></extra>",
         )
     )
+    shapes, ann = [], []
     if best is not None and np.isfinite(best):
-        fig.add_vline(
-            x=best,
-            line_dash="dash",
-            line_color=RED,
-            annotation_text="best",
-            annotation_font_size=10,
-            annotation_position="top left",
-        )
+        shapes.append(_vline(best, color=RED, dash="dash"))
+        ann.append(
+            {"x": best, "y": 1, "yref": "paper", "text": f"best {best:.2f}", "showarrow": False,
+             "xanchor": "right", "font": {"size": 10}}
+        )  # fmt: skip
     fig.update_layout(
+        shapes=shapes,
+        annotations=ann,
         height=280,
         margin={"l": 50, "r": 20, "t": 30, "b": 40},
-        xaxis_title="annualised Sharpe of each combination",
-        yaxis_title="combinations",
+        xaxis={"title": {"text": "annualised Sharpe ratio of each combination"}},
+        yaxis={"title": {"text": "combinations"}},
     )
     return fig
 
 
 def walk_forward_figure(wf: pd.DataFrame) -> go.Figure:
-    fig = go.Figure()
+    """In-sample and out-of-sample mean trade return of each fold's choice, in percent."""
     fold = wf["fold"].astype(str)
-    fig.add_trace(
-        go.Bar(x=fold, y=wf["is_score"], name="in-sample (best combo)", marker_color=GREY)
+    hover = "fold %{x}: %{y:+.2f}%<extra>%{fullData.name}</extra>"
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=fold,
+                y=np.round(wf["is_score"] * 100, 4),
+                name="in-sample (the fold's best combination)",
+                marker_color=GREY,
+                hovertemplate=hover,
+            ),
+            go.Bar(
+                x=fold,
+                y=np.round(wf["oos_score"] * 100, 4),
+                name="out-of-sample (same combination, next block)",
+                marker_color=BLUE,
+                hovertemplate=hover,
+            ),
+        ]
     )
-    fig.add_trace(
-        go.Bar(x=fold, y=wf["oos_score"], name="out-of-sample (same combo)", marker_color=BLUE)
-    )
-    fig.add_hline(y=0, line_color="#999", line_width=1)
     fig.update_layout(
+        shapes=[_hline(0)],
         barmode="group",
         height=300,
-        margin={"l": 50, "r": 20, "t": 30, "b": 40},
-        xaxis_title="fold",
-        yaxis_title="score",
-        legend={"orientation": "h", "y": 1.12, "x": 0},
+        margin={"l": 50, "r": 20, "t": 40, "b": 40},
+        xaxis={"title": {"text": "fold (block of events, in time order)"}},
+        yaxis={"title": {"text": "mean trade return (%)"}, "ticksuffix": "%"},
+        legend=_legend(),
     )
     return fig
 
 
-def group_box_figure(df: pd.DataFrame, *, value: str, group: str, title: str) -> go.Figure:
+def group_box_figure(
+    df: pd.DataFrame, *, value: str, group: str, title: str, names: dict | None = None
+) -> go.Figure:
     fig = go.Figure()
     for g, part in df.groupby(group, sort=True):
         fig.add_trace(
             go.Box(
-                y=part[value].astype(float) * 100,
-                name=f"{group}={g}",
+                y=np.round(part[value].astype(float) * 100, 4),
+                name=(names or {}).get(g, f"{group}={g}"),
                 boxpoints="all",
                 jitter=0.3,
                 pointpos=0,
+                hovertemplate="%{y:+.2f}%<extra></extra>",
             )
         )
     fig.update_layout(
         height=300,
         margin={"l": 50, "r": 20, "t": 40, "b": 40},
-        yaxis_title=f"{value} %",
+        yaxis={"title": {"text": "abnormal return (%)"}, "ticksuffix": "%"},
         title={"text": title, "font": {"size": 12}},
         showlegend=False,
+    )
+    return fig
+
+
+def compare_equity_figure(curves: list[tuple[str, pd.Series]]) -> go.Figure:
+    """Cumulative returns (%) of several runs overlaid; each series is indexed by date."""
+    fig = go.Figure()
+    for name, s in curves:
+        s = s.astype(float)
+        cum = (s / float(s.iloc[0]) - 1.0) * 100 if len(s) else s
+        fig.add_trace(
+            go.Scatter(
+                x=_day(s.index),
+                y=np.round(cum.to_numpy(), 3),
+                name=name,
+                hovertemplate=f"{name} %{{y:+.2f}}%<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        height=380,
+        margin={"l": 60, "r": 20, "t": 40, "b": 30},
+        legend=_legend(),
+        hovermode="x unified",
+        xaxis={"hoverformat": "%Y-%m-%d"},
+        yaxis={"title": {"text": "cumulative return (%)"}, "ticksuffix": "%"},
     )
     return fig
