@@ -247,7 +247,7 @@ class Metric:
     """One metric: its name, how to say and show it, and where it comes from.
 
     ``fmt`` is a format name of ``evbt.report.html.FORMATS`` (``pct``: a fraction shown as a
-    percentage; ``num``; ``int``; ``money``: in the account's currency; ``p``: a p-value;
+    percentage; ``spct``/``smoney``: the same with a sign; ``num``; ``int``; ``money``: in the account's currency; ``p``: a p-value;
     ``text``). ``unit`` says what a value is in words. ``func`` is the building block above
     that defines it (None when it comes from elsewhere, said by ``source``).
     ``sweep_column`` is its column in a sweep's part files where that name differs.
@@ -269,36 +269,36 @@ _OVERFIT = "evbt.backtest.overfit.summarize"
 REGISTRY: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("total_return", "total return", "pct", "fraction", "total_return",
+        Metric("total_return", "total return", "spct", "fraction", "total_return",
                "E_last / E_first - 1 (to the ruin session when ruined)", total_return),
-        Metric("cagr", "CAGR", "pct", "fraction per year", "cagr",
+        Metric("cagr", "CAGR (annual)", "spct", "fraction per year", "cagr",
                "compound annual growth over 365.25-day years; -1 when ruined", cagr),
         Metric("ann_vol", "volatility (annual)", "pct", "fraction per year", "ann_vol",
                "sample std of daily returns times sqrt(252)", ann_vol, "volatility"),
-        Metric("sharpe", "Sharpe", "num", "ratio, annualised", "sharpe",
+        Metric("sharpe", "Sharpe ratio", "num", "ratio, annualised", "sharpe",
                "mean / std of daily returns times sqrt(252); NaN when the std is 0", sharpe),
-        Metric("sortino", "Sortino", "num", "ratio, annualised", "sortino",
+        Metric("sortino", "Sortino ratio", "num", "ratio, annualised", "sortino",
                "mean / downside deviation of daily returns times sqrt(252)", sortino),
-        Metric("max_drawdown", "max drawdown", "pct", "fraction (<= 0)", "max_drawdown",
+        Metric("max_drawdown", "max drawdown", "spct", "fraction (<= 0)", "max_drawdown",
                "the deepest fall from a running peak of equity", max_drawdown),
-        Metric("calmar", "Calmar", "num", "ratio", "calmar",
+        Metric("calmar", "Calmar ratio", "num", "ratio", "calmar",
                "cagr / |max_drawdown|", calmar),
         Metric("n_trades", "trades", "int", "count", "compute_metrics",
                "trades taken, open ones included"),
-        Metric("hit_rate", "hit rate", "pct", "fraction", "hit_rate",
+        Metric("hit_rate", "hit rate (winning trades)", "pct", "fraction", "hit_rate",
                "share of closed trades with pnl > 0", hit_rate),
-        Metric("avg_win", "average win", "money", "currency", "avg_win",
+        Metric("avg_win", "average winning trade", "smoney", "currency", "avg_win",
                "mean pnl of the winning closed trades", avg_win),
-        Metric("avg_loss", "average loss", "money", "currency", "avg_loss",
+        Metric("avg_loss", "average losing trade", "smoney", "currency", "avg_loss",
                "mean pnl of the losing closed trades (< 0)", avg_loss),
         Metric("profit_factor", "profit factor", "num", "ratio", "profit_factor",
                "gross wins / gross losses of closed trades; inf with no loss", profit_factor),
-        Metric("exposure", "exposure", "pct", "fraction of sessions", "exposure",
+        Metric("exposure", "exposure (time in a position)", "pct", "fraction of sessions", "exposure",
                "share of sessions holding a position", exposure),
         Metric("benchmark_return", "benchmark return", "pct", "fraction", "total_return",
                "the benchmark's buy-and-hold total return over the same sessions",
                total_return),
-        Metric("excess_return", "excess return over benchmark", "pct", "fraction",
+        Metric("excess_return", "excess return over the benchmark", "spct", "fraction",
                "compute_metrics", "total_return - benchmark_return"),
         Metric("avg_trade", "average trade return", "pct", "fraction", _SWEEP_SUMS,
                "mean return of the closed trades"),

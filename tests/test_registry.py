@@ -61,13 +61,16 @@ def test_the_sweeps_metrics_from_sums_are_the_registrys():
 
 
 def test_stats_and_report_rows_are_the_registrys():
-    from evbt.report.sections import _METRIC_ROWS, SWEEP_RESULT_COLUMNS
+    from evbt.report.backtest import METRIC_ROWS
+    from evbt.report.sweep import SWEEP_RESULT_COLUMNS
     from evbt.result import STATS_ROWS
 
     assert tuple(STATS_ROWS) == m.columns("stats")
     reg = [(n, m.metric(n).label, m.metric(n).fmt) for n in m.columns("report")]
-    assert list(_METRIC_ROWS) == reg
-    assert set(SWEEP_RESULT_COLUMNS) - {"combo_id", "scope"} <= m.metric_names()
+    assert list(METRIC_ROWS) == reg
+    assert (
+        set(SWEEP_RESULT_COLUMNS) - {"combo_id", "scope", "ruined"} <= m.metric_names()
+    )  # ruined: a flag
 
 
 def test_overfit_summary_columns_are_the_registrys():

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evbt.backtest import metrics
 from evbt.report.folder import (
     WINDOW_PAD,
     Page,
@@ -23,21 +24,8 @@ from evbt.report.html import FORMATS, esc, note, para, pct, spct, table
 
 PPY = 252  # sessions per year: evbt.backtest.metrics.PERIODS_PER_YEAR
 
-METRIC_ROWS = [
-    ("total_return", "total return", "spct"),
-    ("cagr", "CAGR (annual)", "spct"),
-    ("ann_vol", "volatility (annual)", "pct"),
-    ("sharpe", "Sharpe ratio", "num"),
-    ("sortino", "Sortino ratio", "num"),
-    ("max_drawdown", "max drawdown", "spct"),
-    ("calmar", "Calmar ratio", "num"),
-    ("exposure", "exposure (time in a position)", "pct"),
-    ("n_trades", "trades", "int"),
-    ("hit_rate", "hit rate (winning trades)", "pct"),
-    ("avg_win", "average winning trade", "smoney"),
-    ("avg_loss", "average losing trade", "smoney"),
-    ("profit_factor", "profit factor", "num"),
-    ("excess_return", "excess return over the benchmark", "spct"),
+METRIC_ROWS = [  # the registry's report table: (name, label, format)
+    (n, metrics.metric(n).label, metrics.metric(n).fmt) for n in metrics.columns("report")
 ]
 
 
