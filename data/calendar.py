@@ -85,7 +85,9 @@ def table() -> Table:
                 return Table(pd.DatetimeIndex(days), closes)
     cal = nyse()
     days = pd.DatetimeIndex(cal.sessions.to_numpy())  # no freq: the same index either way
-    out = Table(days, cal.closes.to_numpy().astype("datetime64[ns]").view(np.int64))
+    # closes are tz-aware (UTC): their int64 nanoseconds, without a tz round trip through numpy
+    closes = pd.DatetimeIndex(cal.closes).tz_convert("UTC").as_unit("ns").asi8
+    out = Table(days, np.asarray(closes, dtype=np.int64))
     if path is not None:
         with contextlib.suppress(OSError, ValueError):  # a read-only cache is fine
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -192,3 +192,26 @@ def test_parse_asof_accepts_plain_dates_also_off_session():
 
     assert parse_asof("2025-01-20") == pd.Timestamp("2025-01-20")  # MLK Day: a date, fine
     assert parse_asof(" 2026-02-10 ") == pd.Timestamp("2026-02-10")
+
+
+def test_session_table_builds_from_a_cold_cache_and_reads_back_the_same(tmp_path, monkeypatch):
+    """A fresh machine has no cached session table: building it from exchange-calendars must
+    not warn (CI failed here once: numpy has no tz, pandas warned on the UTC closes), and the
+    copy read back must equal what was built. The 16:00 New York close of 2000-01-03 is
+    21:00 UTC (EST), the first session of the calendar."""
+    import platformdirs
+
+    from evbt.data import calendar
+
+    monkeypatch.setattr(platformdirs, "user_cache_dir", lambda *a, **k: str(tmp_path))
+    calendar.table.cache_clear()
+    try:
+        built = calendar.table()
+        assert list((tmp_path / "calendars").glob("XNYS-*.npz"))
+        calendar.table.cache_clear()
+        read = calendar.table()
+    finally:
+        calendar.table.cache_clear()
+    assert built.closes.dtype == read.closes.dtype == "int64"
+    assert (built.closes == read.closes).all() and built.sessions.equals(read.sessions)
+    assert pd.Timestamp(built.closes[0], tz="UTC") == T("2000-01-03 21:00", tz="UTC")
