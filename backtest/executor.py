@@ -163,9 +163,9 @@ def _drive(client, inp, todo, sink, scheduler: str, timeout: float) -> None:
     """Submit the chunks of ``todo``, hand each result to ``sink``; see :func:`_run_dask`."""
     import contextlib
     import time
+    from concurrent.futures import CancelledError
 
     from dask.distributed import wait
-    from distributed.client import FutureCancelledError
     from distributed.scheduler import KilledWorker
 
     def n_workers() -> int:
@@ -202,6 +202,12 @@ def _drive(client, inp, todo, sink, scheduler: str, timeout: float) -> None:
                 done, pending = wait(pending, timeout=1.0, return_when="FIRST_COMPLETED")
             except TimeoutError:
                 done = set()
+            except CancelledError:
+                # wait() raises once any future was cancelled (the scattered inputs went
+                # with the last worker): keep what finished, resubmit the rest
+                done = {f for f in pending if f.status == "finished"}
+                pending -= done
+                lost = True
             for f in done:
                 try:
                     part, blocks = f.result()
@@ -210,7 +216,7 @@ def _drive(client, inp, todo, sink, scheduler: str, timeout: float) -> None:
                         f"Dask scheduler {scheduler}: a chunk's task killed its workers ({e}): "
                         f"give the workers more memory or use a smaller --chunk-size; {_RESUME}"
                     ) from None
-                except FutureCancelledError:
+                except CancelledError:
                     lost = True  # the scattered inputs went with the last worker
                     continue
                 i, lo, hi = futs[f]
