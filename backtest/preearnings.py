@@ -13,7 +13,8 @@ report the report day is day -1):
 
 Returns are compounded simple returns; abnormal returns come from the event study
 (:func:`evbt.backtest.study.run_study`: market model on the benchmark, estimation window
-ending before the run-up). A launch "lands before" a report when its reaction session is
+ending before the run-up, leaving out the sessions that lie in the windows of the ticker's
+earlier reports). A benchmark that holds the ticker (SMH and NVDA) gets a warning note. A launch "lands before" a report when its reaction session is
 one of the N sessions before the report's reaction session.
 """
 
@@ -124,6 +125,7 @@ def pre_earnings(
     ``lookback`` and loads both; :func:`evbt.api.pre_earnings`).
     """
     from evbt.backtest.study import run_study
+    from evbt.backtest.study_run import benchmark_holds_note
 
     n = int(lookback)
     tk = str(ticker).strip().upper()
@@ -183,6 +185,9 @@ def pre_earnings(
         )
     reports = pd.DataFrame(rows)
     notes: list[str] = []
+    held = benchmark_holds_note(benchmark, [tk], fix="--benchmark, or [data] benchmark")
+    if held:
+        notes.append(held)
     if len(reports):
         evs = pd.DataFrame(
             {

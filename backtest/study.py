@@ -8,7 +8,13 @@ Abnormal returns
     Day 0 is the event's reaction session; the event window is relative sessions
     ``[lo, hi]`` (``window=(lo, hi)``, ``lo <= 0 <= hi``). The normal-return model is fitted
     on the ``estimation`` sessions ``[lo - gap - estimation, lo - gap - 1]``, so exactly
-    ``gap`` sessions separate it from the event window.
+    ``gap`` sessions separate it from the event window. Estimation sessions that lie in
+    the event window of an earlier event row of the same ticker are left out of the fit
+    (event-study practice: an event window is not a normal return), so the effective
+    estimation window can be shorter than ``estimation``; ``events.n_est_excl`` counts the
+    sessions left out, and a row with fewer than ``MIN_EST_OBS`` valid estimation returns
+    left is skipped with that reason. Only the event rows given to the study count (the
+    events a run studies; pre-earnings: the ticker's past reports).
 
     - ``"market_model"``: OLS ``R = alpha + beta Rm + e`` on the estimation window,
       ``AR_t = R_t - alpha - beta Rm_t`` (MacKinlay 1997).
@@ -26,11 +32,15 @@ Tests (two-sided p-values; formulas in :func:`backtest.study_nb.group_tests_nb`)
     (Cowan 1992). The t, Patell and BMP tests assume independent event rows; rows that
     share a day 0 on correlated tickers are not. The Kolari & Pynnonen (2010) adjustment
     (:func:`backtest.study_nb.shared_date_rbar_nb`) scales BMP by
-    ``sqrt((1 - rbar) / (1 + (N - 1) rbar))`` and Patell by ``1 / sqrt(1 + (N - 1) rbar)``,
-    ``rbar`` the mean cross-correlation of estimation-window abnormal returns over all
-    pairs (pairs with different day-0 sessions count as 0). When a group has rows that
-    share a day 0 its ``headline`` test is ``bmp_kp``, else ``bmp``; ``p_headline`` is its
-    p-value. Pairs whose windows overlap without the same day 0 are not adjusted for.
+    ``sqrt((1 - r) / (1 + (N - 1) r))`` and Patell by ``1 / sqrt(1 + (N - 1) r)``, with
+    ``r = rbar_kp = max(rbar, 0)`` and ``rbar`` the mean cross-correlation of
+    estimation-window abnormal returns over all ``N (N - 1)`` ordered pairs of rows (pairs
+    with different day-0 sessions count as 0). The adjustment corrects for positive
+    correlation only: a negative estimate (noise, or a benchmark that holds the studied
+    tickers) would inflate the statistics, so it is floored at 0 and ``rbar`` reports the
+    raw estimate. When a group has rows that share a day 0 and ``rbar > 0`` its
+    ``headline`` test is ``bmp_kp``, else ``bmp``; ``p_headline`` is its p-value. Pairs
+    whose windows overlap without the same day 0 are not adjusted for.
     The bootstrap and the placebo move whole events, so they allow for it too.
 
 Groups with fewer than two distinct events
@@ -52,12 +62,14 @@ Placebo
 
 Reported, not dropped
     ``overlap``: another event of the same ticker has an intersecting event window.
-    ``thin``: fewer than ``THIN_MIN_OBS`` valid estimation returns, or any missing.
+    ``thin``: fewer than ``THIN_MIN_OBS`` valid estimation returns, or any missing
+    (sessions left out for earlier event windows are not missing).
     Skipped (listed in ``.skipped`` and counted in ``summary.n_skipped``): the window runs
     outside the data, a return is missing inside the event window, fewer than
     ``MIN_EST_OBS`` valid estimation returns, or a degenerate fit.
     ``events.est_overlap`` (not in the summary) marks rows whose estimation window holds
-    another event window of the same ticker.
+    another event window of the same ticker (those sessions are left out of the fit;
+    ``events.n_est_excl`` counts them).
 
 Calibration (tests/test_study_calibration.py)
     With events of a ticker far enough apart that estimation windows are clean, every test
@@ -65,12 +77,14 @@ Calibration (tests/test_study_calibration.py)
     percentile bootstrap interval, which excludes zero 6-7% of the time with 45 events
     (small-sample under-coverage of the percentile method). Two known departures in
     crowded histories (many events per ticker, short history), measured on 400 sessions
-    with an event every ~32 sessions per ticker: the 16-day CAR tests become conservative
-    (t, Patell, BMP about 3%, Corrado about 2%), because an event's window sits in later
-    events' estimation windows and makes their CARs negatively correlated; and the placebo
-    becomes liberal (about 19% on the 16-day window), because the pool of non-event
-    windows is small and its own mean is noise that the placebo distribution ignores.
-    Check ``events.est_overlap`` and the eligible pool before trusting a placebo p-value.
+    with an event every ~32 sessions per ticker before estimation windows left out earlier
+    event windows: the 16-day CAR tests became conservative (t, Patell, BMP about 3%,
+    Corrado about 2%), because an event's window sat in later events' estimation windows
+    and made their CARs negatively correlated (leaving those sessions out removes that
+    mechanism; not re-measured since); and the placebo becomes liberal (about 19% on the
+    16-day window), because the pool of non-event windows is small and its own mean is
+    noise that the placebo distribution ignores. Check ``events.est_overlap`` and the
+    eligible pool before trusting a placebo p-value.
     With clustered events (each hits 4 of 12 tickers on one date; same-date residual
     correlation 0.4), BMP and Patell reject a true null about 19% of the time, their
     Kolari-Pynnonen forms 3.1% to 5.0% (4,000 studies).
@@ -137,6 +151,7 @@ SUMMARY_COLUMNS = [
     "n_skipped",
     "n_events",
     "rbar",
+    "rbar_kp",
     "n_shared",
     "bmp_kp_z",
     "p_bmp_kp",
@@ -162,18 +177,20 @@ class StudyResult:
         ``(event_id, ticker, reason)`` for each event row left out.
     notes
         One line per thing the caller left out of the study, and why (a ticker that is the
-        benchmark, a study that could not run at all); also in the summary's ``note``.
+        benchmark, a study that could not run at all), or a warning about its inputs (a
+        benchmark that holds the studied tickers); also in the summary's ``note``.
     events
         One row per included event row: its fit (``alpha, beta, sigma, n_est``), its flags
         (``overlap, thin``, and ``est_overlap``: another event window of the ticker lies in
-        its estimation window) and its CAR per window (``car[a,b]`` columns).
+        its estimation window; ``n_est_excl``: the estimation sessions left out for it)
+        and its CAR per window (``car[a,b]`` columns).
     """
 
     panel: pd.DataFrame
     summary: pd.DataFrame
     skipped: list[tuple[Any, str, str]]
     events: pd.DataFrame
-    notes: tuple[str, ...] = ()  # one line each: what was left out of the study and why
+    notes: tuple[str, ...] = ()  # one line each: what was left out and why, or a warning
 
     @property
     def n_skipped(self) -> int:
@@ -199,6 +216,7 @@ class StudyArrays(NamedTuple):
     sigma2: np.ndarray
     overlap: np.ndarray  # (n_rows,) bool
     est_overlap: np.ndarray  # (n_rows,) bool: another event window inside the estimation
+    n_est_excl: np.ndarray  # (n_rows,) estimation days left out: in earlier event windows
     thin: np.ndarray  # (n_rows,) bool
     ar: np.ndarray  # (n_rows, W), NaN for skipped rows
     car: np.ndarray  # (n_rows, n_windows), NaN for skipped rows
@@ -222,7 +240,8 @@ class StudyArrays(NamedTuple):
     boot_hi: np.ndarray
     placebo_p: np.ndarray
     n_events: np.ndarray  # (n_groups,) distinct events (clusters) among included rows
-    rbar: np.ndarray  # (n_groups,) Kolari-Pynnonen mean cross-correlation
+    rbar: np.ndarray  # (n_groups,) Kolari-Pynnonen mean cross-correlation, as estimated
+    rbar_kp: np.ndarray  # (n_groups,) what the adjustment uses: max(rbar, 0)
     n_shared: np.ndarray  # (n_groups,) rows sharing their day 0 with another row
     bmp_kp_z: np.ndarray  # (n_groups, n_windows) from here on
     p_bmp_kp: np.ndarray
@@ -292,12 +311,15 @@ def study_arrays(
     n_rows = col.shape[0]
     n_grp = grp_ptr.shape[0] - 1
 
+    excl, n_excl = nb.est_exclusion_nb(col, pos, lo, hi, estimation, gap)
     ar, est_ar, status, alpha, beta, sigma2, n_est, xbar, sxx, frac_pos = nb.event_ar_nb(
-        rets, bench, col, pos, lo, hi, estimation, gap, model, MIN_EST_OBS
+        rets, bench, col, pos, lo, hi, estimation, gap, model, MIN_EST_OBS, excl
     )
     overlap = nb.overlap_flags_nb(col, pos, hi - lo)
     inc = status == nb.STATUS_OK
-    thin = inc & ((n_est < THIN_MIN_OBS) | (n_est < estimation))
+    # thin: few estimation returns, or a missing one (days left out for earlier events are
+    # not missing)
+    thin = inc & ((n_est < THIN_MIN_OBS) | (n_est + n_excl < estimation))
 
     # Groups restricted to included rows, re-indexed to the compact included arrays.
     new_id = np.full(n_rows, -1, dtype=np.int64)
@@ -401,6 +423,7 @@ def study_arrays(
         sigma2=sigma2,
         overlap=overlap & inc,
         est_overlap=nb.est_overlap_flags_nb(col, pos, lo, hi, estimation, gap) & inc,
+        n_est_excl=n_excl,
         thin=thin,
         ar=ar,
         car=car,
@@ -425,6 +448,7 @@ def study_arrays(
         placebo_p=placebo_p,
         n_events=n_events,
         rbar=rbar,
+        rbar_kp=np.where(np.isnan(rbar), np.nan, np.maximum(rbar, 0.0)),
         n_shared=n_shared,
         bmp_kp_z=bmp_kp,
         p_bmp_kp=_two_sided_t(bmp_kp, df),
@@ -732,12 +756,13 @@ def _summary(labels, win, res: StudyArrays) -> pd.DataFrame:
     }
     for name in SUMMARY_COLUMNS[4:18]:
         out[name] = getattr(res, name).ravel()
-    for name in ("n_overlap", "n_thin", "n_skipped", "n_events", "rbar", "n_shared"):
+    for name in ("n_overlap", "n_thin", "n_skipped", "n_events", "rbar", "rbar_kp", "n_shared"):
         out[name] = getattr(res, name)[gi]
     for name in ("bmp_kp_z", "p_bmp_kp", "patell_kp_z", "p_patell_kp"):
         out[name] = getattr(res, name).ravel()
-    # The headline test: BMP, or its Kolari-Pynnonen form when rows share a day 0.
-    shared = res.n_shared[gi] > 0
+    # The headline test: BMP, or its Kolari-Pynnonen form when rows share a day 0 and the
+    # estimated correlation is positive (a floored estimate leaves BMP as it is).
+    shared = (res.n_shared[gi] > 0) & (res.rbar_kp[gi] > 0)
     out["headline"] = np.where(shared, "bmp_kp", "bmp")
     out["p_headline"] = np.where(shared, res.p_bmp_kp.ravel(), res.p_bmp.ravel())
     out["note"] = [_group_note(int(res.n[g]), int(res.n_events[g])) for g in gi]
@@ -769,9 +794,16 @@ def _skipped(ev, res, index, lo, hi, estimation, gap) -> list[tuple[Any, str, st
         elif s == nb.STATUS_MISSING_EVENT:
             why = f"a return (ticker or benchmark) is missing in the event window around {day0}"
         elif s == nb.STATUS_FEW_EST:
+            k = int(res.n_est_excl[i])
             why = (
                 f"only {int(res.n_est[i])} valid estimation returns (need >= {MIN_EST_OBS})"
                 f" for day 0 {day0}"
+                + (
+                    f" after leaving out {k} estimation sessions that lie in earlier event "
+                    f"windows of {ev.at[i, 'ticker']}"
+                    if k
+                    else ""
+                )
             )
         else:
             why = f"degenerate estimation window for day 0 {day0} (constant benchmark or fit)"
@@ -792,6 +824,7 @@ def _events_table(ev, res: StudyArrays, win) -> pd.DataFrame:
     out["overlap"] = res.overlap[inc]
     out["thin"] = res.thin[inc]
     out["est_overlap"] = res.est_overlap[inc]
+    out["n_est_excl"] = res.n_est_excl[inc]
     for w, (a, b) in enumerate(win):
         out[f"car{_window_label(a, b)}"] = res.car[inc, w]
     return out

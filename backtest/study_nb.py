@@ -107,13 +107,16 @@ def fit_1d_nb(y, x, model):
 
 
 @jit
-def event_1d_nb(r, bench, p, lo, hi, est_len, gap, model, min_obs, ar_out, est_out):
+def event_1d_nb(r, bench, p, lo, hi, est_len, gap, model, min_obs, excl, ar_out, est_out):
     """One event row: fit on the estimation window, abnormal returns on the event window.
 
-    ``r`` is one ticker's returns, ``p`` the position of day 0. Writes the event-window
-    abnormal returns into ``ar_out`` (length ``hi - lo + 1``) and the estimation-window
-    abnormal returns (NaN where a return is missing) into ``est_out`` (length ``est_len``);
-    both stay NaN unless the status is ``STATUS_OK``.
+    ``r`` is one ticker's returns, ``p`` the position of day 0. ``excl`` (length
+    ``est_len``) marks estimation days left out of the fit (they lie in an earlier event
+    window of the ticker, :func:`est_exclusion_nb`); they count as missing. Writes the
+    event-window abnormal returns into ``ar_out`` (length ``hi - lo + 1``) and the
+    estimation-window abnormal returns (NaN where a return is missing or the day is left
+    out) into ``est_out`` (length ``est_len``); both stay NaN unless the status is
+    ``STATUS_OK``.
 
     Returns ``(status, alpha, beta, sigma2, n, xbar, sxx, frac_pos)``.
     """
@@ -130,17 +133,19 @@ def event_1d_nb(r, bench, p, lo, hi, est_len, gap, model, min_obs, ar_out, est_o
         t = p + lo + j
         if not (np.isfinite(r[t]) and np.isfinite(bench[t])):
             return STATUS_MISSING_EVENT, nan, nan, nan, 0, nan, nan, nan
-    alpha, beta, sigma2, n, xbar, sxx, frac_pos = fit_1d_nb(
-        r[e0 : e0 + est_len], bench[e0 : e0 + est_len], model
-    )
+    y = r[e0 : e0 + est_len].copy()
+    for j in range(est_len):
+        if excl[j]:
+            y[j] = nan
+    alpha, beta, sigma2, n, xbar, sxx, frac_pos = fit_1d_nb(y, bench[e0 : e0 + est_len], model)
     if n < min_obs:
         return STATUS_FEW_EST, alpha, beta, sigma2, n, xbar, sxx, frac_pos
     if not (sigma2 > 0.0 and np.isfinite(beta)):
         return STATUS_DEGENERATE, alpha, beta, sigma2, n, xbar, sxx, frac_pos
     for j in range(est_len):
         t = e0 + j
-        if np.isfinite(r[t]) and np.isfinite(bench[t]):
-            est_out[j] = r[t] - alpha - beta * bench[t]
+        if np.isfinite(y[j]) and np.isfinite(bench[t]):
+            est_out[j] = y[j] - alpha - beta * bench[t]
     for j in range(n_w):
         t = p + lo + j
         ar_out[j] = r[t] - alpha - beta * bench[t]
@@ -148,8 +153,9 @@ def event_1d_nb(r, bench, p, lo, hi, est_len, gap, model, min_obs, ar_out, est_o
 
 
 @jit
-def event_ar_nb(rets, bench, col, pos, lo, hi, est_len, gap, model, min_obs):
-    """Abnormal returns for every event row (loops :func:`event_1d_nb`).
+def event_ar_nb(rets, bench, col, pos, lo, hi, est_len, gap, model, min_obs, excl):
+    """Abnormal returns for every event row (loops :func:`event_1d_nb`); ``excl``
+    ``(n_rows, est_len)`` marks the estimation days each row leaves out.
 
     Returns ``(ar, est_ar, status, alpha, beta, sigma2, n_est, xbar, sxx, frac_pos)``
     with ``ar`` of shape ``(n_rows, hi - lo + 1)`` and ``est_ar`` of shape
@@ -169,7 +175,18 @@ def event_ar_nb(rets, bench, col, pos, lo, hi, est_len, gap, model, min_obs):
     frac_pos = np.empty(n_rows)
     for i in range(n_rows):
         out = event_1d_nb(
-            rets[col[i]], bench, pos[i], lo, hi, est_len, gap, model, min_obs, ar[i], est_ar[i]
+            rets[col[i]],
+            bench,
+            pos[i],
+            lo,
+            hi,
+            est_len,
+            gap,
+            model,
+            min_obs,
+            excl[i],
+            ar[i],
+            est_ar[i],
         )
         status[i] = out[0]
         alpha[i] = out[1]
@@ -320,6 +337,46 @@ def est_overlap_flags_nb(col, pos, lo, hi, est_len, gap):
         b = np.searchsorted(skey, col[i] * span + q_hi, side="right")
         flags[i] = b > a
     return flags
+
+
+@jit
+def est_exclusion_nb(col, pos, lo, hi, est_len, gap):
+    """The estimation days each event row leaves out: those inside the event window of an
+    earlier row on the same ticker (event-study practice: an estimation window measures
+    normal returns, and an event window is not normal).
+
+    ``excl[i, j]`` is True when estimation day ``j`` of row ``i`` (session
+    ``pos[i] + lo - gap - est_len + j``) lies in ``[q + lo, q + hi]`` for the day 0 ``q``
+    of another row of the same ticker. Only earlier rows can qualify: the estimation window
+    ends before the row's own event window starts. Returns ``(excl, n_excl)``, ``n_excl``
+    the count per row.
+    """
+    n = col.shape[0]
+    excl = np.zeros((n, est_len), dtype=np.bool_)
+    n_excl = np.zeros(n, dtype=np.int64)
+    if n < 2:
+        return excl, n_excl
+    key, span = ticker_pos_key_nb(col, pos)
+    skey = np.sort(key)
+    for i in range(n):
+        e0 = pos[i] + lo - gap - est_len
+        # rows whose event window [q + lo, q + hi] meets [e0, e0 + est_len - 1]
+        q_lo = max(e0 - hi, 0)
+        q_hi = e0 + est_len - 1 - lo
+        if q_hi < q_lo:
+            continue
+        a = np.searchsorted(skey, col[i] * span + q_lo)
+        b = np.searchsorted(skey, col[i] * span + min(q_hi, span - 1), side="right")
+        for k in range(a, b):
+            q = skey[k] - col[i] * span
+            for t in range(max(q + lo, e0), min(q + hi, e0 + est_len - 1) + 1):
+                excl[i, t - e0] = True
+        c = 0
+        for j in range(est_len):
+            if excl[i, j]:
+                c += 1
+        n_excl[i] = c
+    return excl, n_excl
 
 
 # --------------------------------------------------------------------------------------
@@ -536,7 +593,10 @@ def kp_adjust_nb(n, rbar, bmp, patell):
     """Kolari-Pynnonen adjusted BMP and Patell statistics (see :func:`shared_date_rbar_nb`).
 
     ``n`` and ``rbar`` are per group, ``bmp`` and ``patell`` ``(n_groups, n_windows)``.
-    NaN where ``rbar`` is NaN or the variance factors are not positive.
+    The adjustment uses ``max(rbar, 0)``: it corrects for positive cross-correlation, and
+    a negative estimate (noise, or a benchmark that holds the studied tickers, whose
+    residuals then move against each other) would inflate the statistics, so it leaves
+    them as they are. NaN where ``rbar`` is NaN or the variance factors are not positive.
     """
     n_grp, n_win = bmp.shape
     bmp_kp = np.full((n_grp, n_win), np.nan)
@@ -545,6 +605,7 @@ def kp_adjust_nb(n, rbar, bmp, patell):
         r = rbar[g]
         if not np.isfinite(r):
             continue
+        r = max(r, 0.0)
         infl = 1.0 + (n[g] - 1.0) * r
         if not (infl > 0.0 and 1.0 - r > 0.0):
             continue
@@ -701,7 +762,9 @@ def placebo_car_nb(
     returns in the event window, fewer than ``min_obs`` estimation returns, a constant
     benchmark or zero residual variance), or its event window intersects the event window
     of a real event of that ticker (``|p - q| <= hi - lo`` for a real day 0 ``q`` in
-    ``excl_pos[excl_ptr[u]:excl_ptr[u + 1]]``).
+    ``excl_pos[excl_ptr[u]:excl_ptr[u + 1]]``). As for a real event
+    (:func:`est_exclusion_nb`), estimation days inside a real event window of the ticker
+    are left out of the fit.
 
     Every session needs its own fit, so the estimation sums come from prefix sums of the
     returns (shifted by their mean, which keeps the centred sums accurate): O(1) per
@@ -715,6 +778,7 @@ def placebo_car_nb(
     width = hi - lo
     out = np.full((n_cols, n_ses, n_win), np.nan)
     blocked = np.empty(n_ses, dtype=np.bool_)
+    inwin = np.empty(n_ses, dtype=np.bool_)  # inside a real event window: not estimation
     c_n = np.zeros(n_ses + 1, dtype=np.int64)
     c_x = np.zeros(n_ses + 1)
     c_y = np.zeros(n_ses + 1)
@@ -725,11 +789,15 @@ def placebo_car_nb(
     c_m = np.zeros(n_ses + 1)
     for u in range(n_cols):
         r = rets[cols[u]]
+        inwin[:] = False
+        for q in range(excl_ptr[u], excl_ptr[u + 1]):
+            for t in range(max(excl_pos[q] + lo, 0), min(excl_pos[q] + hi, n_ses - 1) + 1):
+                inwin[t] = True
         k = 0
         mx = 0.0
         my = 0.0
         for t in range(n_ses):
-            if np.isfinite(r[t]) and np.isfinite(bench[t]):
+            if np.isfinite(r[t]) and np.isfinite(bench[t]) and not inwin[t]:
                 k += 1
                 mx += bench[t]
                 my += r[t]
@@ -737,7 +805,7 @@ def placebo_car_nb(
             mx /= k
             my /= k
         for t in range(n_ses):
-            if np.isfinite(r[t]) and np.isfinite(bench[t]):
+            if np.isfinite(r[t]) and np.isfinite(bench[t]) and not inwin[t]:
                 dx = bench[t] - mx
                 dy = r[t] - my
                 c_n[t + 1] = c_n[t] + 1

@@ -35,6 +35,24 @@ def _returns(market: Market) -> pd.DataFrame:
     return close.pct_change(fill_method=None).iloc[1:]
 
 
+def benchmark_holds_note(benchmark: str | None, tickers: Any, *, fix: str) -> str:
+    """One warning line when ``benchmark`` holds any of ``tickers`` (the table
+    :data:`evbt.strategies.presets.BENCHMARK_HOLDS`), naming the broad basket instead and
+    ``fix`` (where to set the benchmark); "" otherwise."""
+    from evbt.strategies.presets import BASKETS, BENCHMARK_HOLDS
+
+    held = set(BENCHMARK_HOLDS.get(str(benchmark), ()))
+    hit = [t for t in dict.fromkeys(tickers) if t in held]
+    if not hit:
+        return ""
+    broad = " or ".join(sorted(BASKETS["broad"], reverse=True))
+    return (
+        f"warning: benchmark {benchmark} holds {', '.join(hit)}: their abnormal returns net "
+        "out part of their own move and same-date residuals can correlate negatively; "
+        f"use a broad benchmark such as {broad} ({fix})"
+    )
+
+
 def study_for_events(
     config: Config,
     market: Market,
@@ -87,6 +105,7 @@ def study_for_events(
     if ev.empty:
         return empty_study("; ".join(notes) or "no event row to study", **kw)
     tick = list(dict.fromkeys(ev["ticker"]))
+    notes.append(benchmark_holds_note(bench_t, tick, fix="set [study] benchmark"))
     return with_notes(run_study(rets[tick], bench, ev, **kw), notes)
 
 

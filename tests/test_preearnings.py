@@ -131,6 +131,18 @@ def test_synthetic_run_up_and_flags(catalog: pd.DataFrame) -> None:
     assert len(t) == 3 and t["pvalue"].between(0, 1).all()
 
 
+def test_benchmark_that_holds_the_ticker_is_warned_about(catalog: pd.DataFrame) -> None:
+    """SMH holds NVDA: the notes say so once and name a broad benchmark; SPY does not."""
+    from evbt.data.sample import load_sample
+
+    px = load_sample()
+    res = pre_earnings(px, catalog, asof="2025-12-31", benchmark="SMH")
+    (warn,) = [n for n in res.notes if "holds" in n]
+    assert "benchmark SMH holds NVDA" in warn and "SPY" in warn and "--benchmark" in warn
+    res = pre_earnings(px, catalog, asof="2025-12-31", benchmark="SPY")
+    assert not any("holds" in n for n in res.notes)
+
+
 def test_cli_writes_the_c4_tables(tmp_path: Path) -> None:
     code, out, err = run(
         "preearnings", "--asof", "2025-12-31", "--out", str(tmp_path), "--lookback", "15", "--json"

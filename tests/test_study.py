@@ -65,8 +65,10 @@ def ref_fit(y, x, model):
     return a, b, s2, n, xbar, sxx, float((e > 0).mean())
 
 
-def ref_event(r, m, p, lo, hi, est_len, gap, model, min_obs):
-    """Status, fit, event ARs and estimation ARs of one event, by plain slicing."""
+def ref_event(r, m, p, lo, hi, est_len, gap, model, min_obs, others=()):
+    """Status, fit, event ARs and estimation ARs of one event, by plain slicing; estimation
+    sessions inside the event window of a day 0 in ``others`` (the ticker's other rows)
+    are left out."""
     n_w = hi - lo + 1
     nan_out = (np.full(n_w, np.nan), np.full(est_len, np.nan))
     start = p + lo - gap - est_len
@@ -76,6 +78,11 @@ def ref_event(r, m, p, lo, hi, est_len, gap, model, min_obs):
     if not (np.isfinite(r[ev]).all() and np.isfinite(m[ev]).all()):
         return (nb.STATUS_MISSING_EVENT, None, *nan_out)
     es = slice(start, start + est_len)
+    r = r.copy()
+    for q in others:
+        for t in range(q + lo, q + hi + 1):
+            if start <= t < start + est_len:
+                r[t] = np.nan
     fit = ref_fit(r[es], m[es], model)
     if fit[3] < min_obs:
         return (nb.STATUS_FEW_EST, fit, *nan_out)
@@ -181,11 +188,13 @@ def test_event_ar_matches_reference(seed, lo, hi, est_len, gap, model, p_nan):
     col = rng.integers(0, n_tick, n_rows)
     pos = rng.integers(0, n_ses, n_rows)
     min_obs = 5
-    out = nb.event_ar_nb(rets, m, col, pos, lo, hi, est_len, gap, model, min_obs)
+    excl, n_excl = nb.est_exclusion_nb(col, pos, lo, hi, est_len, gap)
+    out = nb.event_ar_nb(rets, m, col, pos, lo, hi, est_len, gap, model, min_obs, excl)
     ar, est_ar, status, alpha, beta, sigma2, n_est = out[:7]
     for i in range(n_rows):
+        others = [pos[j] for j in range(n_rows) if j != i and col[j] == col[i]]
         s, fit, ar_ref, est_ref = ref_event(
-            rets[col[i]], m, pos[i], lo, hi, est_len, gap, model, min_obs
+            rets[col[i]], m, pos[i], lo, hi, est_len, gap, model, min_obs, others
         )
         assert status[i] == s
         np.testing.assert_allclose(ar[i], ar_ref, rtol=1e-9, atol=1e-13)
@@ -278,6 +287,38 @@ def test_overlap_flags_match_brute_force(seed, n, width):
         dtype=bool,
     )
     np.testing.assert_array_equal(nb.overlap_flags_nb(col, pos, width), want)
+
+
+@HYP
+@given(
+    seed=SEEDS,
+    n=st.integers(0, 25),
+    lo=st.integers(-6, 0),
+    hi=st.integers(0, 6),
+    est_len=st.integers(5, 40),
+    gap=st.integers(0, 5),
+)
+def test_est_exclusion_matches_brute_force(seed, n, lo, hi, est_len, gap):
+    """Estimation day j of row i is left out iff it lies in the event window of another
+    row of the same ticker; rows flagged est_overlap are exactly those that leave any out
+    (while their estimation window starts inside the data)."""
+    rng = np.random.default_rng(seed)
+    col = rng.integers(0, 3, n).astype(np.int64)
+    pos = rng.integers(0, 200, n).astype(np.int64)
+    excl, n_excl = nb.est_exclusion_nb(col, pos, lo, hi, est_len, gap)
+    want = np.zeros((n, est_len), dtype=bool)
+    for i in range(n):
+        e0 = pos[i] + lo - gap - est_len
+        for j in range(est_len):
+            t = e0 + j
+            want[i, j] = any(
+                k != i and col[k] == col[i] and pos[k] + lo <= t <= pos[k] + hi for k in range(n)
+            )
+    np.testing.assert_array_equal(excl, want)
+    np.testing.assert_array_equal(n_excl, want.sum(axis=1))
+    inside = pos + lo - gap - est_len >= 0
+    flags = nb.est_overlap_flags_nb(col, pos, lo, hi, est_len, gap)
+    np.testing.assert_array_equal(flags[inside], n_excl[inside] > 0)
 
 
 @HYP
@@ -477,7 +518,9 @@ def test_placebo_car_matches_reference(seed, model, p_nan, lo, hi):
         for p in range(n_ses):
             want = np.full(3, np.nan)
             blocked = any(abs(p - q) <= hi - lo for q in real[u])
-            s, _, ar, _ = ref_event(rets[k], m, p, lo, hi, est_len, gap, model, min_obs)
+            s, _, ar, _ = ref_event(
+                rets[k], m, p, lo, hi, est_len, gap, model, min_obs, others=real[u]
+            )
             if not blocked and s == nb.STATUS_OK:
                 want = np.array([ar[a : b + 1].sum() for a, b in zip(win_a, win_b, strict=True)])
             np.testing.assert_allclose(got[u, p], want, rtol=1e-9, atol=1e-13)
@@ -792,6 +835,55 @@ def test_estimation_window_below_floor_is_skipped():
     assert f"only {MIN_EST_OBS - 2} valid estimation returns" in res.skipped[0][2]
 
 
+def test_estimation_window_leaves_out_earlier_event_windows():
+    """Regression (issue 15 item 6): the pre-earnings estimation window of a recent NVDA
+    report held two earlier report windows, 32 of its 120 sessions. Reports 63 sessions
+    apart with window [-10, +5] and gap 10: the third report's estimation window
+    [p - 140, p - 21] holds the windows of the reports at p - 63 and p - 126 (16 sessions
+    each). A +50% jump on every day of those windows would wreck the fit; left out, alpha
+    and beta are the OLS fit on the 88 other sessions."""
+    rets, bench, _ = make_data(seed=31, n_ses=400)
+    day0 = [140, 203, 266]
+    for q in day0[:2]:
+        rets.iloc[q - 10 : q + 6, 0] += 0.5
+    events = pd.DataFrame(
+        {
+            "event_id": ["r1", "r2", "r3"],
+            "ticker": "AAA",
+            "reaction_session": rets.index[day0],
+        }
+    )
+    res = run_study(rets, bench, events, window=(-10, 5), estimation=120, gap=10, placebo=0)
+    ev = res.events.set_index("event_id")
+    assert ev.loc["r3", "n_est_excl"] == 32 and ev.loc["r3", "n_est"] == 88
+    assert ev.loc["r2", "n_est_excl"] == 16 and ev.loc["r1", "n_est_excl"] == 0
+    assert ev["est_overlap"].tolist() == [False, True, True]
+    assert not ev.loc["r3", "thin"]  # left-out sessions are not missing returns
+    p = day0[2]
+    days = np.arange(p - 140, p - 20)
+    keep = ~(((days >= 130) & (days <= 145)) | ((days >= 193) & (days <= 208)))
+    fit = sm.OLS(rets.iloc[days[keep], 0].to_numpy(), sm.add_constant(bench.iloc[days[keep]])).fit()
+    assert keep.sum() == 88
+    assert abs(ev.loc["r3", "alpha"] - fit.params.iloc[0]) <= 1e-10
+    assert abs(ev.loc["r3", "beta"] - fit.params.iloc[1]) <= 1e-10
+
+
+def test_too_few_estimation_sessions_left_is_skipped_with_the_reason():
+    """With events 16 sessions apart and a 30-session estimation window, an event's
+    estimation window is mostly earlier event windows: fewer than MIN_EST_OBS sessions are
+    left, so the row is skipped and the reason says why."""
+    rets, bench, _ = make_data(seed=32, n_ses=300)
+    day0 = [100, 116, 132]
+    events = pd.DataFrame(
+        {"event_id": ["a", "b", "c"], "ticker": "AAA", "reaction_session": rets.index[day0]}
+    )
+    res = run_study(rets, bench, events, window=(-5, 10), estimation=30, gap=0, placebo=0)
+    skipped = {e: why for e, _t, why in res.skipped}
+    assert set(skipped) == {"c"}
+    assert f"need >= {MIN_EST_OBS}" in skipped["c"]
+    assert "after leaving out" in skipped["c"] and "earlier event windows of AAA" in skipped["c"]
+
+
 def test_overlapping_windows_are_flagged_and_counted():
     rets, bench, events = make_data(seed=13)
     first = events.iloc[4]
@@ -842,9 +934,10 @@ def test_placebo_sessions_avoid_real_event_windows():
     assert ok.min() == 135 and ok.max() == len(rets) - 11  # full estimation + event window
     assert not np.any(np.abs(ok - 400) <= 15)
     assert np.any(np.abs(ok - 400) == 16)
-    # (later sessions whose estimation window holds the bump get a biased alpha; skip them)
-    clean = ok[(ok < 400) | (ok - 135 > 410)]
-    assert np.abs(cand[0, clean, 0]).max() < 0.5
+    # later sessions whose estimation window holds the bump leave those days out of the fit
+    # (as a real event does), so no pseudo CAR carries the bump through alpha
+    assert np.any((ok > 400) & (ok - 135 <= 410))
+    assert np.abs(cand[0, ok, 0]).max() < 0.5
 
 
 @pytest.mark.parametrize(

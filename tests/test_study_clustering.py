@@ -64,23 +64,34 @@ def clustered_data(seed=0, n_ses=600, n_tick=6, n_events=8, per_event=3, rho=0.5
 
 
 def plain_kp(rets, bench, events, window=(-5, 10), estimation=120, gap=10):
-    """KP from the formulas, with pandas: refit each row's market model by least squares,
-    correlate the estimation residuals of rows that share a day 0, adjust the BMP t."""
-    lo = window[0]
+    """KP from the formulas, with pandas: refit each row's market model by least squares
+    (leaving out estimation sessions in the event windows of the ticker's other rows),
+    correlate the estimation residuals of rows that share a day 0 over the sessions both
+    keep, adjust the BMP t."""
+    lo, hi = window
+    day0 = {
+        (e, t): rets.index.get_loc(s)
+        for e, t, s in events[["event_id", "ticker", "reaction_session"]].itertuples(index=False)
+    }
     resid = {}
-    for _, ev in events.iterrows():
-        p = rets.index.get_loc(ev["reaction_session"])
+    for (eid, tick), p in day0.items():
         sl = slice(p + lo - gap - estimation, p + lo - gap)
-        y, x = rets[ev["ticker"]].iloc[sl].to_numpy(), bench.iloc[sl].to_numpy()
-        b, a = np.polyfit(x, y, 1)
-        resid[(ev["event_id"], ev["ticker"])] = (p, y - a - b * x)
+        days = np.arange(sl.start, sl.stop)
+        keep = np.ones(estimation, dtype=bool)
+        for (e2, t2), q in day0.items():
+            if t2 == tick and e2 != eid:
+                keep &= ~((days >= q + lo) & (days <= q + hi))
+        y, x = rets[tick].iloc[sl].to_numpy(), bench.iloc[sl].to_numpy()
+        b, a = np.polyfit(x[keep], y[keep], 1)
+        resid[(eid, tick)] = (p, np.where(keep, y - a - b * x, np.nan))
     keys = list(resid)
     n = len(keys)
     total = 0.0
     for i in keys:
         for j in keys:
             if i != j and resid[i][0] == resid[j][0]:
-                total += np.corrcoef(resid[i][1], resid[j][1])[0, 1]
+                both = np.isfinite(resid[i][1]) & np.isfinite(resid[j][1])
+                total += np.corrcoef(resid[i][1][both], resid[j][1][both])[0, 1]
     return total / (n * (n - 1))
 
 
@@ -168,11 +179,53 @@ def test_shared_date_rbar_matches_reference(seed, n_rows, n_days, p_nan):
 
 
 def test_kp_adjust_is_nan_for_impossible_factors():
-    bmp = np.array([[2.0], [2.0], [2.0]])
-    got_b, got_p = nb.kp_adjust_nb(
-        np.array([5, 5, 5]), np.array([np.nan, 1.0, -0.5]), bmp, bmp.copy()
+    bmp = np.array([[2.0], [2.0]])
+    got_b, got_p = nb.kp_adjust_nb(np.array([5, 5]), np.array([np.nan, 1.0]), bmp, bmp.copy())
+    assert np.isnan(got_b).all() and np.isnan(got_p).all()  # NaN rbar; 1 - r = 0
+
+
+@pytest.mark.parametrize("rbar", [-0.1, -0.5, -0.9])
+def test_kp_adjust_never_inflates_a_negative_rbar_leaves_the_statistics(rbar):
+    """Regression (issue 15 item 6): against SMH, same-date residuals of the semis it holds
+    correlate negatively (mean -0.10), and KP's factor sqrt((1 - r) / (1 + (N - 1) r)) was
+    1.43: the "adjusted" BMP t grew from 0.331 to 0.472. The adjustment corrects for
+    positive correlation only, so a negative estimate is floored at 0: the statistics stay
+    BMP's and Patell's (before, -0.5 with N = 5 gave NaN: 1 + 4r < 0)."""
+    bmp = np.array([[0.331, -2.0]])
+    patell = np.array([[1.5, -0.7]])
+    got_b, got_p = nb.kp_adjust_nb(np.array([6]), np.array([rbar]), bmp, patell)
+    np.testing.assert_array_equal(got_b, bmp)
+    np.testing.assert_array_equal(got_p, patell)
+
+
+def test_negative_rbar_keeps_bmp_as_headline_and_reports_the_estimate():
+    """Residuals with a common factor of opposite sign for two halves of the tickers make
+    the same-date correlation negative; the summary reports the raw rbar, uses 0
+    (``rbar_kp``), and its headline is BMP with BMP's p-value."""
+    rng = np.random.default_rng(5)
+    n_ses, n_tick = 600, 6
+    idx = pd.bdate_range("2021-01-04", periods=n_ses)
+    m = rng.normal(0.0004, 0.011, n_ses)
+    s = rng.standard_normal(n_ses)
+    sign = np.array([1, -1, 1, -1, 1, -1])
+    e = rng.standard_normal((n_ses, n_tick))
+    r = m[:, None] + 0.02 * (0.7 * sign[None, :] * s[:, None] + 0.7 * e)
+    rets = pd.DataFrame(r, index=idx, columns=[f"T{k}" for k in range(n_tick)])
+    bench = pd.Series(m, index=idx)
+    events = pd.DataFrame(
+        [
+            {"event_id": f"E{k}", "ticker": t, "reaction_session": idx[p]}
+            for k, p in enumerate(range(150, 590, 40))
+            for t in ("T0", "T1")
+        ]
     )
-    assert np.isnan(got_b).all() and np.isnan(got_p).all()  # NaN rbar; 1 - r = 0; 1+4r < 0
+    res = run_study(rets, bench, events, bootstrap=0, placebo=0)
+    s_all = res.summary[res.summary["group_type"] == "all"]
+    assert (s_all["rbar"] < 0).all() and (s_all["n_shared"] == len(events)).all()
+    assert (s_all["rbar_kp"] == 0).all()
+    assert (s_all["headline"] == "bmp").all()
+    np.testing.assert_array_equal(s_all["bmp_kp_z"], s_all["bmp_z"])
+    np.testing.assert_array_equal(s_all["p_headline"], s_all["p_bmp"])
 
 
 def test_one_event_group_has_nan_bootstrap_and_a_reason():
@@ -275,9 +328,36 @@ def test_traded_ticker_that_is_the_benchmark_is_left_out_with_a_note(tmp_path):
     """Regression: a backtest of SMH with benchmark SMH had no study and no word why."""
     res = _run_for(tmp_path, ["NVDA", "SMH"])
     assert set(res.events["ticker"]) == {"NVDA"}
-    assert len(res.notes) == 1 and "SMH" in res.notes[0] and "benchmark" in res.notes[0]
+    left_out = [n for n in res.notes if "left out" in n]
+    assert len(left_out) == 1 and "SMH" in left_out[0] and "benchmark" in left_out[0]
     all_rows = res.summary[res.summary["group_type"] == "all"]
     assert all_rows["note"].str.contains("SMH").all()
+
+
+def test_benchmark_that_holds_the_studied_tickers_is_warned_about(tmp_path):
+    """Issue 15 item 6: SMH holds NVDA and AMD, so their residuals against it are partly
+    their own move (same-date correlation -0.10 where SPY gives +0.24). The study says so
+    in one line naming a broad benchmark; against SPY it says nothing."""
+    res = _run_for(tmp_path, ["NVDA", "AMD"])
+    (warn,) = [n for n in res.notes if n.startswith("warning: benchmark")]
+    assert "SMH holds NVDA, AMD" in warn and "SPY" in warn and "[study] benchmark" in warn
+    assert "\n" not in warn
+    all_rows = res.summary[res.summary["group_type"] == "all"]
+    assert all_rows["note"].str.contains("SMH holds NVDA").all()
+    from evbt.backtest.study_run import study_manifest
+
+    assert warn in study_manifest(res)["notes"]
+    res = _run_for(tmp_path, ["NVDA", "AMD"], 'benchmark = "SPY"')
+    assert not any("holds" in n for n in res.notes)
+
+
+def test_cli_study_prints_the_benchmark_warning(tmp_path, capsys):
+    from evbt.cli import main
+
+    cfg = _cfg(tmp_path, STUDY_BODY.format(tickers='["NVDA"]', extra=""))
+    assert main(["study", str(cfg), "--out", str(tmp_path / "res")]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
+    assert "benchmark SMH holds NVDA" in out and "SPY" in out
 
 
 def test_only_the_benchmark_gives_an_empty_study_with_its_reason(tmp_path):
@@ -302,6 +382,7 @@ def test_cli_study_with_the_benchmark_among_tickers(tmp_path, capsys):
     doc = json.loads(out.out)
     assert doc["manifest"]["study"]["ran"] is True
     assert any("SMH" in n for n in doc["manifest"]["study"]["notes"])
+    assert any("benchmark SMH holds NVDA" in n for n in doc["manifest"]["study"]["notes"])
     assert {r["headline"] for r in doc["summary"]} <= {"bmp", "bmp_kp"}
 
 

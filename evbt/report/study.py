@@ -18,7 +18,8 @@ SUMMARY_LABELS = {
     "n": "event × ticker rows", "caar": "CAAR", "boot_lo": "bootstrap 95% low",
     "boot_hi": "bootstrap 95% high", "placebo_p": "placebo p", "n_overlap": "overlapping rows",
     "n_thin": "thinly traded rows", "n_skipped": "rows skipped", "n_events": "events",
-    "rbar": "mean correlation of ARs", "n_shared": "rows sharing a day 0",
+    "rbar": "mean correlation of ARs",
+    "rbar_kp": "correlation KP uses (rbar floored at 0)", "n_shared": "rows sharing a day 0",
     "headline": "headline test", "p_headline": "headline p",
     "t_cs": "cross-sectional t", "p_cs": "p (t)", "patell_z": "Patell Z", "p_patell": "p (Patell)",
     "bmp_z": "BMP Z", "p_bmp": "p (BMP)", "corrado_z": "Corrado rank Z", "p_corrado": "p (rank)",
@@ -117,7 +118,13 @@ def study_section(pg: Page, run: RunFolder, *, own_page: bool = False) -> None:
         fmt: dict[str, Any] = {
             c: "p" for c in summ.columns if c.startswith("p_") or c.endswith("_p")
         }
-        fmt |= {"caar": "spct", "boot_lo": "spct", "boot_hi": "spct", "rbar": "num"}
+        fmt |= {
+            "caar": "spct",
+            "boot_lo": "spct",
+            "boot_hi": "spct",
+            "rbar": "num",
+            "rbar_kp": "num",
+        }
         for c in summ.columns:
             if c.endswith("_z") or c == "t_cs":
                 fmt[c] = "num"
