@@ -423,7 +423,7 @@ def _launch(sweep_nb, inp, k, base, acc, tb, eb) -> None:
         inp.n_cal, inp.anchor_mode, k["c_eo"], k["c_hold"], k["c_xoff"], k["c_sl"], k["c_tp"],
         k["c_dir"], k["c_price"], k["c_stopon"], k["c_fees"], k["c_slip"], base.size_type,
         float(base.size), float(base.init_cash), base.mode, float(base.max_gross),
-        float(inp.config.strategy.weight), inp.ret_blk, acc, tb, eb,
+        float(inp.config.strategy.weight), inp.b_weight, inp.ret_blk, acc, tb, eb,
     )  # fmt: skip
 
 

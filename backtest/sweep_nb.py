@@ -183,9 +183,12 @@ def _observe_nb(a, i, e, blk, tb):
 @jit
 def sweep_combo_nb(
     open_, high, low, close, real, last_real, sig_t, sig_e, sig_x, sig_s, nk, b_eblk,
-    weight, direction, params, ret_blk, acc, tb, eb,
+    sig_w, direction, params, ret_blk, acc, tb, eb,
 ):  # fmt: skip
     """Simulate one combination's ``nk`` placed signals and fill ``acc``, ``tb``, ``eb``.
+
+    ``sig_w[k]`` is signal ``k``'s weight: ``[strategy] weight`` times its ``weight_by``
+    scale, as ``build_signals`` writes it (at least one element, like the other ``sig_*``).
 
     ``acc`` is ``[1 + n_tickers, N_ACC]`` (scope 0 the total) with ``A_INTOTAL`` and
     ``A_SIGNALS`` already set; ``tb`` ``[S, 2]`` and ``eb`` ``[W, 2]`` come zeroed.
@@ -220,7 +223,6 @@ def sweep_combo_nb(
     status = np.full(max(nk, 1), -1, dtype=np.int8)
     sig_ev = np.zeros(max(nk, 1), dtype=np.int64)
     sig_dir = np.full(max(nk, 1), direction, dtype=np.int64)
-    sig_w = np.full(max(nk, 1), weight)
     cand = np.empty(max(nk, 1), dtype=np.int64)
     want = np.empty(max(nk, 1))
 
@@ -284,7 +286,7 @@ def sweep_combo_nb(
                         n_active = _enter_pt_nb(
                             kk, i, open_[i], real, last_real, cash_t, active, n_active, units,
                             dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched,
-                            sig_t, sig_e, sig_x, direction, weight, params, trades, acc,
+                            sig_t, sig_e, sig_x, direction, sig_w[kk], params, trades, acc,
                         )  # fmt: skip
             k = k1
 
@@ -352,7 +354,7 @@ def sweep_combo_nb(
                         n_active = _enter_pt_nb(
                             kk, i, close[i], real, last_real, cash_t, active, n_active, units,
                             dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched,
-                            sig_t, sig_e, sig_x, direction, weight, params, trades, acc,
+                            sig_t, sig_e, sig_x, direction, sig_w[kk], params, trades, acc,
                         )  # fmt: skip
             k = k1
 
@@ -471,13 +473,15 @@ def sweep_nb(
     open_, high, low, close, real, last_real, b_ticker, b_eblk, ent_cal, ent_mkt, pre_skip,
     anchor_cal, cal2mkt, n_cal, anchor_mode, c_eo, c_hold, c_xoff, c_sl, c_tp, c_dir,
     c_price, c_stopon, c_fees, c_slip, size_type, size, init_cash, mode, max_gross, weight,
-    ret_blk, acc, tb, eb,
+    b_weight, ret_blk, acc, tb, eb,
 ):  # fmt: skip
     """Run every combination ``c`` (arrays ``c_*``) and write ``acc[c]``, ``tb[c]``, ``eb[c]``.
 
     Base signals ``b_*`` and the ``[J, B]`` tables come from the pandas layer (one row per
     ``entry_offset`` value). ``c_eo`` holds indices into those rows; ``c_sl``/``c_tp`` NaN
-    mean no stop; ``c_dir`` +1/-1; ``c_price``/``c_stopon`` kernel codes. ``acc``, ``tb``
+    mean no stop; ``c_dir`` +1/-1; ``c_price``/``c_stopon`` kernel codes. A signal's weight is
+    ``weight * b_weight[j, s]`` (the ``weight_by`` scale of base signal ``s`` at entry offset
+    ``j``, 1.0 without ``weight_by``). ``acc``, ``tb``
     and ``eb`` must come zeroed. Combinations run in parallel; each uses scratch arrays
     the size of its signal list.
     """
@@ -493,11 +497,14 @@ def sweep_nb(
         sig_e = np.empty(n_base, dtype=np.int64)
         sig_x = np.empty(n_base, dtype=np.int64)
         sig_s = np.empty(n_base, dtype=np.int64)
+        sig_w = np.empty(max(n_base, 1))
         n_tab = np.zeros(m, dtype=np.int64)
         nk = derive_signals_nb(
             c_eo[c], c_hold[c], c_xoff[c], anchor_mode, b_ticker, ent_cal, ent_mkt, pre_skip,
             anchor_cal, cal2mkt, n_cal, sig_t, sig_e, sig_x, sig_s, n_tab,
         )  # fmt: skip
+        for q in range(nk):
+            sig_w[q] = weight * b_weight[c_eo[c], sig_s[q]]
         a = acc[c]
         for t in range(m):
             a[1 + t, A_SIGNALS] = n_tab[t]
@@ -505,5 +512,5 @@ def sweep_nb(
             a[1 + t, A_INTOTAL] = 1.0 if n_tab[t] > 0 else 0.0
         sweep_combo_nb(
             open_, high, low, close, real, last_real, sig_t, sig_e, sig_x, sig_s, nk, b_eblk,
-            weight, c_dir[c], params, ret_blk, a, tb[c], eb[c],
+            sig_w, c_dir[c], params, ret_blk, a, tb[c], eb[c],
         )  # fmt: skip
