@@ -312,6 +312,19 @@ REGISTRY: dict[str, Metric] = {
                "population skewness of the daily returns"),
         Metric("kurt", "kurtosis", "num", "moment (non-excess)", _SWEEP_SUMS,
                "population kurtosis of the daily returns (3 for a normal)"),
+        Metric("n_active_days", "non-zero days", "int", "count", _SWEEP_SUMS,
+               "daily returns of the equity that are not exactly 0 (sessions where it moved)"),
+        Metric("n_events", "events traded", "int", "count", _SWEEP_SUMS,
+               "catalog events with at least one trade"),
+        Metric("event_pnl_mean", "mean P&L per event", "smoney", "currency", _SWEEP_SUMS,
+               "mean over traded events of the event's P&L (its trades' pnl summed over tickers)"),
+        Metric("event_pnl_sd", "sd of P&L per event", "money", "currency", _SWEEP_SUMS,
+               "sample std (ddof 1) of the per-event P&L; NaN with fewer than 2 events"),
+        Metric("event_t", "t (events)", "num", "statistic", _SWEEP_SUMS,
+               "t statistic of the mean per-event P&L: mean / (sd / sqrt(n_events))"),
+        Metric("event_p", "p (events)", "p", "probability", _SWEEP_SUMS,
+               "one-sided p-value of H0: mean per-event P&L <= 0, Student t with "
+               "n_events - 1 df; NaN with fewer than 2 events"),
         Metric("dsr", "deflated Sharpe", "num3", "probability", _OVERFIT,
                "deflated Sharpe ratio: PSR against the best of the grid's trials by luck"),
         Metric("psr_pvalue", "PSR p-value", "p", "probability", _OVERFIT,
@@ -320,6 +333,10 @@ REGISTRY: dict[str, Metric] = {
                "rejected by Benjamini-Hochberg false-discovery control"),
         Metric("by_reject", "BY reject", "text", "flag", _OVERFIT,
                "rejected by Benjamini-Yekutieli false-discovery control"),
+        Metric("event_bh_reject", "BH reject (events)", "text", "flag", _OVERFIT,
+               "rejected by Benjamini-Hochberg control over the event_p values"),
+        Metric("event_by_reject", "BY reject (events)", "text", "flag", _OVERFIT,
+               "rejected by Benjamini-Yekutieli control over the event_p values"),
     )
 }  # fmt: skip
 """Every metric evbt reports, by name (the backtest's name: ``ann_vol``, not ``volatility``)."""
@@ -335,10 +352,14 @@ TABLES: dict[str, tuple[str, ...]] = {
     "sweep": (
         "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar",
         "hit_rate", "profit_factor", "avg_trade", "avg_win", "avg_loss", "exposure",
-        "n_trades", "n_signals", "n_skipped", "n_obs", "skew", "kurt",
+        "n_trades", "n_signals", "n_skipped", "n_obs", "skew", "kurt", "n_active_days",
+        "n_events", "event_pnl_mean", "event_pnl_sd", "event_t", "event_p",
     ),
     # the columns overfit.summarize adds to sweep_summary.parquet (contract C2)
-    "summary": ("sharpe", "dsr", "psr_pvalue", "bh_reject", "by_reject"),
+    "summary": (
+        "sharpe", "dsr", "psr_pvalue", "bh_reject", "by_reject", "event_bh_reject",
+        "event_by_reject",
+    ),
     # BacktestResult.stats(): the strategy beside its benchmark
     "stats": (
         "total_return", "cagr", "ann_vol", "sharpe", "sortino", "max_drawdown", "calmar",

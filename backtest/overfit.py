@@ -64,7 +64,17 @@ _VAR_REL_TOL = 1e-13
 
 FDR_METHODS = ("bh", "by")
 WF_SCORES = ("mean", "sum")
-SUMMARY_COLUMNS = ("sharpe", "dsr", "psr_pvalue", "bh_reject", "by_reject")
+SUMMARY_COLUMNS = (
+    "sharpe",
+    "dsr",
+    "psr_pvalue",
+    "bh_reject",
+    "by_reject",
+    "event_bh_reject",
+    "event_by_reject",
+)
+FEW_ACTIVE_DAYS = 30
+"""Fewer non-zero daily returns than this, and a PSR p-value says little: the warning."""
 """Columns :func:`summarize` adds to ``sweep_summary.parquet`` (contract C2)."""
 
 
@@ -796,6 +806,14 @@ def summarize(
     table["psr_pvalue"] = pval
     table["bh_reject"] = fdr(pval, "bh", q=q)
     table["by_reject"] = fdr(pval, "by", q=q)
+    # event-level significance: BH/BY over the per-event t-tests (NaN p: not a test)
+    ev_p = (
+        tot["event_p"].to_numpy(dtype=np.float64)
+        if "event_p" in tot.columns
+        else np.full(len(tot), np.nan)
+    )
+    table["event_bh_reject"] = fdr(ev_p, "bh", q=q)
+    table["event_by_reject"] = fdr(ev_p, "by", q=q)
     sr0 = expected_max_sharpe(n_trials, sr_var) if n_trials else math.nan
 
     info: dict[str, Any] = {
@@ -809,6 +827,7 @@ def summarize(
         "pbo_n_splits": 0,
         "pbo_prob_oos_loss": None,
         "walk_forward_mean": None,
+        **_event_info(tot, table, sr_ann),
     }
     if blocks is None:
         return table, info
@@ -856,11 +875,47 @@ def summarize(
     return table, info
 
 
+def _event_info(tot: pd.DataFrame, table: pd.DataFrame, sr_ann: np.ndarray) -> dict[str, Any]:
+    """The manifest's word on event-level significance: discoveries by BH/BY over the
+    events and over the PSR, the events and non-zero days of the combination with the best
+    Sharpe ratio, and a warning line when its PSR rests on fewer than ``FEW_ACTIVE_DAYS``
+    non-zero daily returns."""
+    out: dict[str, Any] = {
+        "n_bh_psr": int(table["bh_reject"].sum()),
+        "n_by_psr": int(table["by_reject"].sum()),
+        "n_bh_events": int(table["event_bh_reject"].sum()),
+        "n_by_events": int(table["event_by_reject"].sum()),
+        "best_combo": None,
+        "best_n_events": None,
+        "best_n_active_days": None,
+        "warnings": [],
+    }
+    if not np.isfinite(sr_ann).any():
+        return out
+    b = int(np.nanargmax(sr_ann))
+    out["best_combo"] = _json_id(tot["combo_id"].iloc[b])
+    for col, key in (("n_events", "best_n_events"), ("n_active_days", "best_n_active_days")):
+        if col in tot.columns:
+            out[key] = int(tot[col].iloc[b])
+    nz = out["best_n_active_days"]
+    if nz is not None and nz < FEW_ACTIVE_DAYS:
+        p = table["psr_pvalue"].iloc[b]
+        ne = out["best_n_events"]
+        out["warnings"].append(
+            f"the best combination ({out['best_combo']}) has {nz} non-zero daily returns "
+            f"(< {FEW_ACTIVE_DAYS}) over {ne} events: its PSR p-value ({p:.2g}) treats "
+            f"{int(tot['n_obs'].iloc[b])} mostly zero days as independent data; read "
+            "event_p (a t-test over its events) and event_bh_reject instead"
+        )
+    return out
+
+
 _C2_METRICS = frozenset(
     (
         "scope", "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
         "calmar", "hit_rate", "profit_factor", "avg_trade", "exposure", "n_trades",
-        "n_skipped", "n_obs", "skew", "kurt",
+        "n_skipped", "n_obs", "skew", "kurt", "n_active_days", "n_events", "event_pnl_mean",
+        "event_pnl_sd", "event_t", "event_p",
     )
 )  # fmt: skip
 """Columns of a C2 part file that are metrics, not swept parameters."""

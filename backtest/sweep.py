@@ -51,6 +51,12 @@ METRIC_COLUMNS = (
     "n_obs",
     "skew",
     "kurt",
+    "n_active_days",
+    "n_events",
+    "event_pnl_mean",
+    "event_pnl_sd",
+    "event_t",
+    "event_p",
 )
 _PPY = 252
 # One parallel kernel launch per process at a time: Numba's threading layers are not all
@@ -78,6 +84,8 @@ class SweepInputs:
     ent_cal: np.ndarray
     ent_mkt: np.ndarray
     b_weight: np.ndarray
+    b_event: np.ndarray  # base signal -> event index (0..n_events-1), for per-event P&L
+    n_events: int
     pre_skip: np.ndarray
     anchor_cal: np.ndarray
     cal2mkt: np.ndarray
@@ -299,6 +307,8 @@ def prepare_inputs(
         for k in chunk:
             ev_blk[ev_order[int(k)]] = bi
     b_eblk = frame["event_id"].map(ev_blk).to_numpy(dtype=np.int64)
+    # catalog event of each base signal (its tickers' trades sum to the event's P&L)
+    b_event, ev_ids = pd.factorize(frame["event_id"])
 
     # CSCV time blocks of the n - 1 daily returns
     n = len(index)
@@ -337,6 +347,8 @@ def prepare_inputs(
         ent_cal=ent_cal,
         ent_mkt=ent_mkt,
         b_weight=b_weight,
+        b_event=np.ascontiguousarray(b_event, dtype=np.int64),
+        n_events=len(ev_ids),
         pre_skip=pre_skip,
         anchor_cal=anchor_cal,
         cal2mkt=cal2mkt,
@@ -424,6 +436,7 @@ def _launch(sweep_nb, inp, k, base, acc, tb, eb) -> None:
         k["c_dir"], k["c_price"], k["c_stopon"], k["c_fees"], k["c_slip"], base.size_type,
         float(base.size), float(base.init_cash), base.mode, float(base.max_gross),
         float(inp.config.strategy.weight), inp.b_weight, inp.ret_blk, acc, tb, eb,
+        inp.b_event, int(inp.n_events),
     )  # fmt: skip
 
 
@@ -482,6 +495,7 @@ def finalise(acc: np.ndarray, n_sessions: int, years: float) -> dict[str, np.nda
         kurt = np.where(m2 > 0, m4 / m2**2, np.nan)
     n_trades = a[..., K.A_TRADES]
     n_signals = a[..., K.A_SIGNALS]
+    ev = event_stats(a[..., K.A_EVN], a[..., K.A_EVSUM], a[..., K.A_EVSQ])
     return {
         "total_return": total,
         "cagr": cagr,
@@ -502,7 +516,46 @@ def finalise(acc: np.ndarray, n_sessions: int, years: float) -> dict[str, np.nda
         "n_obs": n_obs.astype(np.int64),
         "skew": skew,
         "kurt": kurt,
+        "n_active_days": a[..., K.A_NZ].astype(np.int64),
+        **ev,
         "ruined": ruined,
+    }
+
+
+def event_stats(n, total, sumsq) -> dict[str, np.ndarray]:
+    """Event-level significance from the per-event P&L sums of a scope: ``n`` events with
+    at least one trade, the sum and the sum of squares of their P&Ls (an event's P&L is the
+    sum of its trades' pnl over tickers).
+
+    ``event_pnl_mean`` and ``event_pnl_sd`` (sample, ``ddof=1``) of the per-event P&L;
+    ``event_t = mean / (sd / sqrt(n))`` and ``event_p``, the one-sided p-value of
+    ``H0: mean event P&L <= 0`` from Student t with ``n - 1`` degrees of freedom. NaN with
+    fewer than two events or when every event has the same P&L (sd 0: no test). The events
+    are the sample: a strategy that trades six events has six observations, however many
+    sessions it spans.
+    """
+    from scipy import special  # not scipy.stats: start-up time
+
+    n = np.asarray(n, dtype=np.float64)
+    s1 = np.asarray(total, dtype=np.float64)
+    s2 = np.asarray(sumsq, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.where(n >= 1, s1 / n, np.nan)
+        var = (s2 - s1 * mean) / (n - 1.0)
+        # rounding of the power-sum formula: a variance this small next to the mean square
+        # is zero (equal P&Ls)
+        var = np.where(var <= 1e-13 * np.where(n >= 1, s2 / n, np.nan), 0.0, var)
+        sd = np.where(n >= 2, np.sqrt(np.maximum(var, 0.0)), np.nan)
+        t = np.where(sd > 0, mean / (sd / np.sqrt(n)), np.nan)
+        p = np.full(t.shape, np.nan)
+        ok = np.isfinite(t)
+        p[ok] = special.stdtr(n[ok] - 1.0, -t[ok])
+    return {
+        "n_events": n.astype(np.int64),
+        "event_pnl_mean": mean,
+        "event_pnl_sd": sd,
+        "event_t": t,
+        "event_p": p,
     }
 
 

@@ -23,6 +23,11 @@ the same operation for operation. What differs is the bookkeeping:
   them into the metrics of :func:`evbt.backtest.metrics.compute_metrics`.
 - For the overfitting statistics (contract C2) the total scope also sums its daily
   returns by time block (``tb``) and its closed trades' returns by event block (``eb``).
+- For event-level significance each combination sums its trades' P&L per catalog event
+  (``b_event``: base signal -> event index) in a scratch array of the number of events,
+  and keeps the count, sum and sum of squares of the per-event P&Ls of the events it
+  traded (``ev_*``), and the number of non-zero daily returns (``n_nonzero``). Trades
+  still open at the end count with their valuation at the last real bar.
 
 Memory is a few arrays of the number of signals per combination (per thread), plus the
 outputs, whose size is the chunk's.
@@ -74,11 +79,16 @@ ACC_FIELDS = (
     "prev",  # scratch: equity at the last visited session
     "in_total",  # per-ticker mode: the ticker has signals, so its account is in the total
     "ruin",  # session at which the scope's equity first reached <= 0 (-1: never)
+    "n_nonzero",  # daily returns that are not exactly 0 (sessions where equity moved)
+    "ev_n",  # events with at least one trade (in a ticker scope: that ticker's trades)
+    "ev_sum",  # sum over those events of the event's P&L (sum of its trades' pnl)
+    "ev_sumsq",  # sum of squared event P&Ls
 )
 N_ACC = len(ACC_FIELDS)
 A_SUM, A_SUMSQ, A_SUM3, A_SUM4, A_MAXABS, A_NEGSQ, A_E0, A_ELAST, A_PEAK, A_MDD = range(10)
 A_HELD, A_TRADES, A_CLOSED, A_WIN, A_GWIN, A_GLOSS, A_RETSUM, A_LOSS, A_SIGNALS = range(10, 19)
 A_PREV, A_INTOTAL, A_RUIN = 19, 20, 21
+A_NZ, A_EVN, A_EVSUM, A_EVSQ = 22, 23, 24, 25
 
 
 @jit
@@ -128,8 +138,24 @@ def derive_signals_nb(
 
 
 @jit
-def _close_stats_nb(trades, k, t, blk, acc, eb, per_ticker):
-    """Count closed trade ``k`` (ticker ``t``) in the total, its ticker and its event block."""
+def _event_pnl_nb(trades, k, t, ev, acc, per_ticker, ev_pnl, ev_cnt):
+    """Add trade ``k``'s pnl to its event ``ev`` (and, per ticker, to its ticker's events:
+    one trade per event and ticker, so the trade's pnl is that event's pnl there)."""
+    pnl = trades[k]["pnl"]
+    ev_pnl[ev] += pnl
+    ev_cnt[ev] += 1
+    if per_ticker:
+        a = acc[1 + t]
+        a[A_EVN] += 1.0
+        a[A_EVSUM] += pnl
+        a[A_EVSQ] += pnl * pnl
+
+
+@jit
+def _close_stats_nb(trades, k, t, blk, acc, eb, per_ticker, ev, ev_pnl, ev_cnt):
+    """Count closed trade ``k`` (ticker ``t``) in the total, its ticker, its event block and
+    its event ``ev``."""
+    _event_pnl_nb(trades, k, t, ev, acc, per_ticker, ev_pnl, ev_cnt)
     pnl = trades[k]["pnl"]
     ret = trades[k]["ret"]
     scopes = 2 if per_ticker else 1
@@ -166,6 +192,8 @@ def _observe_nb(a, i, e, blk, tb):
             a[A_MAXABS] = abs(r)
         if r < 0.0:
             a[A_NEGSQ] += r2
+        if r != 0.0:
+            a[A_NZ] += 1.0
         if blk >= 0:
             tb[blk, 0] += r
             tb[blk, 1] += r2
@@ -183,9 +211,12 @@ def _observe_nb(a, i, e, blk, tb):
 @jit
 def sweep_combo_nb(
     open_, high, low, close, real, last_real, sig_t, sig_e, sig_x, sig_s, nk, b_eblk,
-    sig_w, direction, params, ret_blk, acc, tb, eb,
+    sig_w, direction, params, ret_blk, acc, tb, eb, b_event, ev_pnl, ev_cnt,
 ):  # fmt: skip
     """Simulate one combination's ``nk`` placed signals and fill ``acc``, ``tb``, ``eb``.
+
+    ``b_event[s]`` is base signal ``s``'s event index; ``ev_pnl`` and ``ev_cnt`` (one entry
+    per event) are scratch and come zeroed.
 
     ``sig_w[k]`` is signal ``k``'s weight: ``[strategy] weight`` times its ``weight_by``
     scale, as ``build_signals`` writes it (at least one element, like the other ``sig_*``).
@@ -265,7 +296,10 @@ def sweep_combo_nb(
                             ExitReason.TIME, params,
                         )  # fmt: skip
                     units[t] = 0.0
-                    _close_stats_nb(trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker)
+                    _close_stats_nb(
+                        trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker,
+                        b_event[sig_s[slot[t]]], ev_pnl, ev_cnt,
+                    )  # fmt: skip
             n_active = _compact_active_nb(active, n_active, units)
             k1 = k
             while k1 < nk and sig_e[k1] + 1 <= i:
@@ -311,7 +345,10 @@ def sweep_combo_nb(
                             ruined_at[t] = i
                     units[t] = 0.0
                     busy[t] = i
-                    _close_stats_nb(trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker)
+                    _close_stats_nb(
+                        trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker,
+                        b_event[sig_s[slot[t]]], ev_pnl, ev_cnt,
+                    )  # fmt: skip
         n_active = _compact_active_nb(active, n_active, units)
 
         if lag == PriceMode.CLOSE or i == n - 1:
@@ -332,7 +369,10 @@ def sweep_combo_nb(
                         if not (cash_t[t] > 0.0):
                             ruined_at[t] = i
                     units[t] = 0.0
-                    _close_stats_nb(trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker)
+                    _close_stats_nb(
+                        trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker,
+                        b_event[sig_s[slot[t]]], ev_pnl, ev_cnt,
+                    )  # fmt: skip
             n_active = _compact_active_nb(active, n_active, units)
         if lag == PriceMode.CLOSE:
             k1 = k
@@ -374,7 +414,10 @@ def sweep_combo_nb(
                         ExitReason.RUINED,
                     )  # fmt: skip
                     units[t] = 0.0
-                    _close_stats_nb(trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, False)
+                    _close_stats_nb(
+                        trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, False,
+                        b_event[sig_s[slot[t]]], ev_pnl, ev_cnt,
+                    )  # fmt: skip
                 n_active = 0
                 value = cash
                 _observe_nb(acc[0], i, value, ret_blk[i], tb)
@@ -398,7 +441,10 @@ def sweep_combo_nb(
                         )  # fmt: skip
                         units[t] = 0.0
                         ruined_at[t] = i
-                        _close_stats_nb(trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, True)
+                        _close_stats_nb(
+                            trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, True,
+                            b_event[sig_s[slot[t]]], ev_pnl, ev_cnt,
+                        )  # fmt: skip
                         e = cash_t[t]
                 else:
                     e = cash_t[t]
@@ -421,6 +467,16 @@ def sweep_combo_nb(
         t = active[a]
         j = last_real[t]
         _write_exit_nb(trades, slot[t], j, close[j, t], 0.0, ExitReason.OPEN)
+        _event_pnl_nb(trades, slot[t], t, b_event[sig_s[slot[t]]], acc, per_ticker, ev_pnl, ev_cnt)
+
+    # per-event P&L of the total scope: the events with at least one trade
+    a0 = acc[0]
+    for e in range(ev_cnt.shape[0]):
+        if ev_cnt[e] > 0:
+            x = ev_pnl[e]
+            a0[A_EVN] += 1.0
+            a0[A_EVSUM] += x
+            a0[A_EVSQ] += x * x
 
 
 @jit
@@ -473,7 +529,7 @@ def sweep_nb(
     open_, high, low, close, real, last_real, b_ticker, b_eblk, ent_cal, ent_mkt, pre_skip,
     anchor_cal, cal2mkt, n_cal, anchor_mode, c_eo, c_hold, c_xoff, c_sl, c_tp, c_dir,
     c_price, c_stopon, c_fees, c_slip, size_type, size, init_cash, mode, max_gross, weight,
-    b_weight, ret_blk, acc, tb, eb,
+    b_weight, ret_blk, acc, tb, eb, b_event, n_events,
 ):  # fmt: skip
     """Run every combination ``c`` (arrays ``c_*``) and write ``acc[c]``, ``tb[c]``, ``eb[c]``.
 
@@ -481,9 +537,10 @@ def sweep_nb(
     ``entry_offset`` value). ``c_eo`` holds indices into those rows; ``c_sl``/``c_tp`` NaN
     mean no stop; ``c_dir`` +1/-1; ``c_price``/``c_stopon`` kernel codes. A signal's weight is
     ``weight * b_weight[j, s]`` (the ``weight_by`` scale of base signal ``s`` at entry offset
-    ``j``, 1.0 without ``weight_by``). ``acc``, ``tb``
+    ``j``, 1.0 without ``weight_by``). ``b_event[s]`` is base signal ``s``'s event index
+    (``0..n_events-1``). ``acc``, ``tb``
     and ``eb`` must come zeroed. Combinations run in parallel; each uses scratch arrays
-    the size of its signal list.
+    the size of its signal list and of the number of events.
     """
     n_combo = c_eo.shape[0]
     m = close.shape[1]
@@ -499,6 +556,8 @@ def sweep_nb(
         sig_s = np.empty(n_base, dtype=np.int64)
         sig_w = np.empty(max(n_base, 1))
         n_tab = np.zeros(m, dtype=np.int64)
+        ev_pnl = np.zeros(max(n_events, 1))
+        ev_cnt = np.zeros(max(n_events, 1), dtype=np.int64)
         nk = derive_signals_nb(
             c_eo[c], c_hold[c], c_xoff[c], anchor_mode, b_ticker, ent_cal, ent_mkt, pre_skip,
             anchor_cal, cal2mkt, n_cal, sig_t, sig_e, sig_x, sig_s, n_tab,
@@ -512,5 +571,5 @@ def sweep_nb(
             a[1 + t, A_INTOTAL] = 1.0 if n_tab[t] > 0 else 0.0
         sweep_combo_nb(
             open_, high, low, close, real, last_real, sig_t, sig_e, sig_x, sig_s, nk, b_eblk,
-            sig_w, c_dir[c], params, ret_blk, a, tb[c], eb[c],
+            sig_w, c_dir[c], params, ret_blk, a, tb[c], eb[c], b_event, ev_pnl, ev_cnt,
         )  # fmt: skip

@@ -105,6 +105,22 @@ def _compare(config, n_expect_min: int) -> int:
         assert _same(float(closed["ret"].mean()) if len(closed) else np.nan, float(b))
         # signals = trades + skipped; the signal table's rows
         assert got.loc["total", "n_signals"] == len(res.signals.table)
+        # event-level columns: per-event P&L from the backtest's trades (open ones valued as
+        # the engine values them), non-zero daily returns from its equity curve
+        for scope in want.index:
+            mine = tr if scope == "total" else tr[tr["ticker"] == scope]
+            ev_pnl = mine.groupby("event_id")["pnl"].sum()
+            assert got.loc[scope, "n_events"] == len(ev_pnl), (dict(row), scope)
+            mean = float(ev_pnl.mean()) if len(ev_pnl) else np.nan
+            sd = float(ev_pnl.std(ddof=1)) if len(ev_pnl) >= 2 else np.nan
+            assert _same(mean, float(got.loc[scope, "event_pnl_mean"])), (dict(row), scope)
+            assert abs(sd - got.loc[scope, "event_pnl_sd"]) <= 1e-7 * max(1.0, abs(sd)) or (
+                np.isnan(sd) and np.isnan(got.loc[scope, "event_pnl_sd"])
+            ), (dict(row), scope, sd, got.loc[scope, "event_pnl_sd"])
+            n_obs = int(got.loc[scope, "n_obs"])
+            eq = res.equity[scope].to_numpy()
+            moved = int(np.count_nonzero(eq[1 : 1 + n_obs] != eq[:n_obs]))
+            assert got.loc[scope, "n_active_days"] == moved, (dict(row), scope)
         # event blocks hold every closed trade's return
         eb = blocks.set_index("combo_id").loc[row.combo_id]
         assert int(np.sum(eb["eb_n"])) == len(closed)
