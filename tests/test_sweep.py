@@ -323,6 +323,18 @@ def test_example_config_runs_end_to_end(tmp_path):
     assert set(parts["scope"]) == {"total", "NVDA", "AMD", "AVGO", "TSM", "MU", "INTC", "ASML"}
     summ = pd.read_parquet(run / "sweep_summary.parquet")
     assert len(summ) == 396 and {"dsr", "psr_pvalue", "bh_reject", "by_reject"} <= set(summ)
+    # event-level significance beside the PSR (issue 15 item 5): counts and the t-test
+    event_cols = ["n_events", "n_active_days", "event_pnl_mean", "event_pnl_sd", "event_t"]
+    assert {*event_cols, "event_p", "event_bh_reject", "event_by_reject"} <= set(summ)
+    assert (summ["n_events"] <= summ["n_trades"]).all()
+    assert (summ["n_active_days"] <= summ["n_obs"]).all()
+    few = summ["n_events"] < 2
+    assert summ.loc[few, "event_p"].isna().all() and summ.loc[~few, "event_p"].between(0, 1).all()
+    ov = man["overfit"]
+    assert ov["n_bh_events"] == int(summ["event_bh_reject"].sum())
+    best = summ.loc[summ["sharpe"].idxmax()]
+    assert ov["best_combo"] == int(best["combo_id"])
+    assert ov["best_n_active_days"] == int(best["n_active_days"])
     assert len(info["top"]) == 10
     assert not any(q.name.startswith(".tmp") for q in run.rglob("*"))
 

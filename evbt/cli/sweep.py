@@ -23,6 +23,10 @@ def _f(v, fmt: str) -> str:
     return format(v, fmt)
 
 
+def _count(v) -> str:
+    return "n/a" if v is None or v != v else str(int(v))
+
+
 def print_sweep(res) -> None:
     """Top 10 by Sharpe beside the deflated Sharpe, then PBO and the walk-forward."""
     from rich.console import Console
@@ -50,7 +54,19 @@ def print_sweep(res) -> None:
     t.add_column("combo", justify="right")
     for p in params:
         t.add_column(p, justify="right")
-    for c in ("Sharpe", "deflated SR", "p (PSR)", "BH", "total return", "max DD", "trades"):
+    for c in (
+        "Sharpe",
+        "deflated SR",
+        "p (PSR)",
+        "BH",
+        "events",
+        "days≠0",
+        "p (events)",
+        "BH (events)",
+        "total return",
+        "max DD",
+        "trades",
+    ):
         t.add_column(c, justify="right")
     for _, r in s.iterrows():
         t.add_row(
@@ -60,6 +76,10 @@ def print_sweep(res) -> None:
             _f(r.get("dsr"), ".3f"),
             _f(r.get("psr_pvalue"), ".3f"),
             "yes" if bool(r.get("bh_reject", False)) else "no",
+            _count(r.get("n_events")),
+            _count(r.get("n_active_days")),
+            _f(r.get("event_p"), ".3f"),
+            "yes" if bool(r.get("event_bh_reject", False)) else "no",
             _f(r["total_return"], "+.2%"),
             _f(r["max_drawdown"], ".2%"),
             str(int(r["n_trades"])),
@@ -74,6 +94,15 @@ def print_sweep(res) -> None:
             f"{_f(of.get('sr_var'), '.3g')}; deflated SR = probability the best Sharpe beats "
             "the best of that many pure-noise trials."
         )
+        if "n_bh_events" in of:
+            con.print(
+                f"discoveries at q = {of.get('fdr_q')}: BH over the events' t-tests "
+                f"{of['n_bh_events']} (BY {of['n_by_events']}); BH over the PSR "
+                f"{of['n_bh_psr']} (BY {of['n_by_psr']}). The events are the sample: "
+                "the PSR counts every session, zeros included."
+            )
+        for w in of.get("warnings") or []:
+            con.print(f"[bold yellow]warning[/]: {w}", highlight=False)
         con.print(
             f"probability of backtest overfitting (CSCV, {man.get('blocks')} time blocks): "
             f"[bold]{_f(of.get('pbo'), '.1%')}[/] (chance the in-sample best is below the "
