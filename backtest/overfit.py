@@ -14,7 +14,8 @@ how much, from what the sweep already wrote (contract C2 of the sweep outputs):
 - :func:`pbo_cscv`: probability of backtest overfitting by combinatorially symmetric
   cross-validation (Bailey, Borwein, Lopez de Prado and Zhu 2017) for "pick the best
   Sharpe ratio of the grid".
-- :func:`fdr`: Benjamini-Hochberg / Benjamini-Yekutieli false-discovery control.
+- :func:`fdr`: Benjamini-Hochberg / Benjamini-Yekutieli false-discovery control, over the
+  PSR p-values and over the per-event t-tests (``event_p``).
 - :func:`walk_forward`: choose on earlier events, score on the next block of events.
 - :func:`summarize`: all of the above for a sweep's tables, for ``sweep_summary.parquet``
   and the manifest's ``overfit`` entry.
@@ -770,7 +771,15 @@ def summarize(
 
     Returns ``(table, info)``. ``table``: ``combo_id``, the parameters, ``sharpe``
     (annualised), ``dsr``, ``psr_pvalue`` (one-sided, ``H0: SR <= 0``), ``bh_reject``,
-    ``by_reject``. ``info`` (JSON-ready, NaN as None): ``pbo``, ``n_trials``, ``sr_var``
+    ``by_reject`` (over the PSR p-values), ``event_bh_reject``, ``event_by_reject`` (over
+    ``total["event_p"]``, the one-sided t-test on per-event P&L of
+    :func:`evbt.backtest.sweep.event_stats`; all False without that column: a sparse
+    event strategy's daily series is mostly structural zeros, and its effective sample is
+    its events, not its sessions). ``info`` (JSON-ready, NaN as None): the discovery
+    counts ``n_bh_events``, ``n_by_events``, ``n_bh_psr``, ``n_by_psr``, the best-Sharpe
+    combination's ``best_combo``, ``best_n_events``, ``best_n_active_days``, ``warnings``
+    (one line when that combination has fewer than ``FEW_ACTIVE_DAYS`` non-zero daily
+    returns), ``pbo``, ``n_trials``, ``sr_var``
     (variance across trials of the DAILY Sharpe ratio), ``walk_forward`` (records of
     ``fold, is_combo, is_score, oos_score, oos_rank_pct``), and ``sr0`` (the daily DSR
     hurdle), ``sr0_annual``, ``fdr_q``, ``pbo_n_splits``, ``pbo_prob_oos_loss``,

@@ -28,11 +28,13 @@ def _count(v) -> str:
 
 
 def print_sweep(res) -> None:
-    """Top 10 by Sharpe beside the deflated Sharpe, then PBO and the walk-forward."""
+    """Top 10 by Sharpe beside the deflated Sharpe and the test over events (events
+    traded, non-zero days, ``event_p``, BH over ``event_p``), then PBO and the
+    walk-forward."""
     from rich.console import Console
     from rich.table import Table
 
-    con = Console(width=130)
+    con = Console(width=160)
     man = res.manifest
     if man["data"].get("synthetic"):
         con.print(
@@ -60,9 +62,9 @@ def print_sweep(res) -> None:
         "p (PSR)",
         "BH",
         "events",
-        "days≠0",
-        "p (events)",
-        "BH (events)",
+        "nz days",
+        "p (ev)",
+        "BH (ev)",
         "total return",
         "max DD",
         "trades",
