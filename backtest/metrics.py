@@ -313,7 +313,7 @@ REGISTRY: dict[str, Metric] = {
         Metric("kurt", "kurtosis", "num", "moment (non-excess)", _SWEEP_SUMS,
                "population kurtosis of the daily returns (3 for a normal)"),
         Metric("n_active_days", "non-zero days", "int", "count", _SWEEP_SUMS,
-               "daily returns of the equity that are not exactly 0 (sessions where it moved)"),
+               "daily returns of the equity with |r| > 1e-12 (sessions where it moved)"),
         Metric("n_events", "events traded", "int", "count", _SWEEP_SUMS,
                "catalog events with at least one trade"),
         Metric("event_pnl_mean", "mean P&L per event", "smoney", "currency", _SWEEP_SUMS,

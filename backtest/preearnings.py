@@ -14,8 +14,9 @@ report the report day is day -1):
 Returns are compounded simple returns; abnormal returns come from the event study
 (:func:`evbt.backtest.study.run_study`: market model on the benchmark, estimation window
 ending before the run-up, leaving out the sessions that lie in the windows of the ticker's
-earlier reports). A benchmark that holds the ticker (SMH and NVDA) gets a warning note. A launch "lands before" a report when its reaction session is
-one of the N sessions before the report's reaction session.
+earlier reports). A benchmark that holds the ticker (SMH and NVDA) gets a warning note. A
+launch "lands before" a report when its reaction session is one of the N sessions before
+the report's reaction session.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ the same operation for operation. What differs is the bookkeeping:
 - For event-level significance each combination sums its trades' P&L per catalog event
   (``b_event``: base signal -> event index) in a scratch array of the number of events,
   and keeps the count, sum and sum of squares of the per-event P&Ls of the events it
-  traded (``ev_*``), and the number of non-zero daily returns (``n_nonzero``). Trades
+  traded (``ev_*``), and the number of non-zero daily returns (``n_nonzero``, ``|r| >
+  NZ_TOL``). Trades
   still open at the end count with their valuation at the last real bar.
 
 Memory is a few arrays of the number of signals per combination (per thread), plus the
@@ -79,7 +80,7 @@ ACC_FIELDS = (
     "prev",  # scratch: equity at the last visited session
     "in_total",  # per-ticker mode: the ticker has signals, so its account is in the total
     "ruin",  # session at which the scope's equity first reached <= 0 (-1: never)
-    "n_nonzero",  # daily returns that are not exactly 0 (sessions where equity moved)
+    "n_nonzero",  # daily returns with |r| > NZ_TOL (sessions where equity moved)
     "ev_n",  # events with at least one trade (in a ticker scope: that ticker's trades)
     "ev_sum",  # sum over those events of the event's P&L (sum of its trades' pnl)
     "ev_sumsq",  # sum of squared event P&Ls
@@ -89,6 +90,9 @@ A_SUM, A_SUMSQ, A_SUM3, A_SUM4, A_MAXABS, A_NEGSQ, A_E0, A_ELAST, A_PEAK, A_MDD 
 A_HELD, A_TRADES, A_CLOSED, A_WIN, A_GWIN, A_GLOSS, A_RETSUM, A_LOSS, A_SIGNALS = range(10, 19)
 A_PREV, A_INTOTAL, A_RUIN = 19, 20, 21
 A_NZ, A_EVN, A_EVSUM, A_EVSQ = 22, 23, 24, 25
+#: A daily return of at most this size is rounding (a fill at the close with no cost leaves
+#: equity equal up to 1 ulp), not a move: ``n_nonzero`` counts returns with ``|r| > NZ_TOL``.
+NZ_TOL = 1e-12
 
 
 @jit
@@ -192,7 +196,7 @@ def _observe_nb(a, i, e, blk, tb):
             a[A_MAXABS] = abs(r)
         if r < 0.0:
             a[A_NEGSQ] += r2
-        if r != 0.0:
+        if abs(r) > NZ_TOL:
             a[A_NZ] += 1.0
         if blk >= 0:
             tb[blk, 0] += r

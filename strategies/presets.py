@@ -31,13 +31,14 @@ BASKETS: dict[str, tuple[str, ...]] = {
     "nvda": ("NVDA",),
     "broad": ("QQQ", "SPY"),
 }
-#: Sector benchmarks and the studied tickers each holds as a large share of its weight
-#: (fund and index holdings as cited in issue 15: SMH, SOXX and the PHLX Semiconductor index
-#: ^SOX hold NVDA, AMD, AVGO, MU, TSM and INTC; only tickers of the ``semis`` basket are
-#: listed). Against such a benchmark a ticker's abnormal return nets out part of its own
-#: move, and same-date residuals of its members turn negatively correlated. The event study
-#: and pre-earnings warn when the benchmark holds a studied ticker, and name the ``broad``
-#: basket instead (QQQ, SPY: the semis are a small share of them).
+#: Sector benchmarks and the studied tickers each holds as a large share of its weight, as
+#: issue 15 cites them (SMH, SOXX and the PHLX Semiconductor index ^SOX hold NVDA, AMD,
+#: AVGO, MU, TSM and INTC). Only those six are listed: a ticker missing here (ASML, say) is
+#: not known to be absent from the fund, and gets no warning. Against such a benchmark a
+#: ticker's abnormal return nets out part of its own move, and same-date residuals of its
+#: members turn negatively correlated. The event study and pre-earnings warn when the
+#: benchmark holds a studied ticker, and name the ``broad`` basket instead (QQQ, SPY: the
+#: semis are a small share of them).
 BENCHMARK_HOLDS: dict[str, tuple[str, ...]] = {
     "SMH": ("NVDA", "AMD", "AVGO", "MU", "TSM", "INTC"),
     "SOXX": ("NVDA", "AMD", "AVGO", "MU", "TSM", "INTC"),
