@@ -62,6 +62,10 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "strategy.price": ({"strategy": {"price": "next_open", "stop_loss": 0.04}}, GRID),
     "strategy.stop_on": ({"strategy": {"stop_on": "high_low", "stop_loss": 0.03}}, GRID),
     "strategy.weight": ({"strategy": {"weight": 0.45}}, GRID),
+    "strategy.overlap": (
+        {"strategy": {"overlap": "merge"}},
+        {"entry_offset": [0, 1], "hold": [10, 30]},
+    ),
     "strategy.skip_if_earnings_within": ({"strategy": {"skip_if_earnings_within": 3}}, GRID),
     "strategy.allow_lookahead": (
         {"strategy": {"allow_lookahead": True}},
@@ -121,7 +125,6 @@ NOT_A_CASE = {
     "select.status": "a sweep, like a backtest, trades confirmed rows only; expected rows "
     "are refused for both (tests/test_signals.py)",
     "portfolio.mode": "every case runs in both modes",
-    "strategy.overlap": 'a sweep refuses overlap = "merge" today (one line, exit 2)',
 }
 
 
