@@ -91,6 +91,7 @@ class SweepInputs:
     cal2mkt: np.ndarray
     n_cal: int
     anchor_mode: bool
+    merge: bool  # [strategy] overlap = "merge"
     eo_values: tuple[int, ...]
     ret_blk: np.ndarray
     tb_n: np.ndarray
@@ -182,11 +183,6 @@ def _check_spec(config: Config, spec: SweepSpec) -> None:
         raise InputError(
             f"{where}: [sweep] names no parameter to vary: add e.g. hold = [3, 5, 10] "
             "(or run evbt backtest for a single backtest)"
-        )
-    if s.overlap != "skip":
-        raise InputError(
-            f'{where}: [strategy] overlap = "{s.overlap}" cannot be swept (merged windows '
-            'change with every combination): use overlap = "skip" in a sweep config'
         )
     anchored = s.exit_anchor == "next_earnings"
     if anchored and "hold" in spec.params:
@@ -354,6 +350,7 @@ def prepare_inputs(
         cal2mkt=cal2mkt,
         n_cal=n_cal,
         anchor_mode=params.exit_anchor == "next_earnings",
+        merge=params.overlap == "merge",
         eo_values=eo_values,
         ret_blk=ret_blk,
         tb_n=tb_n,
@@ -432,7 +429,7 @@ def _launch(sweep_nb, inp, k, base, acc, tb, eb) -> None:
     sweep_nb(
         inp.open, inp.high, inp.low, inp.close, inp.real, inp.last_real, inp.b_ticker,
         inp.b_eblk, inp.ent_cal, inp.ent_mkt, inp.pre_skip, inp.anchor_cal, inp.cal2mkt,
-        inp.n_cal, inp.anchor_mode, k["c_eo"], k["c_hold"], k["c_xoff"], k["c_sl"], k["c_tp"],
+        inp.n_cal, inp.anchor_mode, inp.merge, k["c_eo"], k["c_hold"], k["c_xoff"], k["c_sl"], k["c_tp"],
         k["c_dir"], k["c_price"], k["c_stopon"], k["c_fees"], k["c_slip"], base.size_type,
         float(base.size), float(base.init_cash), base.mode, float(base.max_gross),
         float(inp.config.strategy.weight), inp.b_weight, inp.ret_blk, acc, tb, eb,

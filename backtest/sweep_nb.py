@@ -97,18 +97,21 @@ NZ_TOL = 1e-12
 
 @jit
 def derive_signals_nb(
-    j, hold, exit_offset, anchor_mode, b_ticker, ent_cal, ent_mkt, pre_skip, anchor_cal,
-    cal2mkt, n_cal, sig_t, sig_e, sig_x, sig_s, n_sig_table,
+    j, hold, exit_offset, anchor_mode, merge, b_ticker, ent_cal, ent_mkt, pre_skip,
+    anchor_cal, cal2mkt, n_cal, sig_t, sig_e, sig_x, sig_s, n_sig_table,
 ):  # fmt: skip
     """One combination's signals: ``(n_placed)``; placed ones go to ``sig_*`` in entry order.
 
     ``j`` is the combination's ``entry_offset`` index into the ``[J, B]`` tables of base
     signals (event x ticker pairs, sorted by reaction session, ticker, event id). Mirrors
-    ``signals.rules.build_signals`` (exit, calendar bound, overlap = "skip") and
-    ``to_arrays`` (placement). ``n_sig_table[t]`` counts ticker ``t``'s signal-table rows.
+    ``signals.rules.build_signals`` (exit, calendar bound, overlap "skip" or, with
+    ``merge``, "merge": a signal entering while its ticker's window is open extends that
+    window's exit) and ``to_arrays`` (placement: an entry on a price bar, an exit after
+    it). ``n_sig_table[t]`` counts ticker ``t``'s signal-table rows.
     """
     m = n_sig_table.shape[0]
     last_x = np.full(m, -1, dtype=np.int64)
+    slot = np.full(m, -1, dtype=np.int64)  # the open window's placed signal, or -1
     nk = 0
     for s in range(b_ticker.shape[0]):
         if pre_skip[j, s]:
@@ -124,21 +127,33 @@ def derive_signals_nb(
         if xcal >= n_cal:
             continue
         if ecal <= last_x[t]:
+            if merge and xcal > last_x[t]:
+                last_x[t] = xcal
+                if slot[t] >= 0:
+                    sig_x[slot[t]] = cal2mkt[xcal]
             continue
         last_x[t] = xcal
         n_sig_table[t] += 1
         e = ent_mkt[j, s]
+        slot[t] = -1
         if e < 0:
             continue
-        x = cal2mkt[xcal]
-        if x <= e:
-            continue
+        slot[t] = nk
         sig_t[nk] = t
         sig_e[nk] = e
-        sig_x[nk] = x
+        sig_x[nk] = cal2mkt[xcal]
         sig_s[nk] = s
         nk += 1
-    return nk
+    # placement needs an exit after the entry bar (known only once windows are merged)
+    kept = 0
+    for k in range(nk):
+        if sig_x[k] > sig_e[k]:
+            sig_t[kept] = sig_t[k]
+            sig_e[kept] = sig_e[k]
+            sig_x[kept] = sig_x[k]
+            sig_s[kept] = sig_s[k]
+            kept += 1
+    return kept
 
 
 @jit
@@ -531,7 +546,7 @@ def _enter_pt_nb(
 @njit(parallel=True, **JIT_OPTIONS)
 def sweep_nb(
     open_, high, low, close, real, last_real, b_ticker, b_eblk, ent_cal, ent_mkt, pre_skip,
-    anchor_cal, cal2mkt, n_cal, anchor_mode, c_eo, c_hold, c_xoff, c_sl, c_tp, c_dir,
+    anchor_cal, cal2mkt, n_cal, anchor_mode, merge, c_eo, c_hold, c_xoff, c_sl, c_tp, c_dir,
     c_price, c_stopon, c_fees, c_slip, size_type, size, init_cash, mode, max_gross, weight,
     b_weight, ret_blk, acc, tb, eb, b_event, n_events,
 ):  # fmt: skip
@@ -563,8 +578,8 @@ def sweep_nb(
         ev_pnl = np.zeros(max(n_events, 1))
         ev_cnt = np.zeros(max(n_events, 1), dtype=np.int64)
         nk = derive_signals_nb(
-            c_eo[c], c_hold[c], c_xoff[c], anchor_mode, b_ticker, ent_cal, ent_mkt, pre_skip,
-            anchor_cal, cal2mkt, n_cal, sig_t, sig_e, sig_x, sig_s, n_tab,
+            c_eo[c], c_hold[c], c_xoff[c], anchor_mode, merge, b_ticker, ent_cal, ent_mkt,
+            pre_skip, anchor_cal, cal2mkt, n_cal, sig_t, sig_e, sig_x, sig_s, n_tab,
         )  # fmt: skip
         for q in range(nk):
             sig_w[q] = weight * b_weight[c_eo[c], sig_s[q]]

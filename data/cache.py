@@ -22,7 +22,6 @@ import io
 import json
 import logging
 import os
-import tempfile
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import platformdirs
 from evbt.data.calendar import CAL_START, bounds, sessions
 from evbt.data.contract import validate_prices
 from evbt.errors import InputError
+from evbt.fsutil import atomic_write
 
 log = logging.getLogger("evbt.data.yf")  # one logger for the yfinance source and its cache
 
@@ -177,21 +177,6 @@ def _check_entry(ticker: str, pq: Path, js: Path) -> Entry:
     except (TypeError, ValueError) as e:
         raise Corrupt(f"malformed covered ranges ({type(e).__name__})") from None
     return Entry(ticker, frame, meta, pq)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` all or nothing: a temporary sibling, fsync, rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def yf_version() -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import os
 import pickle
 import re
 import warnings
@@ -34,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from evbt.errors import InputError
+from evbt.fsutil import atomic_writer
 
 if TYPE_CHECKING:
     import exchange_calendars as xcals
@@ -93,10 +93,8 @@ def table() -> Table:
             path.parent.mkdir(parents=True, exist_ok=True)
             for old in path.parent.glob("XNYS-*.npz"):
                 old.unlink(missing_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
+            with atomic_writer(path) as fh:
                 np.savez(fh, sessions=out.sessions.to_numpy(), closes=out.closes)
-            os.replace(tmp, path)
     return out
 
 
@@ -134,10 +132,8 @@ def nyse() -> xcals.ExchangeCalendar:
             path.parent.mkdir(parents=True, exist_ok=True)
             for old in path.parent.glob("XNYS-*.pkl"):
                 old.unlink(missing_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
+            with atomic_writer(path) as fh:
                 pickle.dump(cal, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
     return cal
 
 

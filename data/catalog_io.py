@@ -11,8 +11,6 @@ import csv
 import datetime as dt
 import io
 import os
-import stat
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from evbt.data.catalog_schema import (
     _with_computed,
 )
 from evbt.errors import InputError
+from evbt.fsutil import atomic_writer
 
 
 def _cell(value: Any) -> str:
@@ -225,22 +224,11 @@ def _write(path: Path, header: Sequence[str], records: list[dict[str, str]]) -> 
     def key(r: dict[str, str]) -> tuple[str, str]:
         return (r["date"] or r["window_start"], r["id"])
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            w = csv.writer(f, lineterminator="\n")
-            w.writerow(header)
-            for r in sorted(records, key=key):
-                w.writerow([r[c] for c in header])
-            f.flush()
-            os.fsync(f.fileno())
-        with contextlib.suppress(OSError):
-            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_writer(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(header)
+        for r in sorted(records, key=key):
+            w.writerow([r[c] for c in header])
 
 
 def add_events(

@@ -8,7 +8,6 @@ Reading and writing files is :mod:`evbt.data.catalog_io`; queries are :mod:`evbt
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import functools
 import re
 import zoneinfo
@@ -22,6 +21,7 @@ import pandas as pd
 
 from evbt.data.calendar import check_time, check_tz, reaction_session
 from evbt.errors import InputError
+from evbt.hints import nearest
 
 DEFAULT_CATALOG = Path(__file__).resolve().parent / "events" / "catalog.csv"
 
@@ -86,8 +86,8 @@ def _err(origin: str, where: Location, column: str, what: str, fix: str) -> Inpu
 
 
 def _hint(value: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(value.lower(), choices, n=1, cutoff=0.6)
-    return f"did you mean {close[0]!r}? " if close else ""
+    close = nearest(value.lower(), choices)
+    return f"did you mean {close!r}? " if close else ""
 
 
 def _choices(choices: Sequence[str]) -> str:

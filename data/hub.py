@@ -656,7 +656,7 @@ def read_state(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def write_state(path: str | os.PathLike[str], state: Mapping[str, Any]) -> None:
     """Write the state atomically (temp file in the same folder, fsync, rename)."""
-    from evbt.data.cache import atomic_write
+    from evbt.fsutil import atomic_write
 
     p = Path(path)
     try:

@@ -14,7 +14,6 @@ restricted to the tickers and dates asked for, and carries ``attrs["source"]`` (
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import logging
 import os
@@ -27,6 +26,7 @@ from evbt.data import files, yf
 from evbt.data.calendar import parse_day
 from evbt.data.contract import validate_prices
 from evbt.errors import InputError
+from evbt.hints import nearest
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +123,8 @@ def _source(source: str) -> str:
     s = str(source).strip().lower()
     if s in SOURCES:
         return s
-    near = difflib.get_close_matches(s, SOURCES, n=1)
-    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    near = nearest(s, SOURCES)
+    hint = f" (did you mean {near!r}?)" if near else ""
     raise InputError(f"unknown price source {source!r}{hint}: use one of {', '.join(SOURCES)}")
 
 
@@ -181,7 +181,7 @@ def _hint(unknown: list[str], held: list[str]) -> str:
     by_upper = {h.upper(): h for h in held}
     guesses = []
     for t in unknown:
-        g = by_upper.get(t.upper()) or next(iter(difflib.get_close_matches(t, held, n=1)), None)
+        g = by_upper.get(t.upper()) or nearest(t, held)
         if g:
             guesses.append(g)
     return f" (did you mean {', '.join(guesses)}?)" if guesses else ""

@@ -7,7 +7,7 @@ Messages say what is wrong, where (file, line, field, ticker, date) and how to f
 
 from __future__ import annotations
 
-import difflib
+from evbt.hints import nearest
 
 
 class InputError(ValueError):
@@ -20,15 +20,15 @@ class OfflineError(InputError):
 
 def unknown_key(where: str, table: str, key: str, known: list[str]) -> InputError:
     """The error for a key a TOML table does not have, with a "did you mean" hint."""
-    near = difflib.get_close_matches(key, known, n=1)
-    hint = f"did you mean {near[0]!r}? " if near else ""
+    near = nearest(key, known)
+    hint = f"did you mean {near!r}? " if near else ""
     return FieldError(where, f"unknown key [{table}] {key}: {hint}known keys: {', '.join(known)}")
 
 
 def unknown_table(where: str, table: str, known: list[str]) -> InputError:
     """The error for a table a config does not have, with a "did you mean" hint."""
-    near = difflib.get_close_matches(table, known, n=1)
-    hint = f"did you mean [{near[0]}]? " if near else ""
+    near = nearest(table, known)
+    hint = f"did you mean [{near}]? " if near else ""
     return FieldError(where, f"unknown table [{table}]: {hint}known tables: {', '.join(known)}")
 
 

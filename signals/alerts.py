@@ -259,10 +259,10 @@ def write_state(path: str | os.PathLike[str], items: dict[str, dict[str, Any]], 
     blob = json.dumps(
         {"version": STATE_VERSION, "asof": _day(asof), "items": items}, indent=1, sort_keys=True
     )
-    from evbt.data.cache import atomic_write
+    from evbt.fsutil import atomic_write
 
     try:
-        atomic_write(p, blob.encode("utf-8"))
+        atomic_write(p, blob)
     except OSError as e:
         raise InputError(f"{p}: cannot write the alerts state file ({e.strerror})") from None
 

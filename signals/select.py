@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,6 +10,7 @@ import pandas as pd
 
 from evbt.data.catalog_schema import match_lists, split_list
 from evbt.errors import InputError
+from evbt.hints import nearest
 from evbt.strategies.presets import StrategyParams
 
 
@@ -24,8 +24,8 @@ def tag_mask(catalog: pd.DataFrame, *, all_of: tuple[str, ...] = ()) -> pd.Serie
 
 
 def _did_you_mean(value: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(value, sorted(set(choices)), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    close = nearest(value, sorted(set(choices)))
+    return f" (did you mean {close!r}?)" if close else ""
 
 
 def check_select(
@@ -35,7 +35,7 @@ def check_select(
     less: an id of ``select.ids`` not in ``catalog`` (the whole catalog, not only what was
     known on an as-of day), an attribute key of ``select.attrs`` or ``select.weight_by`` not
     in the attributes table ``attrs``. Each :class:`InputError` names the value, with a
-    did-you-mean (``difflib.get_close_matches``)."""
+    did-you-mean (:func:`evbt.hints.nearest`)."""
     s = params.select
     have = set(catalog["id"].astype(str))
     for i in s.ids:

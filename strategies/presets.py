@@ -252,11 +252,11 @@ PRESETS = {
 
 def get_preset(name: str) -> StrategyParams:
     """The preset called ``name``; unknown names get a did-you-mean hint."""
-    import difflib
+    from evbt.hints import nearest
 
     if name not in PRESETS:
-        near = difflib.get_close_matches(name, list(PRESETS), n=1)
-        hint = f"did you mean {near[0]!r}? " if near else ""
+        near = nearest(name, list(PRESETS))
+        hint = f"did you mean {near!r}? " if near else ""
         raise FieldError(
             "get_preset",
             f'[strategy] name = "{name}" is not a strategy: {hint}choose one of {", ".join(PRESETS)}',

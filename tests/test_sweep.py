@@ -417,10 +417,21 @@ def test_dask_local_cluster_equals_local(tmp_path):
     assert dask.manifest["parts"] == local.manifest["parts"]
 
 
-def test_merge_overlap_is_refused(tmp_path):
-    cfg = load_config(_write_cfg(tmp_path, "hold = [1, 2]", strategy='overlap = "merge"\n'))
-    with pytest.raises(InputError, match='overlap = "merge"'):
-        api.sweep_inputs(cfg)
+def test_merge_overlap_is_swept_and_merges(tmp_path):
+    """overlap = "merge" is swept (tests/test_sweep_parity.py pins it to the backtest):
+    with 30-session holds some launches fall inside an open window, and merging them
+    keeps the position on longer than skipping them does."""
+    grid = "hold = [10, 30]"
+    merge = api.sweep_inputs(
+        load_config(_write_cfg(tmp_path, grid, strategy='overlap = "merge"\n'))
+    )
+    skip = api.sweep_inputs(load_config(_write_cfg(tmp_path, grid)))
+    assert merge.merge and not skip.merge
+    m, _ = S.chunk_frames(merge, merge.combos)
+    k, _ = S.chunk_frames(skip, skip.combos)
+    m, k = m[m.scope == "total"], k[k.scope == "total"]
+    assert (m["exposure"].to_numpy() >= k["exposure"].to_numpy()).all()
+    assert (m["exposure"].to_numpy() > k["exposure"].to_numpy()).any()
 
 
 def test_combo_config_is_a_plain_backtest_config():

@@ -62,6 +62,10 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "strategy.price": ({"strategy": {"price": "next_open", "stop_loss": 0.04}}, GRID),
     "strategy.stop_on": ({"strategy": {"stop_on": "high_low", "stop_loss": 0.03}}, GRID),
     "strategy.weight": ({"strategy": {"weight": 0.45}}, GRID),
+    "strategy.overlap": (
+        {"strategy": {"overlap": "merge"}},
+        {"entry_offset": [0, 1], "hold": [10, 30]},
+    ),
     "strategy.skip_if_earnings_within": ({"strategy": {"skip_if_earnings_within": 3}}, GRID),
     "strategy.allow_lookahead": (
         {"strategy": {"allow_lookahead": True}},
@@ -121,7 +125,6 @@ NOT_A_CASE = {
     "select.status": "a sweep, like a backtest, trades confirmed rows only; expected rows "
     "are refused for both (tests/test_signals.py)",
     "portfolio.mode": "every case runs in both modes",
-    "strategy.overlap": 'a sweep refuses overlap = "merge" today (one line, exit 2)',
 }
 
 
@@ -168,9 +171,24 @@ def test_case_sets_its_field_off_default(field):
     assert getattr(section, name) != getattr(default, name), field
 
 
-@pytest.mark.slow  # about 30 cases x 2 modes x 4 combinations, one backtest each
-@pytest.mark.parametrize("mode", ["per_ticker", "shared_cash"])
-@pytest.mark.parametrize("field", sorted(CASES))
+# Each field runs in one portfolio mode, alternating down the sorted list (CI time); the
+# fields that change how a signal is sized or placed run in both.
+BOTH_MODES = {"select.weight_by", "select.weight_invert", "strategy.overlap", "portfolio.max_gross"}
+RUNS = [
+    (f, mode)
+    for i, f in enumerate(sorted(CASES))
+    for mode in ("per_ticker", "shared_cash")
+    if f in BOTH_MODES or mode == ("per_ticker", "shared_cash")[i % 2]
+]
+
+
+def test_both_modes_are_covered():
+    modes = {m for _, m in RUNS}
+    assert modes == {"per_ticker", "shared_cash"} and {f for f, _ in RUNS} == set(CASES)
+
+
+@pytest.mark.slow  # about 35 runs of 4 combinations, one backtest each
+@pytest.mark.parametrize(("field", "mode"), RUNS)
 def test_sweep_equals_backtests_for_every_field(field, mode, fast_loads):
     over, grid = CASES[field]
     raw = _merge(_merge(BASE, {"portfolio": {"mode": mode}}), over)
