@@ -75,16 +75,21 @@ Calibration (tests/test_study_calibration.py)
     With events of a ticker far enough apart that estimation windows are clean, every test
     rejects a true null at 5% +/- 1 point on fat-tailed (t5) one-factor data, except the
     percentile bootstrap interval, which excludes zero 6-7% of the time with 45 events
-    (small-sample under-coverage of the percentile method). Two known departures in
-    crowded histories (many events per ticker, short history), measured on 400 sessions
-    with an event every ~32 sessions per ticker before estimation windows left out earlier
-    event windows: the 16-day CAR tests became conservative (t, Patell, BMP about 3%,
-    Corrado about 2%), because an event's window sat in later events' estimation windows
-    and made their CARs negatively correlated (leaving those sessions out removes that
-    mechanism; not re-measured since); and the placebo becomes liberal (about 19% on the
-    16-day window), because the pool of non-event windows is small and its own mean is
-    noise that the placebo distribution ignores. Check ``events.est_overlap`` and the
-    eligible pool before trusting a placebo p-value.
+    (small-sample under-coverage of the percentile method). With an event about every 63
+    sessions per ticker (earnings-like: each estimation window holds one or two earlier
+    event windows, which are left out) every parametric test rejects in 4% to 6.5% on every
+    CAR window (4,000 studies); with those sessions kept, the 16-day tests rejected in 1.0%
+    to 1.7% (an event's window sat in the next event's estimation window and made their
+    CARs negatively correlated). Known departures in crowded histories (an event every ~32
+    sessions per ticker, 400 sessions; measured on 2,000 studies): the 16-day tests become
+    liberal (t, Patell, BMP about 9-10%, Corrado about 7%; the 1- and 2-day tests 5-6%),
+    because consecutive events share most of their event-free estimation sessions, and the
+    shared error of alpha, times 16 days, correlates their CARs (with those sessions kept
+    they were conservative instead, about 1.5%); and the placebo becomes liberal (about
+    19% on the 16-day window, measured before the exclusion), because the pool of
+    non-event windows is small and its own mean is noise that the placebo distribution
+    ignores. Check ``events.est_overlap`` / ``n_est_excl`` and the eligible pool before
+    trusting a multi-day test or a placebo p-value in a crowded history.
     With clustered events (each hits 4 of 12 tickers on one date; same-date residual
     correlation 0.4), BMP and Patell reject a true null about 19% of the time, their
     Kolari-Pynnonen forms 3.1% to 5.0% (4,000 studies).

@@ -278,3 +278,71 @@ def test_kolari_pynnonen_is_calibrated_on_clustered_events():
     )
     assert ((rates[[1, 3]] >= 0.025) & (rates[[1, 3]] <= 0.075)).all(), rates
     assert (rates[[0, 2]] > 0.10).all(), rates  # the unadjusted tests are not fit here
+
+
+# --------------------------------------------------------------------------------------
+# Histories with an event every quarter: estimation windows leave out earlier event windows
+# --------------------------------------------------------------------------------------
+
+Q_SES, Q_STRIDE = 800, 63
+
+
+def one_quarterly_study(seed):
+    """Single-ticker events about every 63 sessions per ticker (earnings-like: each
+    estimation window holds one or two earlier event windows, 16-32 of its 120 sessions),
+    market model, t(5) errors. Rejections at 5% of t, Patell, BMP, Corrado:
+    (4, n_windows) booleans."""
+    rng = np.random.default_rng(seed)
+    m = rng.normal(0.0004, 0.012, Q_SES)
+    beta = rng.uniform(0.5, 1.5, N_TICK)
+    sigma = rng.uniform(0.01, 0.03, N_TICK)
+    e = rng.standard_t(5, (N_TICK, Q_SES)) / np.sqrt(5 / 3)
+    rets = beta[:, None] * m[None, :] + sigma[:, None] * e
+    col, pos = [], []
+    for t in range(N_TICK):
+        p = FIRST_DAY0 + int(rng.integers(0, 16))
+        while p + HI < Q_SES:
+            col.append(t)
+            pos.append(p)
+            p += Q_STRIDE + int(rng.integers(-4, 5))
+    col, pos = np.array(col), np.array(pos)
+    n = len(col)
+    res = study_arrays(
+        rets,
+        m,
+        col,
+        pos,
+        np.arange(n),
+        lo=LO,
+        hi=HI,
+        estimation=EST,
+        gap=GAP,
+        model=nb.MODEL_MARKET_MODEL,
+        win=WIN,
+        grp_ptr=np.array([0, n]),
+        grp_idx=np.arange(n),
+        bootstrap=0,
+        placebo=0,
+        seed=0,
+    )
+    assert res.est_overlap[pos >= FIRST_DAY0 + Q_STRIDE + 20].all()
+    p = np.stack([res.p_cs[0], res.p_patell[0], res.p_bmp[0], res.p_corrado[0]])
+    return p <= ALPHA
+
+
+def test_quarterly_events_leaving_out_earlier_windows_are_calibrated():
+    """Regression (issue 15 item 6): with the earlier event windows inside the estimation
+    window, the 16-day CAR tests rejected a true null in 1.0% to 1.7% of these 4,000
+    studies (measured with the exclusion switched off; an
+    event's window sat in the next event's estimation window, so their CARs were negatively
+    correlated); with those sessions left out, every test rejects in 5% +/- 2.5%.
+    (In crowded histories, an event every ~32 sessions, the 16-day tests become liberal,
+    about 9-10%: consecutive events then share most of their estimation sessions, and the
+    shared alpha error, times 16 days, correlates their CARs; see backtest.study.)"""
+    seeds = [np.random.SeedSequence([63, i]) for i in range(4000)]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        rates = np.mean(list(pool.map(one_quarterly_study, seeds)), axis=0)
+    print(
+        "\nquarterly events, 4000 studies; t, Patell, BMP, Corrado x [0,0] [0,+1] [-5,+10]\n", rates
+    )
+    assert ((rates >= 0.025) & (rates <= 0.075)).all(), rates
