@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from evbt.backtest.enums import EXIT_REASON_NAMES, STATUS_NAMES, SignalStatus
+from evbt.backtest.jit import gate
 from evbt.backtest.market import Market
 from evbt.errors import InputError
 from evbt.signals.rules import (
@@ -81,18 +82,19 @@ def simulate(config: Config, market: Market, signals: SignalSet):
 
     params = sim_params(config)
     arrays, unplaced = to_arrays(signals.table, market.index, market.tickers)
+    f8, i8 = np.float64, np.int64
     trades_rec, equity, position, status = simulate_nb(
-        market.open,
-        market.high,
-        market.low,
-        market.close,
-        market.real,
-        arrays.ticker,
-        arrays.event,
-        arrays.entry,
-        arrays.exit,
-        arrays.direction,
-        arrays.weight,
+        gate(market.open, f8),
+        gate(market.high, f8),
+        gate(market.low, f8),
+        gate(market.close, f8),
+        gate(market.real, np.bool_),
+        gate(arrays.ticker, i8),
+        gate(arrays.event, i8),
+        gate(arrays.entry, i8),
+        gate(arrays.exit, i8),
+        gate(arrays.direction, i8),
+        gate(arrays.weight, f8),
         params,
     )
     idx = market.index

@@ -10,11 +10,39 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from numba import njit
+from numba.core import types
+from numba.core.registry import CPUDispatcher
 
 JIT_OPTIONS: dict[str, Any] = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
+class KernelDispatcher(CPUDispatcher):
+    """A dispatcher that compiles a jitted helper once for the types of its arguments, not
+    once per constant: Numba types a constant argument inside a kernel (``f(x, 0)``,
+    ``g(..., True)``) as a literal and would compile a specialisation per value."""
+
+    def get_call_template(self, args, kws):
+        args = tuple(types.unliteral(a) for a in args)
+        kws = {k: types.unliteral(v) for k, v in kws.items()}
+        return super().get_call_template(args, kws)
+
+
 def jit(func):
-    """Compile ``func`` with the project's JIT options."""
-    return njit(**JIT_OPTIONS)(func)
+    """Compile ``func`` with the project's JIT options (one signature per argument types)."""
+    disp = njit(**JIT_OPTIONS)(func)
+    if type(disp) is CPUDispatcher:  # NUMBA_DISABLE_JIT hands back the plain function
+        disp.__class__ = KernelDispatcher
+    return disp
+
+
+def gate(a: Any, dtype: Any) -> np.ndarray:
+    """``a`` as an array Numba compiles once for: C-contiguous, writeable, of ``dtype``.
+
+    Every array enters a kernel through here. pandas 3's copy-on-write ``.to_numpy()``
+    hands read-only views, and Numba compiles a new specialisation for each read-only or
+    layout combination (``event_ar_nb`` was cached five times); the gate copies only an
+    array that does not already qualify, so each kernel keeps exactly one signature.
+    """
+    return np.require(a, dtype, ["C", "W"])

@@ -1,0 +1,90 @@
+"""Compile once: every array enters a kernel through ``evbt.backtest.jit.gate``, so each Numba
+kernel has one signature however its inputs were made (pandas 3's read-only ``.to_numpy()``,
+Dask's unpickled buffers), and a first run on a cold cache says once that it compiles."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A backtest (with its study), a study, a sweep of two chunks and a pre-earnings table on the
+# bundled sample, in one fresh process (so no other test's calls count); then every Numba
+# dispatcher of every evbt.backtest module, with the signatures it holds.
+_ALL_COMMANDS = """
+import importlib, json, pkgutil, sys
+import evbt, evbt.backtest
+from evbt import api
+from evbt.data.catalog import load_catalog
+from evbt.data.sample import load_sample
+from numba.core.registry import CPUDispatcher
+
+out = sys.argv[1]
+evbt.run("examples/launch_shock.toml")
+evbt.study("examples/launch_shock.toml")
+evbt.run("examples/semis_shared_cash.toml")
+cfg = evbt.load_config("examples/sweep_launch.toml")
+api.sweep(cfg, out=out, progress=False, chunk_size=200)
+api.pre_earnings(load_sample(), load_catalog(), asof="2025-12-31", lookback=15)
+sigs = {}
+for info in pkgutil.iter_modules(evbt.backtest.__path__):
+    mod = importlib.import_module(f"evbt.backtest.{info.name}")
+    for name, obj in vars(mod).items():
+        if isinstance(obj, CPUDispatcher) and obj.__module__ == mod.__name__:
+            sigs[f"{info.name}.{name}"] = [str(s) for s in obj.signatures]
+print(json.dumps(sigs))
+"""
+
+
+def _run(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+def test_every_kernel_compiles_one_signature(tmp_path):
+    p = _run(_ALL_COMMANDS, str(tmp_path / "results"))
+    assert p.returncode == 0, p.stderr
+    sigs = json.loads(p.stdout.strip().splitlines()[-1])
+    # the commands reach the kernels of every family (a walk that found none proves nothing)
+    for kernel in ("nb.simulate_nb", "study_nb.event_ar_nb", "sweep_nb.sweep_nb"):
+        assert sigs[kernel], f"{kernel} was never called"
+    many = {k: v for k, v in sigs.items() if len(v) > 1}
+    assert many == {}, json.dumps(many, indent=1)
+
+
+@pytest.mark.parametrize("make", ["read_only", "fortran", "int32", "list"])
+def test_gate_gives_c_contiguous_writeable_arrays_of_the_dtype(make):
+    from evbt.backtest.jit import gate
+
+    base = np.arange(12, dtype=np.int64).reshape(3, 4)
+    if make == "read_only":
+        a = base.copy()
+        a.flags.writeable = False
+    elif make == "fortran":
+        a = np.asfortranarray(base)
+    elif make == "int32":
+        a = base.astype(np.int32)
+    else:
+        a = base.tolist()
+    g = gate(a, np.int64)
+    assert g.dtype == np.int64 and g.flags.c_contiguous and g.flags.writeable
+    np.testing.assert_array_equal(g, base)
+
+
+def test_gate_does_not_copy_an_array_that_qualifies():
+    from evbt.backtest.jit import gate
+
+    a = np.zeros((3, 2))
+    assert gate(a, np.float64) is a  # an output array passed through keeps its identity
