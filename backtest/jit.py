@@ -8,6 +8,8 @@ process skips compilation; ``nogil=True`` lets Dask threads run kernels in paral
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -46,3 +48,43 @@ def gate(a: Any, dtype: Any) -> np.ndarray:
     array that does not already qualify, so each kernel keeps exactly one signature.
     """
     return np.require(a, dtype, ["C", "W"])
+
+
+# ------------------------------------------------------------------ the first run talks
+# Numba compiles a kernel on its first call when its cache holds nothing for it (after an
+# install, an upgrade or a code change), which takes tens of seconds with no output; the
+# first call of each kernel family says so in one line on stderr, once per process.
+# Seconds: CPU time of the family's cold compile on the 2-core development machine
+# (benchmarks/bench_startup.py --cold measures them again).
+COMPILE_SECONDS: dict[str, float] = {"backtest": 15.0, "event-study": 25.0, "sweep": 30.0}
+_told = False
+
+
+def is_cold(kernel: Any) -> bool:
+    """True when ``kernel`` has neither a compiled signature in this process nor an entry
+    for this machine in Numba's on-disk cache index (a small pickle: cheap to read)."""
+    if not isinstance(kernel, CPUDispatcher) or kernel.signatures:
+        return False  # NUMBA_DISABLE_JIT, or compiled (or loaded) already
+    try:
+        index = kernel._cache._cache_file._load_index()
+        here = kernel.targetctx.codegen().magic_tuple()
+    except Exception:  # a Numba without these internals: stay silent rather than guess
+        return False
+    return not any(key[1] == here for key in index)
+
+
+def say_if_compiling(families: Iterable[str], kernels: Iterable[Any]) -> None:
+    """One line on stderr when any of ``kernels`` must be compiled, with the time that the
+    ``families`` (``COMPILE_SECONDS`` keys) usually take; at most once per process."""
+    global _told
+    if _told or not any(is_cold(k) for k in kernels):
+        return
+    _told = True
+    names = list(families)
+    seconds = sum(COMPILE_SECONDS[f] for f in names)
+    what = " and ".join(names)
+    print(
+        f"compiling the {what} kernels once (first run after install), about {seconds:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )

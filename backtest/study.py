@@ -105,7 +105,7 @@ import pandas as pd
 from scipy import special  # not scipy.stats: about 0.6 s more at start-up
 
 from evbt.backtest import study_nb as nb
-from evbt.backtest.jit import gate
+from evbt.backtest.jit import gate, say_if_compiling
 from evbt.errors import InputError
 
 MODELS = {"market_adjusted": nb.MODEL_MARKET_ADJUSTED, "market_model": nb.MODEL_MARKET_MODEL}
@@ -297,6 +297,7 @@ def study_arrays(
     lo, hi, estimation, gap, model = int(lo), int(hi), int(estimation), int(gap), int(model)
     n_rows = col.shape[0]
     n_grp = grp_ptr.shape[0] - 1
+    say_if_compiling(["event-study"], [nb.event_ar_nb, nb.group_tests_nb, nb.placebo_car_nb])
 
     ar, est_ar, status, alpha, beta, sigma2, n_est, xbar, sxx, frac_pos = nb.event_ar_nb(
         rets, bench, col, pos, lo, hi, estimation, gap, model, MIN_EST_OBS

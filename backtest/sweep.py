@@ -419,7 +419,10 @@ def run_chunk_arrays(inp: SweepInputs, combos: pd.DataFrame):
 def _launch(sweep_nb, inp, k, base, acc, tb, eb) -> None:
     # Every array through the gate (evbt.backtest.jit): Dask may unpickle read-only arrays
     # and pandas 3 hands read-only views, either of which would compile sweep_nb again.
-    from evbt.backtest.jit import gate
+    from evbt.backtest import overfit_nb
+    from evbt.backtest.jit import gate, say_if_compiling
+
+    say_if_compiling(["sweep"], [sweep_nb, overfit_nb.cscv_best_nb])
 
     f8, i8, u1 = np.float64, np.int64, np.uint8
     g = {

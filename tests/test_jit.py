@@ -5,6 +5,7 @@ Dask's unpickled buffers), and a first run on a cold cache says once that it com
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +89,53 @@ def test_gate_does_not_copy_an_array_that_qualifies():
 
     a = np.zeros((3, 2))
     assert gate(a, np.float64) is a  # an output array passed through keeps its identity
+
+
+# ------------------------------------------------------------------ the first run talks
+_LINE = "compiling the"
+
+
+def _env(cache: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["NUMBA_CACHE_DIR"] = str(cache)  # an empty folder: Numba's cache is cold
+    env.pop("NUMBA_DISABLE_JIT", None)
+    return env
+
+
+def test_a_cold_cache_says_once_that_it_compiles_and_a_warm_one_says_nothing(tmp_path):
+    # two backtests in one process on a cold cache (the study off: the backtest kernels
+    # alone keep this test short), then the same in a second process on the warm cache
+    demo = (ROOT / "examples" / "launch_shock.toml").read_text()
+    cfg = tmp_path / "no_study.toml"
+    cfg.write_text(demo.replace("[study]\n", "[study]\nenabled = false\n", 1))
+    code = f"import evbt\nfor _ in range(2):\n    evbt.run({str(cfg)!r})\n"
+    cold = _run(code, env=_env(tmp_path / "numba"))
+    assert cold.returncode == 0, cold.stderr
+    said = [line for line in cold.stderr.splitlines() if _LINE in line]
+    assert said == ["compiling the backtest kernels once (first run after install), about 15 s"], (
+        cold.stderr
+    )
+    warm = _run(code, env=_env(tmp_path / "numba"))
+    assert warm.returncode == 0, warm.stderr
+    assert _LINE not in warm.stderr
+
+
+@pytest.mark.slow
+def test_the_quick_start_command_says_once_that_it_compiles(tmp_path):
+    """The README's first command on a cold cache: one line for the backtest and the study
+    it runs; the same command again (warm) prints no such line."""
+    argv = ["-m", "evbt.cli", "backtest", "examples/launch_shock.toml", "--out"]
+    for i, expect in enumerate([1, 0]):
+        p = subprocess.run(
+            [sys.executable, *argv, str(tmp_path / f"r{i}")],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=_env(tmp_path / "numba"),
+        )
+        assert p.returncode == 0, p.stderr
+        said = [line for line in p.stderr.splitlines() if _LINE in line]
+        assert len(said) == expect, p.stderr
+        if expect:
+            assert said[0].startswith("compiling the backtest and event-study kernels once")
