@@ -97,6 +97,7 @@ def _env(cache: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["NUMBA_CACHE_DIR"] = str(cache)  # an empty folder: Numba's cache is cold
     env.pop("NUMBA_DISABLE_JIT", None)
+    env.pop("EVBT_COMPILE_NOTICE", None)  # the suite silences the line (conftest): the default
     return env
 
 
@@ -142,3 +143,19 @@ def test_the_quick_start_command_says_once_that_it_compiles(tmp_path):
                 "compiling the backtest and event-study kernels once (first run after "
                 f"install), about {secs:.0f} s"
             )
+
+
+@pytest.mark.parametrize("setting", ["0", None])
+def test_evbt_compile_notice_0_silences_the_line(monkeypatch, capsys, setting):
+    from evbt.backtest import jit
+
+    monkeypatch.setattr(jit, "is_cold", lambda kernel: True)  # as on a cold cache
+    monkeypatch.setattr(jit, "_told", False)
+    if setting is None:
+        monkeypatch.delenv("EVBT_COMPILE_NOTICE", raising=False)
+    else:
+        monkeypatch.setenv("EVBT_COMPILE_NOTICE", setting)
+    jit.say_if_compiling(["sweep"], [object()])
+    jit.say_if_compiling(["sweep"], [object()])  # once per process
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == (0 if setting == "0" else 1), err
