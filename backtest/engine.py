@@ -71,28 +71,47 @@ def _kernel_skips(
     return pd.DataFrame(rows, columns=SKIP_COLUMNS)
 
 
+def _say_if_compiling(config: Config, simulate_nb: Any) -> None:
+    """The first run's one line: the backtest kernels, and the study's when the config
+    runs one (the study follows in the same command and would compile as long again)."""
+    from evbt.backtest.jit import is_cold, say_if_compiling
+
+    if not is_cold(simulate_nb):
+        return
+    families, kernels = ["backtest"], [simulate_nb]
+    if config.study.enabled:
+        from evbt.backtest import study_nb
+
+        if is_cold(study_nb.event_ar_nb):
+            families.append("event-study")
+    say_if_compiling(families, kernels)
+
+
 def simulate(config: Config, market: Market, signals: SignalSet):
     """Run the kernel for one config on prepared market data; returns labelled frames.
 
     Returns ``(trades, equity, position, skipped, arrays)``: ``skipped`` holds the signals
     that could not be placed on the price data and those the kernel refused (C1 codes).
     """
+    from evbt.backtest.jit import gate
     from evbt.backtest.nb import simulate_nb
 
     params = sim_params(config)
     arrays, unplaced = to_arrays(signals.table, market.index, market.tickers)
+    _say_if_compiling(config, simulate_nb)
+    f8, i8 = np.float64, np.int64
     trades_rec, equity, position, status = simulate_nb(
-        market.open,
-        market.high,
-        market.low,
-        market.close,
-        market.real,
-        arrays.ticker,
-        arrays.event,
-        arrays.entry,
-        arrays.exit,
-        arrays.direction,
-        arrays.weight,
+        gate(market.open, f8),
+        gate(market.high, f8),
+        gate(market.low, f8),
+        gate(market.close, f8),
+        gate(market.real, np.bool_),
+        gate(arrays.ticker, i8),
+        gate(arrays.event, i8),
+        gate(arrays.entry, i8),
+        gate(arrays.exit, i8),
+        gate(arrays.direction, i8),
+        gate(arrays.weight, f8),
         params,
     )
     idx = market.index

@@ -124,6 +124,7 @@ import pandas as pd
 from scipy import special  # not scipy.stats: about 0.6 s more at start-up
 
 from evbt.backtest import study_nb as nb
+from evbt.backtest.jit import gate, say_if_compiling
 from evbt.errors import InputError
 
 MODELS = {"market_adjusted": nb.MODEL_MARKET_ADJUSTED, "market_model": nb.MODEL_MARKET_MODEL}
@@ -306,15 +307,21 @@ def study_arrays(
     ``cluster[i]`` (``0..n_events-1``). ``win`` is ``(n_windows, 2)`` relative days.
     Groups are CSR over all rows; skipped rows are dropped from each group here.
     """
-    rets = np.ascontiguousarray(rets, dtype=np.float64)
-    bench = np.ascontiguousarray(bench, dtype=np.float64)
-    col = np.ascontiguousarray(col, dtype=np.int64)
-    pos = np.ascontiguousarray(pos, dtype=np.int64)
-    cluster = np.ascontiguousarray(cluster, dtype=np.int64)
-    win_a = np.ascontiguousarray(win[:, 0] - lo, dtype=np.int64)
-    win_b = np.ascontiguousarray(win[:, 1] - lo, dtype=np.int64)
+    # The gate (evbt.backtest.jit): every array below is derived from these, so each kernel
+    # sees C-contiguous, writeable arrays of one dtype and compiles one signature.
+    rets = gate(rets, np.float64)
+    bench = gate(bench, np.float64)
+    col = gate(col, np.int64)
+    pos = gate(pos, np.int64)
+    cluster = gate(cluster, np.int64)
+    grp_ptr = gate(grp_ptr, np.int64)
+    grp_idx = gate(grp_idx, np.int64)
+    win_a = gate(win[:, 0] - lo, np.int64)
+    win_b = gate(win[:, 1] - lo, np.int64)
+    lo, hi, estimation, gap, model = int(lo), int(hi), int(estimation), int(gap), int(model)
     n_rows = col.shape[0]
     n_grp = grp_ptr.shape[0] - 1
+    say_if_compiling(["event-study"], [nb.event_ar_nb, nb.group_tests_nb, nb.placebo_car_nb])
 
     excl, n_excl = nb.est_exclusion_nb(col, pos, lo, hi, estimation, gap)
     ar, est_ar, status, alpha, beta, sigma2, n_est, xbar, sxx, frac_pos = nb.event_ar_nb(

@@ -426,14 +426,30 @@ def run_chunk_arrays(inp: SweepInputs, combos: pd.DataFrame):
 
 
 def _launch(sweep_nb, inp, k, base, acc, tb, eb) -> None:
+    # Every array through the gate (evbt.backtest.jit): Dask may unpickle read-only arrays
+    # and pandas 3 hands read-only views, either of which would compile sweep_nb again.
+    from evbt.backtest import overfit_nb
+    from evbt.backtest.jit import gate, say_if_compiling
+
+    say_if_compiling(["sweep"], [sweep_nb, overfit_nb.cscv_best_nb])
+
+    f8, i8, u1 = np.float64, np.int64, np.uint8
+    g = {
+        name: gate(v, i8 if name not in ("c_sl", "c_tp", "c_fees", "c_slip") else f8)
+        for name, v in k.items()
+    }
     sweep_nb(
-        inp.open, inp.high, inp.low, inp.close, inp.real, inp.last_real, inp.b_ticker,
-        inp.b_eblk, inp.ent_cal, inp.ent_mkt, inp.pre_skip, inp.anchor_cal, inp.cal2mkt,
-        inp.n_cal, inp.anchor_mode, inp.merge, k["c_eo"], k["c_hold"], k["c_xoff"], k["c_sl"], k["c_tp"],
-        k["c_dir"], k["c_price"], k["c_stopon"], k["c_fees"], k["c_slip"], base.size_type,
-        float(base.size), float(base.init_cash), base.mode, float(base.max_gross),
-        float(inp.config.strategy.weight), inp.b_weight, inp.ret_blk, acc, tb, eb,
-        inp.b_event, int(inp.n_events),
+        gate(inp.open, f8), gate(inp.high, f8), gate(inp.low, f8), gate(inp.close, f8),
+        gate(inp.real, np.bool_), gate(inp.last_real, i8), gate(inp.b_ticker, i8),
+        gate(inp.b_eblk, i8), gate(inp.ent_cal, i8), gate(inp.ent_mkt, i8),
+        gate(inp.pre_skip, u1), gate(inp.anchor_cal, i8), gate(inp.cal2mkt, i8),
+        inp.n_cal, inp.anchor_mode, inp.merge, g["c_eo"], g["c_hold"], g["c_xoff"], g["c_sl"],
+        g["c_tp"], g["c_dir"], g["c_price"], g["c_stopon"], g["c_fees"], g["c_slip"],
+        base.size_type, float(base.size), float(base.init_cash), base.mode,
+        float(base.max_gross), float(inp.config.strategy.weight), gate(inp.b_weight, f8),
+        gate(inp.ret_blk, i8),
+        acc, tb, eb,  # outputs: made here by np.zeros, already C and writeable
+        gate(inp.b_event, i8), int(inp.n_events),
     )  # fmt: skip
 
 

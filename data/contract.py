@@ -246,15 +246,10 @@ def _check_ticker_case(tick: pd.Series, origin: str) -> None:
 
 def _check_sessions(out: pd.DataFrame, origin: str) -> None:
     """Every bar on an NYSE session (dates the calendar covers, 2000 on, are checked)."""
-    from evbt.data.calendar import nyse, sessions
+    from evbt.data.calendar import bounds, sessions
 
-    cal = nyse()
     d = out["date"]
-    first, last = (
-        (pd.Timestamp(x).tz_localize(None) for x in (cal.first_session, cal.last_session))
-        if cal.first_session.tz
-        else (cal.first_session, cal.last_session)
-    )
+    first, last = bounds()  # the cached session table: no exchange-calendars import
     covered = (d >= first) & (d <= last)
     if not covered.any():
         return

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evbt.data.calendar import CAL_START, nyse
+from evbt.data.calendar import table
 from evbt.data.catalog_schema import split_list
 from evbt.errors import InputError
 from evbt.signals.select import select_events, tickers_of
@@ -47,10 +47,9 @@ SKIP_CODES: dict[int, tuple[str, str]] = {
 
 
 def all_sessions() -> pd.DatetimeIndex:
-    """Every NYSE session of the calendar (tz-naive), the positions the base arrays use."""
-    cal = nyse()
-    idx = cal.sessions_in_range(CAL_START, cal.last_session)
-    return pd.DatetimeIndex(idx.tz_localize(None) if idx.tz else idx)
+    """Every NYSE session of the calendar (tz-naive), the positions the base arrays use:
+    the cached session table (no exchange-calendars import, about 0.4 s, on a warm run)."""
+    return pd.DatetimeIndex(table().sessions)
 
 
 def earnings_positions(

@@ -1,0 +1,161 @@
+"""Compile once: every array enters a kernel through ``evbt.backtest.jit.gate``, so each Numba
+kernel has one signature however its inputs were made (pandas 3's read-only ``.to_numpy()``,
+Dask's unpickled buffers), and a first run on a cold cache says once that it compiles."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evbt.backtest.jit import COMPILE_SECONDS, gate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A backtest (with its study), a study, a sweep of two chunks and a pre-earnings table on the
+# bundled sample, in one fresh process (so no other test's calls count); then every Numba
+# dispatcher of every evbt.backtest module, with the signatures it holds.
+_ALL_COMMANDS = """
+import importlib, json, pkgutil, sys
+import evbt, evbt.backtest
+from evbt import api
+from evbt.data.catalog import load_catalog
+from evbt.data.sample import load_sample
+from numba.core.registry import CPUDispatcher
+
+out = sys.argv[1]
+evbt.run("examples/launch_shock.toml")
+evbt.study("examples/launch_shock.toml")
+evbt.run("examples/semis_shared_cash.toml")
+cfg = evbt.load_config("examples/sweep_launch.toml")
+api.sweep(cfg, out=out, progress=False, chunk_size=200)
+api.pre_earnings(load_sample(), load_catalog(), asof="2025-12-31", lookback=15)
+sigs = {}
+for info in pkgutil.iter_modules(evbt.backtest.__path__):
+    mod = importlib.import_module(f"evbt.backtest.{info.name}")
+    for name, obj in vars(mod).items():
+        if isinstance(obj, CPUDispatcher) and obj.__module__ == mod.__name__:
+            sigs[f"{info.name}.{name}"] = [str(s) for s in obj.signatures]
+print(json.dumps(sigs))
+"""
+
+
+def _run(code: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+
+
+def test_every_kernel_compiles_one_signature(tmp_path):
+    p = _run(_ALL_COMMANDS, str(tmp_path / "results"))
+    assert p.returncode == 0, p.stderr
+    sigs = json.loads(p.stdout.strip().splitlines()[-1])
+    # the commands reach the kernels of every family (a walk that found none proves nothing)
+    for kernel in ("nb.simulate_nb", "study_nb.event_ar_nb", "sweep_nb.sweep_nb"):
+        assert sigs[kernel], f"{kernel} was never called"
+    many = {k: v for k, v in sigs.items() if len(v) > 1}
+    assert many == {}, json.dumps(many, indent=1)
+
+
+@pytest.mark.parametrize("make", ["read_only", "fortran", "int32", "list"])
+def test_gate_gives_c_contiguous_writeable_arrays_of_the_dtype(make):
+    base = np.arange(12, dtype=np.int64).reshape(3, 4)
+    if make == "read_only":
+        a = base.copy()
+        a.flags.writeable = False
+    elif make == "fortran":
+        a = np.asfortranarray(base)
+    elif make == "int32":
+        a = base.astype(np.int32)
+    else:
+        a = base.tolist()
+    g = gate(a, np.int64)
+    assert g.dtype == np.int64 and g.flags.c_contiguous and g.flags.writeable
+    np.testing.assert_array_equal(g, base)
+
+
+def test_gate_does_not_copy_an_array_that_qualifies():
+    a = np.zeros((3, 2))
+    assert gate(a, np.float64) is a  # an output array passed through keeps its identity
+
+
+# ------------------------------------------------------------------ the first run talks
+_LINE = "compiling the"
+
+
+def _env(cache: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["NUMBA_CACHE_DIR"] = str(cache)  # an empty folder: Numba's cache is cold
+    env.pop("NUMBA_DISABLE_JIT", None)
+    env.pop("EVBT_COMPILE_NOTICE", None)  # the suite silences the line (conftest): the default
+    return env
+
+
+def test_a_cold_cache_says_once_that_it_compiles_and_a_warm_one_says_nothing(tmp_path):
+    # two backtests in one process on a cold cache (the study off: the backtest kernels
+    # alone keep this test short), then the same in a second process on the warm cache
+    demo = (ROOT / "examples" / "launch_shock.toml").read_text()
+    cfg = tmp_path / "no_study.toml"
+    cfg.write_text(demo.replace("[study]\n", "[study]\nenabled = false\n", 1))
+    code = f"import evbt\nfor _ in range(2):\n    evbt.run({str(cfg)!r})\n"
+    cold = _run(code, env=_env(tmp_path / "numba"))
+    assert cold.returncode == 0, cold.stderr
+    said = [line for line in cold.stderr.splitlines() if _LINE in line]
+    expect = COMPILE_SECONDS["backtest"]  # the line quotes the family's usual compile time
+    assert said == [
+        f"compiling the backtest kernels once (first run after install), about {expect:.0f} s"
+    ], cold.stderr
+    warm = _run(code, env=_env(tmp_path / "numba"))
+    assert warm.returncode == 0, warm.stderr
+    assert _LINE not in warm.stderr
+
+
+@pytest.mark.slow
+def test_the_quick_start_command_says_once_that_it_compiles(tmp_path):
+    """The README's first command on a cold cache: one line for the backtest and the study
+    it runs; the same command again (warm) prints no such line."""
+    argv = ["-m", "evbt.cli", "backtest", "examples/launch_shock.toml", "--out"]
+    for i, expect in enumerate([1, 0]):
+        p = subprocess.run(
+            [sys.executable, *argv, str(tmp_path / f"r{i}")],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=_env(tmp_path / "numba"),
+        )
+        assert p.returncode == 0, p.stderr
+        said = [line for line in p.stderr.splitlines() if _LINE in line]
+        assert len(said) == expect, p.stderr
+        if expect:
+            secs = COMPILE_SECONDS["backtest"] + COMPILE_SECONDS["event-study"]
+            assert said[0] == (
+                "compiling the backtest and event-study kernels once (first run after "
+                f"install), about {secs:.0f} s"
+            )
+
+
+@pytest.mark.parametrize("setting", ["0", None])
+def test_evbt_compile_notice_0_silences_the_line(monkeypatch, capsys, setting):
+    from evbt.backtest import jit
+
+    monkeypatch.setattr(jit, "is_cold", lambda kernel: True)  # as on a cold cache
+    monkeypatch.setattr(jit, "_told", False)
+    if setting is None:
+        monkeypatch.delenv("EVBT_COMPILE_NOTICE", raising=False)
+    else:
+        monkeypatch.setenv("EVBT_COMPILE_NOTICE", setting)
+    jit.say_if_compiling(["sweep"], [object()])
+    jit.say_if_compiling(["sweep"], [object()])  # once per process
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == (0 if setting == "0" else 1), err
