@@ -185,6 +185,7 @@ def sweep_cmd(
         prices_path=prices,
         events_path=events,
         max_combos=MAX_GRID if yes else max_combos,
+        announce=not as_json,  # with --json the estimate is a field of the output
     )
     if as_json:
         top = res.summary.sort_values("sharpe", ascending=False, na_position="last").head(10)
