@@ -212,7 +212,7 @@ def decode_sweep(where: str, raw: dict[str, Any]) -> dict[str, Any]:
         for v in checked:
             if v in seen:
                 raise InputError(
-                    f"{where}: [sweep] {key}: value {'none' if v is None else v!r} is listed twice: "
+                    f"{where}: [sweep] {key}: value {'none' if v is None else repr(v)} is listed twice: "
                     "list each value once"
                 )
             seen.add(v)
