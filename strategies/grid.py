@@ -316,7 +316,7 @@ class Grid:
     def __init__(self, spec: SweepSpec) -> None:
         self.spec = spec
         self.names = list(spec.params)
-        self._ids = None
+        self._ids: Any = None  # random: the drawn ids, once asked for
 
     def __len__(self) -> int:
         return self.spec.n_combos
@@ -372,7 +372,7 @@ class Grid:
 
         n = len(self)
         k = max(0, min(k, n))
-        pos = np.unique(np.linspace(0, n - 1, k).astype(np.int64)) if k else []
+        pos = np.unique(np.linspace(0, n - 1, k).astype(np.int64))
         if self.spec.method != "random":
             return self.frame(pos)
         return self.frame(self.ids()[pos])
