@@ -139,6 +139,22 @@ def test_the_same_run_resumes_to_the_table_of_an_uninterrupted_one(folder, monke
     assert not (root / ".partial").exists()
 
 
+def test_a_damaged_part_is_computed_again(folder, monkeypatch):
+    """A part file truncated after it was written (or a stray name) does not count as done:
+    --resume computes it again and the table is the uninterrupted one."""
+    root = folder / "results"
+    partial = interrupted(monkeypatch, folder / "run.toml", root)
+    first = partial / "sweep" / "parts" / parts.part_name(0)
+    first.write_bytes(first.read_bytes()[:100])
+    (partial / "sweep" / "parts" / "part-x.parquet").write_bytes(b"stray")
+    assert parts.done_parts(partial) == {1}
+    cfg = load_config(folder / "run.toml")
+    res = api.sweep(cfg, out=root, progress=False, resume=True)
+    clean = api.sweep(cfg, out=folder / "clean", progress=False, chunk_size=CHUNK)
+    pd.testing.assert_frame_equal(res.table(), clean.table())
+    pd.testing.assert_frame_equal(res.blocks(), clean.blocks())
+
+
 # ----------------------------------------------- each thing that differs is refused
 
 
