@@ -580,6 +580,7 @@ def sweep(
     have = parts.done_parts(partial) if old is not None else set()
     todo = [c for c in todo_all if c[0] not in have]
     n_todo = sum(hi - lo for _, lo, hi in todo)
+    store.prepare_root(root)  # an unwritable root is said before the calibration run
     est = (
         _calibrate(inp, n_todo, len(todo))
         if n_todo
