@@ -1355,6 +1355,20 @@ SWEEP_FAULTS = [
         r"damaged \(UnicodeDecodeError\)",
     ),
 ]
+SWEEP_FAULTS += [
+    Case(
+        "sweep-out-not-writable",
+        sw("hold = [3, 5]", "--json"),  # --json: the estimate goes to stdout
+        r"results/\.partial/sweep-launch_shock-[0-9a-f]{12}: no permission",
+        fault=_deny(errno.EACCES, "results"),
+    ),
+    Case(
+        "sweep-out-disk-full",
+        sw("hold = [3, 5]", "--json"),  # --json: the estimate goes to stdout
+        r"results/\.partial/sweep-launch_shock-[0-9a-f]{12}: disk full",
+        fault=_deny(errno.ENOSPC, "results"),
+    ),
+]
 CORPUS += SWEEP_FAULTS
 
 
