@@ -23,8 +23,8 @@ def chunks(n: int, size: int) -> list[tuple[int, int, int]]:
 
 
 def chunk_task(inp: SweepInputs, lo: int, hi: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Combinations ``lo:hi`` of ``inp.combos`` as ``(part, blocks)`` (what a task returns)."""
-    return chunk_frames(inp, inp.combos.iloc[lo:hi].reset_index(drop=True))
+    """Combinations ``lo:hi`` of ``inp.grid`` as ``(part, blocks)`` (what a task returns)."""
+    return chunk_frames(inp, inp.grid.rows(lo, hi))
 
 
 Sink = Callable[[int, int, int, pd.DataFrame, pd.DataFrame], None]

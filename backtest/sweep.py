@@ -28,7 +28,7 @@ from evbt.backtest.market import Market
 from evbt.errors import InputError
 from evbt.signals.base import BaseSignals
 from evbt.strategies.config import Config
-from evbt.strategies.grid import SWEEPABLE, SweepSpec, sweep_spec
+from evbt.strategies.grid import SWEEPABLE, Grid, SweepSpec, sweep_spec
 
 DEFAULT_CHUNK = 10_000
 METRIC_COLUMNS = (
@@ -97,7 +97,7 @@ class SweepInputs:
     tb_n: np.ndarray
     n_eblocks: int
     years: float
-    combos: pd.DataFrame  # combo_id + one column per swept parameter
+    grid: Grid  # the combinations, made a chunk at a time (never all at once)
     head: dict[str, Any] = field(default_factory=dict)  # manifest head (run id, data, catalog)
     lookahead: bool = False
 
@@ -113,6 +113,17 @@ class SweepInputs:
     def params(self) -> list[str]:
         return list(self.spec.params)
 
+    @property
+    def n_combos(self) -> int:
+        return len(self.grid)
+
+    @property
+    def combos(self) -> pd.DataFrame:
+        """Every combination as one table (``combo_id`` + one column per swept parameter).
+        Made on each call and sized by the grid: for tests and small grids; a sweep reads
+        ``grid.rows(lo, hi)`` one chunk at a time."""
+        return self.grid.rows()
+
 
 # ------------------------------------------------------------------------ the grid
 
@@ -120,34 +131,9 @@ class SweepInputs:
 def grid_table(config: Config) -> pd.DataFrame:
     """The combinations of ``config``'s ``[sweep]``: ``combo_id`` plus one column per
     parameter. ``combo_id`` is the position in the full Cartesian product (last parameter
-    fastest), also when ``method = "random"`` draws a subset. A stop of ``None`` is NaN."""
-    spec = sweep_spec(config.sweep)
-    names = list(spec.params)
-    sizes = [len(spec.params[p]) for p in names]
-    total = spec.grid_size
-    if spec.method == "random":
-        rng = np.random.default_rng(spec.seed)
-        k = min(int(spec.samples or total), total)
-        ids = np.sort(rng.choice(total, size=k, replace=False)).astype(np.int64)
-    else:
-        ids = np.arange(total, dtype=np.int64)
-    out: dict[str, Any] = {"combo_id": ids}
-    stride = 1
-    for p, size in reversed(list(zip(names, sizes, strict=True))):
-        pos = (ids // stride) % size
-        vals = spec.params[p]
-        if p in ("stop_loss", "take_profit"):
-            arr = np.array([np.nan if v is None else v for v in vals], dtype=np.float64)
-        elif p in ("entry_offset", "hold", "exit_offset"):
-            arr = np.array(vals, dtype=np.int64)
-        elif p in ("fees", "slippage"):
-            arr = np.array(vals, dtype=np.float64)
-        else:
-            arr = np.array(vals, dtype=object)
-        out[p] = arr[pos]
-        stride *= size
-    cols = ["combo_id", *names]
-    return pd.DataFrame(out)[cols]
+    fastest), also when ``method = "random"`` draws a subset. A stop of ``None`` is NaN.
+    Sized by the grid: a sweep reads :class:`evbt.strategies.grid.Grid` a chunk at a time."""
+    return Grid(sweep_spec(config.sweep)).rows()
 
 
 def combo_config(config: Config, row: dict[str, Any] | pd.Series) -> Config:
@@ -356,7 +342,7 @@ def prepare_inputs(
         tb_n=tb_n,
         n_eblocks=w,
         years=float(years),
-        combos=grid_table(config),
+        grid=Grid(spec),
         head=head,
         lookahead=found.lookahead,
     )

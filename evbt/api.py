@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -257,6 +258,7 @@ def sweep_inputs(
     from evbt.backtest.sweep import prepare_inputs, sweep_events
     from evbt.data.catalog import load_catalog
     from evbt.manifest import manifest_head
+    from evbt.strategies.grid import sweep_spec
 
     catalog_path = events_path or config.data.events
     catalog = load_catalog(catalog_path)
@@ -265,6 +267,14 @@ def sweep_inputs(
     market = load_market(config, _with_benchmark(found.tickers, bench_t), prices_path=prices_path)
     if bench_t and bench_t not in found.tickers:
         market = market.select(found.tickers)
+    n_ret = len(market.index) - 1
+    blocks = sweep_spec(config.sweep).blocks
+    if blocks > n_ret:
+        raise InputError(
+            f"{config.origin}: [sweep] blocks = {blocks}: the prices hold only {n_ret} daily "
+            f"returns ({market.index[0]:%Y-%m-%d} to {market.index[-1]:%Y-%m-%d}): use an even "
+            "number of blocks no larger, or widen [data] start/end"
+        )
     head = manifest_head(
         config,
         market,
@@ -310,8 +320,170 @@ def _progress(total: int, enabled: bool):
     )
 
 
+def _identity(m: dict[str, Any]) -> dict[str, str]:
+    """What a sweep's manifest says decides its result: run id, config (without the data
+    paths: their contents are hashed), price data, catalog and code version. A KeyError or
+    TypeError when the manifest lacks one (a damaged partial manifest)."""
+    import hashlib
+
+    conf = json.loads(json.dumps(m["config"], default=str))
+    for k in ("prices", "events"):
+        conf["data"][k] = None
+    blob = json.dumps(conf, sort_keys=True, default=str, separators=(",", ":"))
+    return {
+        "run_id": str(m["run_id"]),
+        "config": hashlib.sha256(blob.encode()).hexdigest()[:12],
+        "data": str(m["data"]["data_hash"]),
+        "catalog": str(m["catalog"]["sha256"]),
+        "code": str(m["code_version"]),
+    }
+
+
+_CHANGED = {
+    "config": "the config changed",
+    "data": "the price data changed",
+    "catalog": "the catalog changed",
+    "code": "the code version changed",
+}
+
+
+def _short(v: str) -> str:
+    return v if len(v) <= 16 else v[:12] + ".."
+
+
+def _differences(old: dict[str, str], new: dict[str, str]) -> list[str]:
+    out = []
+    for key, what in _CHANGED.items():
+        if old[key] != new[key]:
+            word = "version" if key == "code" else "hash"
+            out.append(
+                f"{what} since the interrupted sweep ({word} {_short(old[key])} vs {_short(new[key])})"
+            )
+    return out
+
+
+def _read_partial(pm: Path) -> dict[str, Any]:
+    """The manifest of an interrupted sweep, or a one-line InputError naming it (missing,
+    unreadable, not a JSON object, or lacking what --resume compares)."""
+    start_over = "run without --resume and with --force to start over"
+    try:
+        man = json.loads(pm.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(
+            f"{pm}: missing, so the interrupted sweep cannot be checked: {start_over}"
+        ) from None
+    except (OSError, ValueError) as e:
+        why = getattr(e, "strerror", None) or type(e).__name__
+        raise InputError(f"{pm}: damaged ({why}): {start_over}") from None
+    if not isinstance(man, dict):
+        raise InputError(f"{pm}: damaged (not a JSON object): {start_over}")
+    try:
+        _identity(man)
+    except KeyError as e:
+        raise InputError(f"{pm}: damaged (no {e.args[0]!r} entry): {start_over}") from None
+    except (TypeError, AttributeError):
+        raise InputError(
+            f"{pm}: damaged (its run id, config, data, catalog or code entry is malformed): "
+            f"{start_over}"
+        ) from None
+    chunk = man.get("chunk_size")
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise InputError(f"{pm}: damaged (chunk_size = {chunk!r}): {start_over}")
+    return man
+
+
+def _check_resume(root: Path, run_id: str, head: dict[str, Any], origin: str) -> dict | None:
+    """Before ``--resume`` touches anything: the interrupted sweep's manifest if its folder
+    holds this very run (same run id, config, data, catalog and code), else an InputError
+    naming what differs; the partial folder is left as it was. None when there is nothing
+    to resume. An interrupted sweep of the same config file (or the same config and files)
+    under another run id is named too: resuming it would mix two sweeps' tables."""
+    from evbt import store
+
+    mine = _identity(head)
+    partial = store.partial_dir(root, run_id)
+    pm = partial / store.PARTIAL_MANIFEST
+    if partial.is_dir() and (os.path.lexists(pm) or (partial / "sweep").exists()):
+        old = _read_partial(pm)
+        theirs = _identity(old)
+        diff = _differences(theirs, mine)
+        if not diff and theirs["run_id"] != run_id:
+            diff = [f"the folder holds sweep {theirs['run_id']}, not {run_id}"]
+        if diff:
+            raise InputError(
+                f"{partial}: {'; '.join(diff)}: run without --resume and with --force to start over"
+            )
+        return old
+    here = os.path.abspath(origin)
+    for other in store.partial_runs(root):
+        if other.is_symlink():
+            continue
+        try:
+            old = _read_partial(other / store.PARTIAL_MANIFEST)
+        except InputError:
+            continue
+        same_file = old.get("config_path") == here and os.path.isfile(here)
+        if not (same_file or old.get("lineage") == head.get("lineage")):
+            continue
+        diff = _differences(_identity(old), mine) or [
+            f"the interrupted sweep is {old['run_id']}, not {run_id}"
+        ]
+        raise InputError(
+            f"{other}: {'; '.join(diff)}: run without --resume to start afresh "
+            "(`evbt runs gc --partial` removes the interrupted one)"
+        )
+    return None
+
+
+CALIBRATION_COMBOS = 200
+"""Combinations a sweep runs before it starts, to estimate its time and output size."""
+
+
+def _calibrate(inp: SweepInputs, n_todo: int, n_parts: int) -> dict[str, Any]:
+    """Run a few combinations spread over the grid (after one that loads or compiles the
+    kernel, not timed) and extrapolate to ``n_todo``: seconds and bytes of the part files."""
+    import io
+
+    from evbt.backtest.sweep import chunk_frames
+
+    def size(frame: pd.DataFrame) -> int:
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        return buf.getbuffer().nbytes
+
+    chunk_frames(inp, inp.grid.spread(1))
+    sample = inp.grid.spread(CALIBRATION_COMBOS)
+    k = len(sample)
+    start = time.perf_counter()
+    part, blocks = chunk_frames(inp, sample)
+    took = time.perf_counter() - start
+    empty = size(part.iloc[:0]) + size(blocks.iloc[:0])
+    per_combo = max(0.0, (size(part) + size(blocks) - empty) / k)
+    return {
+        "calibrated_on": k,
+        "seconds": round(took / k * n_todo, 3),
+        "bytes": int(per_combo * n_todo + empty * n_parts),
+    }
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
+def _human_seconds(s: float) -> str:
+    if s < 60:
+        return f"{s:.1f} s" if s < 10 else f"{s:.0f} s"
+    if s < 3600:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.1f} h"
+
+
 def sweep(
-    config: Config,
+    config: Config | str | os.PathLike[str],
     *,
     out: str | os.PathLike[str] | None = None,
     resume: bool = False,
@@ -324,24 +496,32 @@ def sweep(
     chunk_size: int | None = None,
     prices_path: str | None = None,
     events_path: str | None = None,
+    max_combos: int | None = None,
+    announce: bool = True,
 ) -> SweepResult:
     """Run the ``[sweep]`` of ``config``; stream parts; return the finished run.
 
     ``out``: results root (``evbt.store.results_root``). ``resume``: keep the finished parts
-    of an interrupted run of the same id and compute only the missing ones. ``force``:
-    recompute even if a finished run of the same id exists. ``workers``: threads (local) or
-    threads per worker (a Dask LocalCluster). ``executor``: ``"local"`` or ``"dask"``
-    (``scheduler`` = a Dask scheduler address; none starts a LocalCluster in-process).
-    ``connect_timeout``: seconds to wait for the scheduler, and for a worker while the
-    cluster has none (default 10); a Dask fault is an InputError that keeps the finished
-    parts for ``resume``.
-    ``chunk_size``: combinations per part (default 10,000).
+    of an interrupted run of the same id and compute only the missing ones; refused, with
+    the partial folder left as it was, when that folder holds another sweep (its run id,
+    config, price data, catalog or code version differ) or its manifest is damaged.
+    ``force``: recompute even if a finished run of the same id exists. ``workers``: threads
+    (local) or threads per worker (a Dask LocalCluster). ``executor``: ``"local"`` or
+    ``"dask"`` (``scheduler`` = a Dask scheduler address; none starts a LocalCluster
+    in-process). ``connect_timeout``: seconds to wait for the scheduler, and for a worker
+    while the cluster has none (default 10); a Dask fault is an InputError that keeps the
+    finished parts for ``resume``. ``chunk_size``: combinations per part (default 10,000).
+    ``max_combos``: refuse a sweep of more combinations than this (default
+    ``evbt.strategies.grid.MAX_COMBOS``, 5,000,000), before anything is loaded.
+    ``announce``: before the work, say on stderr (one line) how many combinations run and
+    the time and output size a short calibration run predicts (``manifest["estimate"]``).
     """
-    config = _config_arg(config, workers=workers, chunk_size=chunk_size)
+    config = _config_arg(config, workers=workers, chunk_size=chunk_size, max_combos=max_combos)
     from evbt import parts, store
     from evbt.backtest.executor import CONNECT_TIMEOUT, check_address, chunks, run_chunks
     from evbt.backtest.sweep import DEFAULT_CHUNK, summarize_sweep
     from evbt.result import SweepResult
+    from evbt.strategies.grid import check_size, sweep_spec
 
     if executor not in ("local", "dask"):
         raise InputError(f"--executor {executor!r}: use local or dask")
@@ -357,13 +537,17 @@ def sweep(
         check_address(scheduler)
     if chunk_size is not None and chunk_size < 1:
         raise InputError(f"--chunk-size {chunk_size}: use a whole number >= 1")
+    # the grid's size before anything is loaded or allocated
+    check_size(config.origin, sweep_spec(config.sweep), max_combos=max_combos)
     inp = sweep_inputs(config, prices_path=prices_path, events_path=events_path)
     # absolute, here on the client: nothing relative travels to a Dask worker
     root = Path(os.path.abspath(store.results_root(out, config)))
     run_id = inp.head["run_id"]
-    n = len(inp.combos)
+    n = inp.n_combos
+    origin = Path(str(config.origin))
     manifest: dict[str, Any] = {
         **json.loads(json.dumps(inp.head, default=str)),
+        "config_path": os.path.abspath(origin) if origin.is_file() else None,
         "lookahead": inp.lookahead,
         "ruined": False,
         "grid_size": inp.spec.grid_size,
@@ -382,25 +566,41 @@ def sweep(
         return SweepResult(done.path, done.manifest, summary, reused=True)
     partial = store.partial_dir(root, run_id)
     old = None
-    if partial.is_dir() and (partial / "sweep").exists():
-        if resume and not force:
-            pm = partial / store.PARTIAL_MANIFEST
-            if pm.exists():
-                old = json.loads(pm.read_text())
-        elif not force:
-            raise InputError(
-                f"{partial}: an interrupted sweep of this run exists: add --resume to finish it "
-                "or --force to start over"
-            )
-        else:
-            shutil.rmtree(partial / "sweep", ignore_errors=True)
+    if resume and not force:
+        old = _check_resume(root, run_id, manifest, str(config.origin))
+    elif partial.is_dir() and (partial / "sweep").exists() and not force:
+        raise InputError(
+            f"{partial}: an interrupted sweep of this run exists: add --resume to finish it "
+            "or --force to start over"
+        )
     size = int(old["chunk_size"]) if old and "chunk_size" in old else (chunk_size or DEFAULT_CHUNK)
     manifest["chunk_size"] = size
     todo_all = chunks(n, size)
     manifest["n_parts"] = len(todo_all)
+    have = parts.done_parts(partial) if old is not None else set()
+    todo = [c for c in todo_all if c[0] not in have]
+    n_todo = sum(hi - lo for _, lo, hi in todo)
+    store.prepare_root(root)  # an unwritable root is said before the calibration run
+    est = (
+        _calibrate(inp, n_todo, len(todo))
+        if n_todo
+        else {"calibrated_on": 0, "seconds": 0.0, "bytes": 0}
+    )
+    manifest["estimate"] = {"n_combos": n, "n_todo": n_todo, **est}
+    if announce:
+        done_note = f", {n - n_todo:,} done before" if n_todo < n else ""
+        print(
+            f"sweep {run_id}: {n:,} combinations{done_note}; estimated {_human_seconds(est['seconds'])} "
+            f"and {_human_bytes(est['bytes'])} of part files on this machine (from "
+            f"{est['calibrated_on']} combinations)",
+            file=sys.stderr,
+            flush=True,
+        )
+    if force and partial.is_dir():
+        shutil.rmtree(partial / "sweep", ignore_errors=True)
     folder = store.begin_run(root, run_id, {**manifest, "parts": []})
     parts.clean_tmp(folder)
-    have = parts.done_parts(folder)
+    have = parts.done_parts(folder) if old is not None else set()
     todo = [c for c in todo_all if c[0] not in have]
     started = time.perf_counter()
     with _progress(n, progress) as bar:

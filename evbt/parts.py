@@ -9,6 +9,7 @@ that exists is complete: ``--resume`` computes only the chunks whose part is mis
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 PART_DIGITS = 5
+_PART_RE = re.compile(rf"part-[0-9]{{{PART_DIGITS},}}\.parquet")
 
 
 def part_name(i: int) -> str:
@@ -44,13 +46,29 @@ def write_part(folder: Path, i: int, part: pd.DataFrame, blocks: pd.DataFrame) -
     return out
 
 
+def _readable(path: Path) -> bool:
+    """True when ``path`` is a Parquet file whose footer reads (not truncated or foreign)."""
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_metadata(path)
+    except Exception:  # noqa: BLE001 - any unreadable file is a part to compute again
+        return False
+    return True
+
+
 def done_parts(folder: Path) -> set[int]:
-    """Indices of the complete parts in ``folder`` (temporary files are never read)."""
+    """Indices of the complete parts in ``folder`` (temporary files are never read). A part
+    counts when its part and blocks files both exist and read as Parquet: one damaged after
+    it was written (truncated, replaced) is computed again by ``--resume``."""
     sweep = Path(folder) / "sweep"
     out = set()
     for p in (sweep / "parts").glob("part-*.parquet"):
+        if not _PART_RE.fullmatch(p.name):
+            continue  # not a name evbt writes
         i = int(p.stem.split("-")[1])
-        if (sweep / "blocks" / part_name(i)).exists():
+        blocks = sweep / "blocks" / part_name(i)
+        if blocks.is_file() and _readable(p) and _readable(blocks):
             out.add(i)
     return out
 
@@ -63,7 +81,10 @@ def clean_tmp(folder: Path) -> None:
 
 
 def part_files(folder: Path, what: str) -> list[Path]:
-    return sorted((Path(folder) / "sweep" / what).glob("part-*.parquet"))
+    """The part files (``parts`` or ``blocks``) of a sweep folder, in order; names evbt did
+    not write (``part-x.parquet``) are not parts."""
+    found = (Path(folder) / "sweep" / what).glob("part-*.parquet")
+    return sorted(p for p in found if _PART_RE.fullmatch(p.name))
 
 
 def read_table(run_folder: str | os.PathLike[str], what: str = "parts") -> pd.DataFrame:

@@ -4,7 +4,9 @@ One checker reads each field's annotation (``int``, ``float``, ``bool``, ``str``
 ``Literal[...]`` words, ``tuple[X, ...]``, ``X | None``) and checks the value, whether it
 came from TOML, the Python API or a sweep. It also normalises what is unambiguous, so equal
 configs hash equal: ints become floats in float fields, a list (or one string) becomes a
-tuple in tuple fields. Ranges are each class's own business (see :func:`bad`).
+tuple in tuple fields, and the string ``"none"`` becomes ``None`` in an optional number
+field (TOML has no null: ``stop_loss = "none"`` is "no stop", the same config as leaving the
+field out of a preset without one). Ranges are each class's own business (see :func:`bad`).
 
 Ground layer: imports nothing of evbt but :mod:`evbt.errors`.
 """
@@ -99,13 +101,18 @@ def _check(obj: Any, table: str, name: str, value: Any, tp: Any) -> Any:
         if value is None and type(None) in args:
             return None
         rest = [a for a in args if a is not type(None)]
+        if _says_none(value) and type(None) in args and set(rest) <= {int, float}:
+            return None  # TOML has no null: "none" is how a config says "no stop"
         if len(rest) == 1:
             try:
                 return _check(obj, table, name, value, rest[0])
             except FieldError:
                 if type(None) not in args:
                     raise
-                raise bad(obj, table, name, _fix(rest[0]) + ", or leave it out", value) from None
+                also = ' or "none"' if rest[0] in (int, float) else ""
+                raise bad(
+                    obj, table, name, f"{_fix(rest[0])}{also}, or leave it out", value
+                ) from None
         return value
     if origin is Literal:
         if value not in args or isinstance(value, bool):
@@ -155,6 +162,11 @@ def _check(obj: Any, table: str, name: str, value: Any, tp: Any) -> Any:
             raise bad(obj, table, name, f"use a table (in Python: {tp.__name__}(...))", value)
         return value
     return value
+
+
+def _says_none(value: Any) -> bool:
+    """The string ``"none"`` (any case, spaces around): "no value" in a TOML config."""
+    return isinstance(value, str) and value.strip().lower() == "none"
 
 
 def _fix(tp: Any) -> str:

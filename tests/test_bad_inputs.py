@@ -1111,6 +1111,272 @@ ISSUE_19 = LINKS + QUERIES + DAMAGED + ALERTS + TEXT + SMALLER
 CORPUS += ISSUE_19
 
 
+# ------------------------------------- sweeps: every grid fault before work, resume (issue 19)
+
+SWEEP_BASE = BASE_CONFIG.replace(
+    "[study]\nbootstrap = 50\nplacebo = 20\n", "[study]\nenabled = false\n"
+)
+
+
+def sw(sweep: str, *extra: str, base: str = SWEEP_BASE) -> Callable[[Path], list[str]]:
+    """``evbt sweep`` of the base config with ``sweep`` as its [sweep] table."""
+    return lambda tmp: [
+        "sweep",
+        config(tmp, base + "[sweep]\n" + sweep + "\n"),
+        "--out",
+        str(tmp / "results"),
+        "--no-report",
+        *extra,
+    ]
+
+
+BIG = "entry_offset = { start = 0, stop = 999 }\nhold = { start = 1, stop = 1000 }\n"
+BIG += "fees = { start = 0.0, stop = 0.0999, step = 0.0001 }"  # 10^9 combinations
+
+
+def _interrupted(edit_manifest: Callable[[dict], object], parts_too: bool = True):
+    """``evbt sweep --resume`` over a partial folder of this run id whose manifest
+    ``edit_manifest`` changed (it returns the text to write, or a dict to dump)."""
+
+    def build(tmp: Path) -> list[str]:
+        from evbt import api, store
+        from evbt.strategies.config import load_config
+
+        path = config(tmp, SWEEP_BASE + "[sweep]\nhold = [3, 5]\n")
+        head = api.sweep_inputs(load_config(path)).head
+        man = json.loads(json.dumps({**head, "chunk_size": 1}, default=str))
+        partial = store.partial_dir(tmp / "results", head["run_id"])
+        (partial / "sweep" / "parts").mkdir(parents=True)
+        if parts_too:
+            (partial / "sweep" / "parts" / "part-00000.parquet").write_bytes(b"PAR1")
+        text = edit_manifest(man)
+        if isinstance(text, bytes):
+            (partial / store.PARTIAL_MANIFEST).write_bytes(text)
+        elif text is not None:
+            text = text if isinstance(text, str) else json.dumps(text)
+            (partial / store.PARTIAL_MANIFEST).write_text(text)
+        return ["sweep", path, "--out", str(tmp / "results"), "--resume", "--no-report"]
+
+    return build
+
+
+def _other_config(man: dict) -> dict:
+    """The manifest of another sweep (hold = [3, 5, 8]) moved under this run id."""
+    from evbt import api
+    from evbt.strategies.config import from_dict
+
+    raw = {
+        "data": {"source": "file", "prices": str(Path.cwd() / "prices.csv")},
+        "strategy": {"name": "launch_shock", "tickers": ["NVDA"]},
+        "study": {"enabled": False},
+        "sweep": {"hold": [3, 5, 8]},
+    }
+    other = api.sweep_inputs(from_dict(raw)).head
+    return json.loads(json.dumps({**other, "chunk_size": 1}, default=str))
+
+
+def _with(path: tuple[str, ...], value) -> Callable[[dict], dict]:
+    def fn(man: dict) -> dict:
+        at = man
+        for k in path[:-1]:
+            at = at[k]
+        at[path[-1]] = value
+        return man
+
+    return fn
+
+
+def _without(key: str) -> Callable[[dict], dict]:
+    return lambda man: {k: v for k, v in man.items() if k != key}
+
+
+SWEEP_FAULTS = [
+    Case("sweep-blocks-odd", sw("hold = [3, 5]\nblocks = 15"), r"\[sweep\] blocks = 15: .*even"),
+    Case("sweep-blocks-huge", sw("hold = [3, 5]\nblocks = 100000"), r"blocks = 100000.*2 to 20"),
+    Case("sweep-blocks-one", sw("hold = [3, 5]\nblocks = 1"), r"blocks = 1\b"),
+    Case("sweep-blocks-float", sw("hold = [3, 5]\nblocks = 8.0"), r"blocks = 8\.0"),
+    Case("sweep-blocks-text", sw("hold = [3, 5]\nblocks = 'many'"), r"blocks = 'many'"),
+    Case(
+        "sweep-blocks-beyond-data",
+        sw(
+            "hold = [3, 5]\nblocks = 20",
+            base=SWEEP_BASE.replace("[data]", "[data]\nstart = '2025-01-21'\nend = '2025-02-10'"),
+        ),
+        r"blocks = 20: the prices hold only \d+ daily returns",
+    ),
+    Case("sweep-wf-blocks-huge", sw("hold = [3, 5]\nwf_blocks = 100000"), r"wf_blocks = 100000"),
+    Case("sweep-wf-blocks-one", sw("hold = [3, 5]\nwf_blocks = 1"), r"wf_blocks = 1\b"),
+    Case("sweep-samples-zero", sw("hold = [3, 5]\nmethod = 'random'\nsamples = 0"), r"samples = 0"),
+    Case(
+        "sweep-samples-above-grid",
+        sw("hold = [3, 5]\nmethod = 'random'\nsamples = 10"),
+        r"samples = 10: the grid has only 2 combinations",
+    ),
+    Case("sweep-samples-without-random", sw("hold = [3, 5]\nsamples = 1"), r"samples needs method"),
+    Case("sweep-random-without-samples", sw("hold = [3, 5]\nmethod = 'random'"), r"needs samples"),
+    Case("sweep-method-unknown", sw("hold = [3, 5]\nmethod = 'bayes'"), r"method = 'bayes'"),
+    Case(
+        "sweep-seed-negative",
+        sw("hold = [3, 5]\nmethod = 'random'\nsamples = 1\nseed = -1"),
+        r"seed = -1",
+    ),
+    Case("sweep-only-settings", sw("blocks = 8"), r"names no parameter to vary"),
+    Case("sweep-empty-list", sw("hold = []"), r"\[sweep\] hold = \[\]: use a non-empty list"),
+    Case("sweep-duplicate", sw("hold = [3, 5, 3]"), r"hold: value 3 is listed twice"),
+    Case(
+        "sweep-duplicate-none",
+        sw("stop_loss = ['none', 'None']"),
+        r"stop_loss: value none is listed twice",
+    ),
+    Case("sweep-hold-zero", sw("hold = [0, 5]"), r"\[sweep\] hold = 0"),
+    Case(
+        "sweep-hold-negative-range", sw("hold = { start = -2, stop = 3 }"), r"\[sweep\] hold = -2"
+    ),
+    Case("sweep-hold-fraction", sw("hold = [2.5]"), r"hold = 2\.5: use whole numbers"),
+    Case("sweep-hold-text", sw("hold = ['five']"), r"hold = 'five'"),
+    Case("sweep-hold-bool", sw("hold = [true]"), r"hold = True"),
+    Case("sweep-hold-table-in-list", sw("hold = [[3]]"), r"hold = \[3\]"),
+    Case("sweep-stop-zero", sw("stop_loss = [0]"), r"stop_loss = 0\b"),
+    Case("sweep-stop-too-large", sw("stop_loss = [50]"), r"stop_loss = 50"),
+    Case("sweep-stop-percent-text", sw("stop_loss = ['5%']"), r"stop_loss = '5%'.*\"none\""),
+    Case("sweep-take-profit-negative", sw("take_profit = [-0.1]"), r"take_profit = -0\.1"),
+    Case("sweep-fees-above-bound", sw("fees = [0.5]"), r"fees = 0\.5"),
+    Case("sweep-direction-unknown", sw("direction = ['up']"), r"direction = 'up'"),
+    Case(
+        "sweep-range-step-zero",
+        sw("entry_offset = { start = 0, stop = 5, step = 0 }"),
+        r"step must move",
+    ),
+    Case("sweep-range-backwards", sw("entry_offset = { start = 5, stop = 0 }"), r"step must move"),
+    Case(
+        "sweep-range-unknown-key",
+        sw("hold = { start = 1, stop = 5, by = 1 }"),
+        r"unknown range key 'by'",
+    ),
+    Case("sweep-range-no-stop", sw("hold = { start = 1 }"), r"needs start and stop"),
+    Case("sweep-range-text", sw("hold = { start = 1, stop = 'ten' }"), r"must be numbers"),
+    Case(
+        "sweep-range-million-values",
+        sw("hold = { start = 1, stop = 10000000 }"),
+        r"has 10000000 values",
+    ),
+    Case("sweep-unknown-parameter", sw("holds = [3, 5]"), r"holds.*did you mean 'hold'"),
+    Case(
+        "sweep-grid-beyond-numbering",
+        sw(
+            "\n".join(
+                f"{k} = {{ start = 0, stop = 999999 }}" for k in ("entry_offset", "exit_offset")
+            )
+            + "\nhold = { start = 1, stop = 999999 }\nfees = { start = 0.0, stop = 0.099, step = 0.000001 }\nslippage = { start = 0.0, stop = 0.099, step = 0.000001 }"
+        ),
+        r"more than any sweep can number",
+    ),
+    Case(
+        "sweep-a-billion-combinations",
+        sw(BIG),
+        r"1,000,000,000 combinations, above the limit of 5,000,000.*--max-combos",
+    ),
+    Case(
+        "sweep-max-combos-below-grid",
+        sw("hold = [3, 5, 8]", "--max-combos", "2"),
+        r"3 combinations, above the limit of 2",
+    ),
+    Case("sweep-max-combos-zero", sw("hold = [3, 5]", "--max-combos", "0"), r"--max-combos 0"),
+    Case("sweep-max-combos-text", sw("hold = [3, 5]", "--max-combos", "lots"), r"--max-combos"),
+    Case(
+        "sweep-yes-and-max-combos",
+        sw("hold = [3, 5]", "--yes", "--max-combos", "5"),
+        r"--yes and --max-combos",
+    ),
+    Case(
+        "strategy-stop-word",
+        bt(edit("[strategy]", "[strategy]\nstop_loss = 'off'")),
+        r'stop_loss = "off".*"none"',
+    ),
+    Case(
+        "strategy-take-profit-word",
+        bt(edit("[strategy]", "[strategy]\ntake_profit = 'never'")),
+        r'take_profit = "never".*"none"',
+    ),
+    Case(
+        "resume-moved-partial-of-another-config",
+        _interrupted(_other_config),
+        r"the config changed since the interrupted sweep.*--force",
+    ),
+    Case(
+        "resume-other-price-data",
+        _interrupted(_with(("data", "data_hash"), "0" * 64)),
+        r"the price data changed.*hash 000000000000\.\. vs",
+    ),
+    Case(
+        "resume-other-catalog",
+        _interrupted(_with(("catalog", "sha256"), "1" * 64)),
+        r"the catalog changed since the interrupted sweep \(hash 111111111111\.\. vs",
+    ),
+    Case(
+        "resume-other-code-version",
+        _interrupted(_with(("code_version",), "0.0.1+old")),
+        r"the code version changed.*0\.0\.1\+old vs",
+    ),
+    Case(
+        "resume-other-run-id",
+        _interrupted(_with(("run_id",), "sweep-launch_shock-000000000000")),
+        r"holds sweep sweep-launch_shock-000000000000",
+    ),
+    Case(
+        "resume-manifest-truncated",
+        _interrupted(lambda man: json.dumps(man)[:40]),
+        r"manifest\.partial\.json: damaged \(JSONDecodeError\)",
+    ),
+    Case(
+        "resume-manifest-array",
+        _interrupted(lambda man: "[1, 2]"),
+        r"damaged \(not a JSON object\)",
+    ),
+    Case(
+        "resume-manifest-no-catalog",
+        _interrupted(_without("catalog")),
+        r"damaged \(no 'catalog' entry\)",
+    ),
+    Case("resume-manifest-data-text", _interrupted(_with(("data",), "x")), r"damaged .*malformed"),
+    Case(
+        "resume-manifest-chunk-text",
+        _interrupted(_with(("chunk_size",), "ten")),
+        r"chunk_size = 'ten'",
+    ),
+    Case(
+        "resume-manifest-missing",
+        _interrupted(lambda man: None),
+        r"manifest\.partial\.json: missing",
+    ),
+    Case(
+        "resume-manifest-binary",
+        _interrupted(lambda man: b'{"run_id": "\xff\xfe"}'),
+        r"damaged \(UnicodeDecodeError\)",
+    ),
+]
+SWEEP_FAULTS += [
+    Case(
+        "sweep-out-not-writable",
+        sw("hold = [3, 5]", "--json"),  # --json: the estimate goes to stdout
+        r"results/\.partial/sweep-launch_shock-[0-9a-f]{12}: no permission",
+        fault=_deny(errno.EACCES, "results"),
+    ),
+    Case(
+        "sweep-out-disk-full",
+        sw("hold = [3, 5]", "--json"),  # --json: the estimate goes to stdout
+        r"results/\.partial/sweep-launch_shock-[0-9a-f]{12}: disk full",
+        fault=_deny(errno.ENOSPC, "results"),
+    ),
+]
+CORPUS += SWEEP_FAULTS
+
+
+def test_the_sweep_corpus_covers_every_grid_and_resume_fault():
+    assert len(SWEEP_FAULTS) >= 20
+    assert sum(c.id.startswith("resume-") for c in SWEEP_FAULTS) >= 10
+
+
 def _parquet(tmp: Path, df: pd.DataFrame) -> str:
     p = tmp / "prices.parquet"
     df.to_parquet(p, index=False)

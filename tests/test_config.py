@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from evbt.errors import InputError
@@ -109,3 +110,59 @@ def test_sweep_ranges_expand():
 def test_baskets_expand_in_order_without_duplicates():
     p = get_preset("launch_shock").replace(tickers=("NVDA", "semis"))
     assert p.resolved_tickers() == BASKETS["semis"]
+
+
+# ------------------------------------------- "none" for no stop in a plain config (issue 15)
+
+
+def _stops(name: str, **extra) -> dict:
+    return {"data": {"source": "sample"}, "strategy": {"name": name, **extra}}
+
+
+@pytest.mark.parametrize("word", ["none", "None", " NONE "])
+def test_stop_none_in_strategy_is_no_stop(word):
+    cfg = from_dict(_stops("launch_shock", stop_loss=word, take_profit=word))
+    assert cfg.strategy.stop_loss is None and cfg.strategy.take_profit is None
+    # the same config as a preset without a stop: the same id, so the same run
+    plain = from_dict(_stops("launch_rebound"))
+    assert from_dict(_stops("launch_rebound", stop_loss=word)).id == plain.id
+
+
+@pytest.mark.parametrize("value", ["nope", "0.05", "no", ""])
+def test_other_words_for_a_stop_are_refused(value):
+    with pytest.raises(InputError, match=r'\[strategy\] stop_loss = .*or "none"'):
+        from_dict(_stops("launch_shock", stop_loss=value))
+
+
+def test_stop_none_matches_a_sweep_combination_with_none():
+    """A sweep's "none" is a value a plain config can now write (combo_config's output)."""
+    from evbt.backtest.sweep import combo_config, grid_table
+
+    cfg = from_dict({**_stops("launch_shock"), "sweep": {"stop_loss": ["none", 0.05]}})
+    row = grid_table(cfg).iloc[0]
+    as_written = from_dict(_stops("launch_shock", stop_loss="none"))
+    assert combo_config(cfg, row).strategy == as_written.strategy
+
+
+def test_backtest_with_stop_none_equals_no_field_without_a_stop_and_differs_with_one():
+    """launch_rebound has no stop: "none" changes nothing. launch_shock has a 10% stop;
+    held 20 sessions on the sample (SYNTHETIC) prices it stops out of five trades, so
+    "none" must give other trades and another return."""
+    import evbt
+
+    def run(name, **extra):
+        raw = _stops(name, **extra)
+        raw["study"] = {"enabled": False}
+        return evbt.run(from_dict(raw), study=False)
+
+    a, b = run("launch_rebound"), run("launch_rebound", stop_loss="none", take_profit="none")
+    pd.testing.assert_frame_equal(a.trades, b.trades)
+    pd.testing.assert_frame_equal(a.metrics, b.metrics)
+    assert a.manifest["run_id"] == b.manifest["run_id"]
+    with_stop, no_stop = (
+        run("launch_shock", hold=20),
+        run("launch_shock", hold=20, stop_loss="none"),
+    )
+    assert (with_stop.trades["exit_reason"] == "stop_loss").any()
+    assert not (no_stop.trades["exit_reason"] == "stop_loss").any()
+    assert with_stop.metrics.loc[0, "total_return"] != no_stop.metrics.loc[0, "total_return"]

@@ -156,6 +156,14 @@ def print_sweep(res) -> None:
     "--chunk-size", type=int, default=None, help="Combinations per part file (default 10000)."
 )
 @click.option(
+    "--max-combos",
+    type=int,
+    default=None,
+    metavar="N",
+    help="Refuse a sweep of more than N combinations (default 5000000).",
+)
+@click.option("--yes", is_flag=True, help="Run a sweep of any size (no --max-combos limit).")
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the summary as JSON (no progress bar)."
 )
 @no_report_option
@@ -171,6 +179,8 @@ def sweep_cmd(
     scheduler: str | None,
     connect_timeout: float | None,
     chunk_size: int | None,
+    max_combos: int | None,
+    yes: bool,
     as_json: bool,
     no_report: bool,
 ) -> None:
@@ -178,9 +188,14 @@ def sweep_cmd(
     from evbt.api import sweep as run_sweep
     from evbt.errors import InputError
     from evbt.strategies.config import load_config
+    from evbt.strategies.grid import MAX_GRID
 
     if scheduler and executor != "dask":
         raise InputError("--scheduler needs --executor dask")
+    if yes and max_combos is not None:
+        raise InputError("--yes and --max-combos: give one (--yes lifts the limit)")
+    if max_combos is not None and max_combos < 1:
+        raise InputError(f"--max-combos {max_combos}: use a whole number >= 1")
     cfg = load_config(config)
     if not cfg.sweep:
         raise InputError(
@@ -200,6 +215,8 @@ def sweep_cmd(
         chunk_size=chunk_size,
         prices_path=prices,
         events_path=events,
+        max_combos=MAX_GRID if yes else max_combos,
+        announce=not as_json,  # with --json the estimate is a field of the output
     )
     if as_json:
         top = res.summary.sort_values("sharpe", ascending=False, na_position="last").head(10)
@@ -208,6 +225,7 @@ def sweep_cmd(
             {
                 "results": str(res.run_dir),
                 "report": None if report is None else str(report),
+                "estimate": res.manifest.get("estimate"),
                 "manifest": res.manifest,
                 "top": frame_records(top),
             }
