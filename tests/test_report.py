@@ -671,6 +671,8 @@ def test_to_vectorbt_stats_match_ours_and_plot_works_for_one_ticker():
     ours = result.summary()
     assert st["Sharpe Ratio"] == pytest.approx(ours["sharpe"], rel=1e-9)
     assert st["Sortino Ratio"] == pytest.approx(ours["sortino"], rel=1e-9)
+    assert st["Calmar Ratio"] == pytest.approx(ours["calmar"], rel=1e-9)
+    assert st["Benchmark Return [%]"] == pytest.approx(100 * ours["benchmark_return"], rel=1e-9)
     fig = pf.plot()
     assert len(fig.data) > 0
 
