@@ -730,3 +730,106 @@ def test_study_and_preearnings_write_their_report_by_default(tmp_path, capsys):
     assert "<h1>Pre-earnings: NVDA into and out of its reports, as of 2026-06-01</h1>" in text
     assert main(["study", cfg, "--out", str(tmp_path / "r2"), "--no-report"]) == 0
     assert not list((tmp_path / "r2").glob("*/report.html"))
+
+
+# ------------------------------------- `evbt report` on runs it cannot read (exit 2, one line)
+
+
+def _edit_table(folder: Path, name: str, fn) -> None:
+    path = folder / f"{name}.parquet"
+    fn(pd.read_parquet(path)).to_parquet(path, index=False)
+
+
+def _report_cli(folder: Path, capsys) -> tuple[int, str]:
+    from evbt.cli import main
+
+    capsys.readouterr()
+    code = main(["report", str(folder), "--out", str(folder.parent / "out.html")])
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def _no_trades(f: Path) -> None:
+    _edit_table(f, "trades", lambda t: t.iloc[:0])
+    _edit_table(f, "pnl_by_event", lambda t: t.iloc[:0])
+
+
+def _no_pnl_no_paths(f: Path) -> None:
+    # the "KeyError: 'pnl'" of the bug: a trades table without pnl in a folder without
+    # prices_window or event_study (so the first page to read pnl is the breakdowns)
+    _edit_table(f, "trades", lambda t: t.drop(columns=["pnl"]))
+    for name in ("prices_window", "event_study", "study_summary"):
+        (f / f"{name}.parquet").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (_no_pnl_no_paths, "trades.parquet has no column 'pnl'"),
+        (lambda f: _edit_table(f, "trades", lambda t: t.drop(columns=["pnl"])), "column 'pnl'"),
+        (
+            lambda f: _edit_table(f, "trades", lambda t: t.drop(columns=["entry_session"])),
+            "trades.parquet has no column 'entry_session'",
+        ),
+        (
+            lambda f: _edit_table(f, "event_study", lambda t: t.drop(columns=["day"])),
+            "event_study.parquet has no column 'day'",
+        ),
+        (
+            lambda f: _edit_table(f, "signals", lambda t: t.drop(columns=["event_id"])),
+            "signals.parquet has no column 'event_id'",
+        ),
+    ],
+    ids=["trades-no-pnl-no-paths", "trades-no-pnl", "trades-no-entry", "study-no-day", "signals"],
+)
+def test_report_on_a_run_whose_tables_lack_a_column_exits_2(
+    tmp_path, bt_folder, capsys, edit, needle
+):
+    """Issue 16 follow-up: `evbt report` died with "internal error: KeyError: 'pnl'" (exit 1)
+    on a folder whose trades table lacked pnl; each such table is now named, exit 2."""
+    folder = shutil.copytree(bt_folder, tmp_path / bt_folder.name)
+    edit(folder)
+    code, err = _report_cli(folder, capsys)
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert str(folder) in err and needle in err and "internal error" not in err
+
+
+def test_report_on_a_run_with_a_malformed_manifest_exits_2(tmp_path, bt_folder, capsys):
+    """manifest.json's data as a string raised AttributeError: 'str' object has no 'get'."""
+    folder = shutil.copytree(bt_folder, tmp_path / bt_folder.name)
+    man = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps(man | {"data": "sample"}))
+    code, err = _report_cli(folder, capsys)
+    assert code == 2 and str(folder) in err and "'data' is a str" in err
+
+
+@pytest.mark.parametrize("empty", ["schema", "no-columns"])
+def test_report_on_a_backtest_with_no_trades(tmp_path, bt_folder, capsys, empty):
+    """A backtest that traded nothing is a run like any other: exit 0, its page says so."""
+    folder = shutil.copytree(bt_folder, tmp_path / bt_folder.name)
+    _no_trades(folder)
+    if empty == "no-columns":
+        pd.DataFrame().to_parquet(folder / "trades.parquet", index=False)
+    code, err = _report_cli(folder, capsys)
+    assert code == 0, err
+    text = (folder.parent / "out.html").read_text(encoding="utf-8")
+    assert "<li><b>Price around each event</b>: no trades in the folder</li>" in text
+
+
+def test_report_on_study_and_sweep_folders_and_an_unreadable_table(tmp_path, capsys):
+    """A study folder (no trades, no metrics) and a sweep folder (parts only, no summary)
+    report with exit 0; a table that is not Parquet is a damaged run, exit 2."""
+    from evbt.cli import main
+
+    sweep = make_sweep_folder(tmp_path / "sweep-launch_shock-0123456789ab")
+    (sweep / "sweep_summary.parquet").unlink()
+    assert _report_cli(sweep, capsys)[0] == 0
+    root = tmp_path / "results"
+    cfg = str(ROOT / "examples" / "launch_shock.toml")
+    assert main(["study", cfg, "--out", str(root), "--no-report"]) == 0
+    study = next(root.glob("study-*"))
+    assert _report_cli(study, capsys)[0] == 0
+    (study / "event_study.parquet").write_bytes(b"not parquet")
+    code, err = _report_cli(study, capsys)
+    assert code == 2 and str(study) in err and "event_study.parquet unreadable" in err
