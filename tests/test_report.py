@@ -833,3 +833,30 @@ def test_report_on_study_and_sweep_folders_and_an_unreadable_table(tmp_path, cap
     (study / "event_study.parquet").write_bytes(b"not parquet")
     code, err = _report_cli(study, capsys)
     assert code == 2 and str(study) in err and "event_study.parquet unreadable" in err
+
+
+def test_runs_compare_prints_units_not_raw_floats(tmp_path, bt_folder, capsys):
+    """Finding 11: `evbt runs compare` printed raw floats (0.335226, 7519.04, 12.7358)."""
+    from evbt.cli import main
+
+    root = tmp_path / "results"
+    a = shutil.copytree(bt_folder, root / bt_folder.name)
+    b = shutil.copytree(bt_folder, root / "bt-other-0123456789ab")
+    man = json.loads((b / "manifest.json").read_text()) | {"run_id": b.name}
+    (b / "manifest.json").write_text(json.dumps(man))
+    m = pd.read_parquet(b / "metrics.parquet")
+    m.loc[m["scope"] == "total", ["total_return", "sharpe"]] += [0.0125, -0.5]
+    m.to_parquet(b / "metrics.parquet", index=False)
+    capsys.readouterr()
+    assert main(["runs", "compare", a.name, b.name, "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    ours = pd.read_parquet(a / "metrics.parquet").set_index("scope").loc["total"]
+    from evbt.report.html import money, spct
+
+    row = next(ln for ln in out.splitlines() if "total_return" in ln)
+    # the row reads A, B, B - A in signed percent (the registry's format), ASCII minus
+    assert spct(ours["total_return"]).replace("\u2212", "-") in row and "+1.25%" in row
+    assert "-0.50" in next(ln for ln in out.splitlines() if " sharpe " in ln)
+    win = next(ln for ln in out.splitlines() if "avg_win" in ln)
+    assert money(ours["avg_win"], sign=True) in win
+    assert not re.search(r"\d\.\d{4,}", out.split("config keys")[0])  # no raw floats
