@@ -860,3 +860,21 @@ def test_runs_compare_prints_units_not_raw_floats(tmp_path, bt_folder, capsys):
     win = next(ln for ln in out.splitlines() if "avg_win" in ln)
     assert money(ours["avg_win"], sign=True) in win
     assert not re.search(r"\d\.\d{4,}", out.split("config keys")[0])  # no raw floats
+
+
+def test_every_trace_has_a_formatted_hover_and_the_caar_band_is_hoverable(bt_report, tmp_path):
+    """Finding 11: hovers showed raw tuples ("(1, -1.786229)") and the CAAR band could not
+    be hovered; every trace of the backtest and sweep pages now has a hover template."""
+    sweep = write_report(make_sweep_folder(tmp_path / "sweep-run", stops=(None, 0.05)))
+    for path in (bt_report, sweep):
+        for t in traces(path.read_text(encoding="utf-8")):
+            assert t.get("hoverinfo") == "skip" or "%{" in t.get("hovertemplate", ""), (
+                path.name,
+                t.get("type"),
+                t.get("name"),
+            )
+    band = [
+        t for t in traces(bt_report.read_text(encoding="utf-8")) if "95% band" in t.get("name", "")
+    ]
+    assert len(band) >= 2 and all(t.get("hoverinfo") != "skip" for t in band)
+    assert all("%{y:+.2f}%" in t["hovertemplate"] for t in band)
