@@ -583,6 +583,10 @@ def test_windows_figure_sets_shapes_in_one_layout_call(monkeypatch):
     symbols = [t.marker.symbol for t in fig.data if t.mode == "markers"]
     assert symbols.count("triangle-down") == 14  # shorts drawn as sells
     assert symbols.count("triangle-up") == 26
+    # finding 9: panel dates carry their year (ticks and hover)
+    for k in range(1, 41):
+        ax = fig.layout[f"xaxis{k if k > 1 else ''}"]
+        assert "%Y" in ax.tickformat, k
 
 
 def test_equity_in_percent_and_a_ruined_run_drawn_where_it_ends():
