@@ -426,6 +426,14 @@ def test_sweep_folder_renders_heatmaps_and_statistics(tmp_path):
     assert "the manifest has no walk_forward result" not in text
     assert "no metrics.parquet" not in text and "Event study over" not in text
     assert "<li>stop loss: 5%, 10%</li>" in text  # swept values in words, not [0.05, 0.1]
+    # finding 5: units on every axis (the walk-forward's was "score"), percent in the tables
+    for f in figures(text):
+        for ax in ("xaxis", "yaxis"):
+            assert f["layout"].get(ax, {}).get("title", {}).get("text"), (f["data"][0]["type"], ax)
+    wf = [f for f in figures(text) if "fold" in f["layout"]["xaxis"]["title"]["text"]]
+    assert len(wf) == 1 and wf[0]["layout"]["yaxis"]["title"]["text"] == "mean trade return (%)"
+    top = text.split("Top combinations by Sharpe")[1].split("</table>")[0]
+    assert not re.search(r">−?0\.\d{4}<", top)  # no bare fractions like 0.4037
 
 
 def test_sweep_metric_choice_and_more_slices_than_drawn(tmp_path):
