@@ -478,13 +478,22 @@ def test_preearnings_section(tmp_path):
     )
     rep.to_parquet(folder / "preearnings_reports.parquet", index=False)
     pd.DataFrame(
-        {"window": ["runup"], "group_a": ["launch"], "group_b": ["none"], "n_a": [2], "n_b": [2],
-         "diff": [0.025], "stat": [1.2], "pvalue": [0.31], "test": ["welch_t"]}
+        {"window": ["runup", "react0"], "split": "launch", "group_a": "launch_before",
+         "group_b": "no_launch", "n_a": [2, 1], "n_b": [2, 3], "diff": [0.025, 0.01],
+         "stat": [1.2, np.nan], "pvalue": [0.31, np.nan],
+         "test": ["welch_t", "too_few (need >= 2 per group)"]}
     ).to_parquet(folder / "preearnings_tests.parquet", index=False)  # fmt: skip
     out = write_report(folder)
     text = out.read_text(encoding="utf-8")
     assert parse(out).sections == ["summary", "tests", "reports", "config", "about"]
     assert "Welch&#x27;s t" in text and "nvda-q3" in text
+    # finding 8: words, not the tests table's code names
+    assert "run-up, with a launch before vs without: +2.50% (Welch&#x27;s t, p = 0.310)" in text
+    assert (
+        "day-0 reaction, with a launch before vs without: +1.00%: too few reports to test" in text
+    )
+    for code in ("launch_before", "no_launch", "too_few", ">runup<", ">react0<"):
+        assert code not in text.split("<h2")[2], code  # the tests section
     assert "not in the folder: preearnings_next.parquet" in text
     assert "<h1>Pre-earnings: NVDA into and out of its reports, as of 2025-06-01</h1>" in text
     assert "no metrics.parquet" not in text
