@@ -42,7 +42,6 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "signals": ("event_id", "ticker"),
     "event_study": ("event_id", "ticker", "day", "session", "ret", "ar", "car"),
     "study_summary": ("car_window", "caar"),
-    "sweep_summary": ("combo_id", "sharpe", "bh_reject"),
     "skipped": ("event_id",),
 }  # fmt: skip
 #: Manifest fields the report reads as tables (JSON objects) when present.
