@@ -292,9 +292,11 @@ def _kernel_trades(result: Any) -> np.ndarray:
 
 def to_vectorbt(result: Any):
     """A ``vectorbt.Portfolio`` holding the same trades as ``result`` (per_ticker mode), so
-    vectorbt's analytics and plots work on an evbt run: its ``sharpe_ratio()`` equals
-    ``result.metrics``' Sharpe per ticker (``group_by=True``: the total), with the same
-    252-session year, and ``.plot()`` works with several tickers (it plots the total).
+    vectorbt's analytics and plots work on an evbt run: its ``stats()`` and
+    ``sharpe_ratio()``, ``sortino_ratio()``, ``calmar_ratio()`` equal ``result.metrics``'
+    per ticker (``group_by=True``: the total), with the same 252-session year and CAGR, its
+    benchmark is the run's (``result.benchmark``), and ``.plot()`` works with one ticker and
+    with several (it plots the total).
     See README: differences, and ``backtest.interop``."""
     from evbt.backtest.interop import to_vectorbt as _to_vectorbt
 
@@ -316,4 +318,5 @@ def to_vectorbt(result: Any):
         index=m.index,
         columns=m.tickers,
         freq="1D",
+        benchmark=result.benchmark,
     )

@@ -16,12 +16,22 @@ the way :func:`backtest.nb.simulate_nb` does:
   order price is the next open (the last close where an exit falls back to it).
 
 The portfolio is an :class:`EvbtPortfolio`: a ``vbt.Portfolio`` whose returns statistics use
-evbt's conventions (:mod:`backtest.metrics`): a 252-session year and returns from one close to
-the next (the first session, where vectorbt counts a return against the initial cash, has
-none), so ``pf.sharpe_ratio()`` equals evbt's Sharpe per ticker, and
-``pf.sharpe_ratio(group_by=True)`` the total's. ``pf.plot()`` with several tickers plots the
-total (value, cumulative returns, drawdowns); ``pf.plot(column="NVDA")`` one ticker's orders
-and trades as vectorbt does.
+evbt's conventions (:mod:`backtest.metrics`), so ``pf.stats()`` and ``pf.sharpe_ratio()``,
+``sortino_ratio()``, ``calmar_ratio()`` equal evbt's per ticker (``group_by=True``: the
+total's):
+
+- a 252-session year (``freq`` one day, ``year_freq`` 252 days) for Sharpe and Sortino;
+- returns from one close to the next: the first session, where vectorbt counts a return
+  against the initial cash, has none (NaN, which vectorbt's statistics skip), so the
+  drawdown is measured from the first session's equity, as ours;
+- the annualised return (and so Calmar) compounds over the calendar span in years of 365.25
+  days (evbt's CAGR), not over ``n_returns / 252`` years;
+- the benchmark is the run's benchmark (``benchmark``: its closes, e.g. SMH), bought with the
+  initial cash at the first session's close, not each ticker's own buy and hold.
+
+``pf.plot()`` works with one ticker and with several (then it plots the total: value,
+cumulative returns against the benchmark, drawdowns); ``pf.plot(column="NVDA")`` one
+ticker's orders and trades as vectorbt does.
 """
 
 from __future__ import annotations
@@ -65,10 +75,79 @@ def _portfolio_class() -> Any:
     global EvbtPortfolio
     if EvbtPortfolio is not None:
         return EvbtPortfolio
+    import pandas as pd
     import vectorbt as vbt
+    from vectorbt.base.reshape_fns import to_1d_array
+    from vectorbt.returns.accessors import ReturnsDFAccessor, ReturnsSRAccessor
+    from vectorbt.utils.config import Configured, merge_dicts
+
+    from evbt.backtest import metrics
+
+    class _EvbtReturns:
+        """vectorbt's returns accessor with evbt's CAGR and Calmar (module docstring)."""
+
+        @property
+        def sr_accessor_cls(self) -> Any:
+            return _EvbtReturnsSR
+
+        @property
+        def df_accessor_cls(self) -> Any:
+            return _EvbtReturnsDF
+
+        def _cagr(self) -> np.ndarray:
+            acc: Any = self  # a vectorbt returns accessor (the classes below)
+            idx = pd.DatetimeIndex(acc.wrapper.index)
+            if idx.tz is not None:
+                idx = idx.tz_convert(None)
+            ends = idx[[0, -1]].to_numpy()
+            r = acc.to_2d_array()
+            growth = np.nanprod(r + 1.0, axis=0)
+            return np.array(
+                [-1.0 if g <= 0 else metrics.cagr(np.array([1.0, g]), ends) for g in growth]
+            )
+
+        def annualized(self, engine: Any = None, wrap_kwargs: Any = None) -> Any:
+            """evbt's CAGR: growth over the calendar span in years of 365.25 days."""
+            acc: Any = self
+            wrap_kwargs = merge_dicts({"name_or_index": "annualized_return"}, wrap_kwargs)
+            return acc.wrapper.wrap_reduced(self._cagr(), group_by=False, **wrap_kwargs)
+
+        def calmar_ratio(self, engine: Any = None, wrap_kwargs: Any = None) -> Any:
+            """evbt's Calmar: :func:`backtest.metrics.calmar` of the CAGR and max drawdown."""
+            acc: Any = self
+            mdd = np.ravel(np.asarray(acc.max_drawdown(engine=engine), dtype=np.float64))
+            out = np.array([metrics.calmar(c, d) for c, d in zip(self._cagr(), mdd, strict=True)])
+            wrap_kwargs = merge_dicts({"name_or_index": "calmar_ratio"}, wrap_kwargs)
+            return acc.wrapper.wrap_reduced(out, group_by=False, **wrap_kwargs)
+
+    class _EvbtReturnsSR(_EvbtReturns, ReturnsSRAccessor):
+        pass
+
+    class _EvbtReturnsDF(_EvbtReturns, ReturnsDFAccessor):
+        pass
 
     class _EvbtPortfolio(vbt.Portfolio):
         """A ``vbt.Portfolio`` with evbt's return conventions (see the module docstring)."""
+
+        def __init__(self, *args: Any, benchmark_close: Any = None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # kept in the config, so copies and selections (pf["NVDA"]) keep the benchmark
+            Configured.__init__(self, **dict(self.config), benchmark_close=benchmark_close)
+            self._benchmark_close = benchmark_close
+
+        def benchmark_value(
+            self, group_by: Any = None, wrap_kwargs: Any = None, engine: Any = None
+        ) -> Any:
+            """The run's benchmark bought with the initial cash (of each column or group) at
+            the first session's close; vectorbt's own (each ticker's buy and hold) without."""
+            if self._benchmark_close is None:
+                return super().benchmark_value(
+                    group_by=group_by, wrap_kwargs=wrap_kwargs, engine=engine
+                )
+            b = self._benchmark_close.reindex(self.wrapper.index).ffill().to_numpy(dtype=float)
+            cash = to_1d_array(self.get_init_cash(group_by=group_by))
+            value = (b / b[0])[:, None] * cash[None, :]
+            return self.wrapper.wrap(value, group_by=group_by, **merge_dicts({}, wrap_kwargs))
 
         def get_returns_acc(
             self,
@@ -87,9 +166,16 @@ def _portfolio_class() -> Any:
             if benchmark_rets is None:
                 benchmark_rets = self.benchmark_returns(group_by=group_by)
             # evbt: no return on the first session (vectorbt's is against the initial cash).
-            returns = returns.iloc[1:]
-            benchmark_rets = benchmark_rets.iloc[1:]
-            return returns.vbt.returns(
+            # NaN, not dropped: the statistics skip it and the drawdown starts from there.
+            returns = returns.astype(float).copy()
+            returns.iloc[0] = np.nan
+            benchmark_rets = pd.DataFrame(benchmark_rets).astype(float).copy()
+            benchmark_rets.iloc[0] = np.nan
+            if isinstance(returns, pd.Series):
+                benchmark_rets = benchmark_rets.iloc[:, 0]
+            cls = _EvbtReturnsSR if isinstance(returns, pd.Series) else _EvbtReturnsDF
+            return cls(
+                returns,
                 benchmark_rets=benchmark_rets,
                 freq=self.wrapper.freq if freq is None else freq,
                 year_freq=YEAR_FREQ if year_freq is None else year_freq,
@@ -158,12 +244,15 @@ def to_vectorbt(
     index: Any = None,
     columns: Any = None,
     freq: Any = None,
+    benchmark: Any = None,
 ) -> vbt.Portfolio:
     """Return a ``vectorbt.Portfolio`` with the same trades as :func:`simulate_nb`.
 
     Arguments are those of :func:`backtest.nb.simulate_nb` (``sig_event`` optional, ``real``
     all True when omitted); ``trades`` may pass the kernel's trades to skip re-running it. ``index``/``columns``
-    label the portfolio's sessions/tickers, ``freq`` is passed to vectorbt.
+    label the portfolio's sessions/tickers, ``freq`` is passed to vectorbt. ``benchmark``:
+    the benchmark's closes on the same sessions (1-D, or a Series on ``index``), the
+    portfolio's benchmark; without it vectorbt's own (each ticker's buy and hold).
 
     Supported: ``CashMode.PER_TICKER`` (vectorbt's cash sharing has no gross cap), any
     ``SizeType`` and ``StopOn``; ``PriceMode.NEXT_OPEN`` only without stops (vectorbt checks
@@ -241,7 +330,17 @@ def to_vectorbt(
     ohlc: dict[str, Any] = {}
     if params.stop_on == StopOn.INTRABAR:
         ohlc = {"open": frame(open_a), "high": frame(high_a), "low": frame(low_a)}
-    return portfolio_cls.from_signals(
+    bench = None
+    if benchmark is not None:
+        bench = (
+            benchmark.reindex(frame(close_a).index)
+            if isinstance(benchmark, pd.Series)
+            else pd.Series(np.asarray(benchmark, dtype=np.float64), index=frame(close_a).index)
+        )
+        if len(bench) != n:
+            raise ValueError(f"benchmark has {len(bench)} closes but close has {n} sessions")
+        bench = bench.astype(np.float64).rename("benchmark")
+    pf = portfolio_cls.from_signals(
         frame(close_a),
         entries=frame(long_entries),
         exits=frame(long_exits),
@@ -260,3 +359,4 @@ def to_vectorbt(
         freq=freq,
         **ohlc,
     )
+    return pf if bench is None else pf.replace(benchmark_close=bench)

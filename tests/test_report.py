@@ -426,6 +426,14 @@ def test_sweep_folder_renders_heatmaps_and_statistics(tmp_path):
     assert "the manifest has no walk_forward result" not in text
     assert "no metrics.parquet" not in text and "Event study over" not in text
     assert "<li>stop loss: 5%, 10%</li>" in text  # swept values in words, not [0.05, 0.1]
+    # finding 5: units on every axis (the walk-forward's was "score"), percent in the tables
+    for f in figures(text):
+        for ax in ("xaxis", "yaxis"):
+            assert f["layout"].get(ax, {}).get("title", {}).get("text"), (f["data"][0]["type"], ax)
+    wf = [f for f in figures(text) if "fold" in f["layout"]["xaxis"]["title"]["text"]]
+    assert len(wf) == 1 and wf[0]["layout"]["yaxis"]["title"]["text"] == "mean trade return (%)"
+    top = text.split("Top combinations by Sharpe")[1].split("</table>")[0]
+    assert not re.search(r">−?0\.\d{4}<", top)  # no bare fractions like 0.4037
 
 
 def test_sweep_metric_choice_and_more_slices_than_drawn(tmp_path):
@@ -470,13 +478,22 @@ def test_preearnings_section(tmp_path):
     )
     rep.to_parquet(folder / "preearnings_reports.parquet", index=False)
     pd.DataFrame(
-        {"window": ["runup"], "group_a": ["launch"], "group_b": ["none"], "n_a": [2], "n_b": [2],
-         "diff": [0.025], "stat": [1.2], "pvalue": [0.31], "test": ["welch_t"]}
+        {"window": ["runup", "react0"], "split": "launch", "group_a": "launch_before",
+         "group_b": "no_launch", "n_a": [2, 1], "n_b": [2, 3], "diff": [0.025, 0.01],
+         "stat": [1.2, np.nan], "pvalue": [0.31, np.nan],
+         "test": ["welch_t", "too_few (need >= 2 per group)"]}
     ).to_parquet(folder / "preearnings_tests.parquet", index=False)  # fmt: skip
     out = write_report(folder)
     text = out.read_text(encoding="utf-8")
     assert parse(out).sections == ["summary", "tests", "reports", "config", "about"]
     assert "Welch&#x27;s t" in text and "nvda-q3" in text
+    # finding 8: words, not the tests table's code names
+    assert "run-up, with a launch before vs without: +2.50% (Welch&#x27;s t, p = 0.310)" in text
+    assert (
+        "day-0 reaction, with a launch before vs without: +1.00%: too few reports to test" in text
+    )
+    for code in ("launch_before", "no_launch", "too_few", ">runup<", ">react0<"):
+        assert code not in text.split("<h2")[2], code  # the tests section
     assert "not in the folder: preearnings_next.parquet" in text
     assert "<h1>Pre-earnings: NVDA into and out of its reports, as of 2025-06-01</h1>" in text
     assert "no metrics.parquet" not in text
@@ -583,6 +600,10 @@ def test_windows_figure_sets_shapes_in_one_layout_call(monkeypatch):
     symbols = [t.marker.symbol for t in fig.data if t.mode == "markers"]
     assert symbols.count("triangle-down") == 14  # shorts drawn as sells
     assert symbols.count("triangle-up") == 26
+    # finding 9: panel dates carry their year (ticks and hover)
+    for k in range(1, 41):
+        ax = fig.layout[f"xaxis{k if k > 1 else ''}"]
+        assert "%Y" in ax.tickformat, k
 
 
 def test_equity_in_percent_and_a_ruined_run_drawn_where_it_ends():
@@ -671,6 +692,8 @@ def test_to_vectorbt_stats_match_ours_and_plot_works_for_one_ticker():
     ours = result.summary()
     assert st["Sharpe Ratio"] == pytest.approx(ours["sharpe"], rel=1e-9)
     assert st["Sortino Ratio"] == pytest.approx(ours["sortino"], rel=1e-9)
+    assert st["Calmar Ratio"] == pytest.approx(ours["calmar"], rel=1e-9)
+    assert st["Benchmark Return [%]"] == pytest.approx(100 * ours["benchmark_return"], rel=1e-9)
     fig = pf.plot()
     assert len(fig.data) > 0
 
@@ -728,3 +751,151 @@ def test_study_and_preearnings_write_their_report_by_default(tmp_path, capsys):
     assert "<h1>Pre-earnings: NVDA into and out of its reports, as of 2026-06-01</h1>" in text
     assert main(["study", cfg, "--out", str(tmp_path / "r2"), "--no-report"]) == 0
     assert not list((tmp_path / "r2").glob("*/report.html"))
+
+
+# ------------------------------------- `evbt report` on runs it cannot read (exit 2, one line)
+
+
+def _edit_table(folder: Path, name: str, fn) -> None:
+    path = folder / f"{name}.parquet"
+    fn(pd.read_parquet(path)).to_parquet(path, index=False)
+
+
+def _report_cli(folder: Path, capsys) -> tuple[int, str]:
+    from evbt.cli import main
+
+    capsys.readouterr()
+    code = main(["report", str(folder), "--out", str(folder.parent / "out.html")])
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+def _no_trades(f: Path) -> None:
+    _edit_table(f, "trades", lambda t: t.iloc[:0])
+    _edit_table(f, "pnl_by_event", lambda t: t.iloc[:0])
+
+
+def _no_pnl_no_paths(f: Path) -> None:
+    # the "KeyError: 'pnl'" of the bug: a trades table without pnl in a folder without
+    # prices_window or event_study (so the first page to read pnl is the breakdowns)
+    _edit_table(f, "trades", lambda t: t.drop(columns=["pnl"]))
+    for name in ("prices_window", "event_study", "study_summary"):
+        (f / f"{name}.parquet").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize(
+    ("edit", "needle"),
+    [
+        (_no_pnl_no_paths, "trades.parquet has no column 'pnl'"),
+        (lambda f: _edit_table(f, "trades", lambda t: t.drop(columns=["pnl"])), "column 'pnl'"),
+        (
+            lambda f: _edit_table(f, "trades", lambda t: t.drop(columns=["entry_session"])),
+            "trades.parquet has no column 'entry_session'",
+        ),
+        (
+            lambda f: _edit_table(f, "event_study", lambda t: t.drop(columns=["day"])),
+            "event_study.parquet has no column 'day'",
+        ),
+        (
+            lambda f: _edit_table(f, "signals", lambda t: t.drop(columns=["event_id"])),
+            "signals.parquet has no column 'event_id'",
+        ),
+    ],
+    ids=["trades-no-pnl-no-paths", "trades-no-pnl", "trades-no-entry", "study-no-day", "signals"],
+)
+def test_report_on_a_run_whose_tables_lack_a_column_exits_2(
+    tmp_path, bt_folder, capsys, edit, needle
+):
+    """Issue 16 follow-up: `evbt report` died with "internal error: KeyError: 'pnl'" (exit 1)
+    on a folder whose trades table lacked pnl; each such table is now named, exit 2."""
+    folder = shutil.copytree(bt_folder, tmp_path / bt_folder.name)
+    edit(folder)
+    code, err = _report_cli(folder, capsys)
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert str(folder) in err and needle in err and "internal error" not in err
+
+
+def test_report_on_a_run_with_a_malformed_manifest_exits_2(tmp_path, bt_folder, capsys):
+    """manifest.json's data as a string raised AttributeError: 'str' object has no 'get'."""
+    folder = shutil.copytree(bt_folder, tmp_path / bt_folder.name)
+    man = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps(man | {"data": "sample"}))
+    code, err = _report_cli(folder, capsys)
+    assert code == 2 and str(folder) in err and "'data' is a str" in err
+
+
+@pytest.mark.parametrize("empty", ["schema", "no-columns"])
+def test_report_on_a_backtest_with_no_trades(tmp_path, bt_folder, capsys, empty):
+    """A backtest that traded nothing is a run like any other: exit 0, its page says so."""
+    folder = shutil.copytree(bt_folder, tmp_path / bt_folder.name)
+    _no_trades(folder)
+    if empty == "no-columns":
+        pd.DataFrame().to_parquet(folder / "trades.parquet", index=False)
+    code, err = _report_cli(folder, capsys)
+    assert code == 0, err
+    text = (folder.parent / "out.html").read_text(encoding="utf-8")
+    assert "<li><b>Price around each event</b>: no trades in the folder</li>" in text
+
+
+def test_report_on_study_and_sweep_folders_and_an_unreadable_table(tmp_path, capsys):
+    """A study folder (no trades, no metrics) and a sweep folder (parts only, no summary)
+    report with exit 0; a table that is not Parquet is a damaged run, exit 2."""
+    from evbt.cli import main
+
+    sweep = make_sweep_folder(tmp_path / "sweep-launch_shock-0123456789ab")
+    (sweep / "sweep_summary.parquet").unlink()
+    assert _report_cli(sweep, capsys)[0] == 0
+    root = tmp_path / "results"
+    cfg = str(ROOT / "examples" / "launch_shock.toml")
+    assert main(["study", cfg, "--out", str(root), "--no-report"]) == 0
+    study = next(root.glob("study-*"))
+    assert _report_cli(study, capsys)[0] == 0
+    (study / "event_study.parquet").write_bytes(b"not parquet")
+    code, err = _report_cli(study, capsys)
+    assert code == 2 and str(study) in err and "event_study.parquet unreadable" in err
+
+
+def test_runs_compare_prints_units_not_raw_floats(tmp_path, bt_folder, capsys):
+    """Finding 11: `evbt runs compare` printed raw floats (0.335226, 7519.04, 12.7358)."""
+    from evbt.cli import main
+
+    root = tmp_path / "results"
+    a = shutil.copytree(bt_folder, root / bt_folder.name)
+    b = shutil.copytree(bt_folder, root / "bt-other-0123456789ab")
+    man = json.loads((b / "manifest.json").read_text()) | {"run_id": b.name}
+    (b / "manifest.json").write_text(json.dumps(man))
+    m = pd.read_parquet(b / "metrics.parquet")
+    m.loc[m["scope"] == "total", ["total_return", "sharpe"]] += [0.0125, -0.5]
+    m.to_parquet(b / "metrics.parquet", index=False)
+    capsys.readouterr()
+    assert main(["runs", "compare", a.name, b.name, "--root", str(root)]) == 0
+    out = capsys.readouterr().out
+    ours = pd.read_parquet(a / "metrics.parquet").set_index("scope").loc["total"]
+    from evbt.report.html import money, spct
+
+    row = next(ln for ln in out.splitlines() if "total_return" in ln)
+    # the row reads A, B, B - A in signed percent (the registry's format), ASCII minus
+    assert spct(ours["total_return"]).replace("\u2212", "-") in row and "+1.25%" in row
+    assert "-0.50" in next(ln for ln in out.splitlines() if " sharpe " in ln)
+    win = next(ln for ln in out.splitlines() if "avg_win" in ln)
+    assert money(ours["avg_win"], sign=True) in win
+    assert not re.search(r"\d\.\d{4,}", out.split("config keys")[0])  # no raw floats
+
+
+def test_every_trace_has_a_formatted_hover_and_the_caar_band_is_hoverable(bt_report, tmp_path):
+    """Finding 11: hovers showed raw tuples ("(1, -1.786229)") and the CAAR band could not
+    be hovered; every trace of the backtest and sweep pages now has a hover template."""
+    sweep = write_report(make_sweep_folder(tmp_path / "sweep-run", stops=(None, 0.05)))
+    for path in (bt_report, sweep):
+        for t in traces(path.read_text(encoding="utf-8")):
+            assert t.get("hoverinfo") == "skip" or "%{" in t.get("hovertemplate", ""), (
+                path.name,
+                t.get("type"),
+                t.get("name"),
+            )
+    band = [
+        t for t in traces(bt_report.read_text(encoding="utf-8")) if "95% band" in t.get("name", "")
+    ]
+    assert len(band) >= 2 and all(t.get("hoverinfo") != "skip" for t in band)
+    assert all("%{y:+.2f}%" in t["hovertemplate"] for t in band)

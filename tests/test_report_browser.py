@@ -141,6 +141,9 @@ def open_page(browser, html: Path, size: tuple[int, int]) -> dict:
             """() => ({
             state: document.documentElement.getAttribute('data-charts'),
             width: document.documentElement.scrollWidth,
+            result_cols: Array.from(document.querySelectorAll('#events th'))
+                .filter(th => ["position's return", 'P&L'].includes(th.textContent.trim()))
+                .map(th => th.getBoundingClientRect().right),
             banners: Array.from(document.querySelectorAll('.banner')).map(b => b.className),
             charts: Array.from(document.querySelectorAll('.plotly-graph-div')).map(d => ({
                 svg: d.querySelectorAll('svg.main-svg').length,
@@ -183,3 +186,7 @@ def test_every_kind_of_report_in_chromium(pages, browser, kind, size):
     assert banners == expect
     if kind == "sweep":
         assert sum(c["cells"] for c in seen["charts"]) == SWEEP_COMBOS
+    if kind in ("backtest", "ruined"):
+        # finding 6: the position's return and P&L show without scrolling the table
+        assert len(seen["result_cols"]) == 2
+        assert max(seen["result_cols"]) <= width, seen["result_cols"]

@@ -417,6 +417,94 @@ def test_to_vectorbt_sharpe_and_plot_with_several_tickers(tmp_path, sample):
     assert len(fig.data) > 0 and len(one.data) > 0
 
 
+def _vbt_quiet():
+    ctx = warnings.catch_warnings()
+    ctx.__enter__()
+    # vectorbt 1.2 emits pandas deprecation warnings from its own code; not ours.
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def two_ticker_run(tmp_path_factory, sample):
+    px = sample[sample["ticker"].isin(["NVDA", "AMD", "SMH"])]
+    return _run(
+        tmp_path_factory.mktemp("vbt"), px, strategy={"tickers": ["NVDA", "AMD"], "stop_loss": 0.05}
+    )
+
+
+def test_to_vectorbt_stats_give_our_sharpe_sortino_and_calmar(two_ticker_run):
+    """Issue 16, finding 10: vectorbt's Calmar annualised the return over 252 * n / n_returns
+    'years' and measured the drawdown from the first return, not from the first session's
+    equity (NVDA 0.400 where we give 0.396); stats() must equal ours per ticker and total."""
+    res = two_ticker_run
+    ours = res.metrics.set_index("scope")
+    ctx = _vbt_quiet()
+    try:
+        pf = to_vectorbt(res)
+        got = {t: pf.stats(column=t) for t in ("NVDA", "AMD")}
+        got["total"] = pf.stats(group_by=True)
+        calmar = pf.calmar_ratio()
+        calmar_total = pf.calmar_ratio(group_by=True)
+    finally:
+        ctx.__exit__(None, None, None)
+    for scope, st_ in got.items():
+        assert st_["Sharpe Ratio"] == pytest.approx(ours.loc[scope, "sharpe"], rel=1e-9), scope
+        assert st_["Sortino Ratio"] == pytest.approx(ours.loc[scope, "sortino"], rel=1e-9), scope
+        assert st_["Calmar Ratio"] == pytest.approx(ours.loc[scope, "calmar"], rel=1e-9), scope
+        assert st_["Max Drawdown [%]"] == pytest.approx(
+            -100 * ours.loc[scope, "max_drawdown"], rel=1e-9
+        ), scope
+    for t in ("NVDA", "AMD"):
+        assert calmar[t] == pytest.approx(ours.loc[t, "calmar"], rel=1e-9)
+    assert calmar_total == pytest.approx(ours.loc["total", "calmar"], rel=1e-9)
+
+
+def test_to_vectorbt_benchmark_is_ours_not_the_tickers_buy_and_hold(two_ticker_run):
+    """Issue 16, finding 10: vectorbt's benchmark was each ticker's own buy and hold (NVDA
+    +48.38%), not the run's benchmark (SMH +79.94%)."""
+    res = two_ticker_run
+    ours = res.metrics.set_index("scope")["benchmark_return"]
+    assert res.benchmark is not None and res.benchmark.name == "SMH"
+    ctx = _vbt_quiet()
+    try:
+        pf = to_vectorbt(res)
+        per_ticker = {t: pf.stats(column=t)["Benchmark Return [%]"] for t in ("NVDA", "AMD")}
+        total = pf.stats(group_by=True)["Benchmark Return [%]"]
+        value = pf.benchmark_value(group_by=True)
+    finally:
+        ctx.__exit__(None, None, None)
+    for t, v in per_ticker.items():
+        assert v == pytest.approx(100 * ours[t], rel=1e-9), t
+    assert total == pytest.approx(100 * ours["total"], rel=1e-9)
+    # the benchmark's value is the total initial cash in SMH, bought at the first close
+    smh = res.benchmark.reindex(value.index)
+    cash = 2 * res.config.portfolio.init_cash
+    np.testing.assert_allclose(value.to_numpy(), (smh / smh.iloc[0] * cash).to_numpy(), rtol=1e-12)
+
+
+def test_to_vectorbt_plot_for_one_ticker_and_for_several(tmp_path, sample, two_ticker_run):
+    """Issue 16, finding 10: plot() raised 'Only one column is allowed' on a one-ticker run."""
+    one = _run(tmp_path, sample[sample["ticker"].isin(["NVDA", "SMH"])])
+    ctx = _vbt_quiet()
+    try:
+        pf1 = to_vectorbt(one)
+        fig1 = pf1.plot()
+        st1 = pf1.stats()
+        figs = to_vectorbt(two_ticker_run).plot()
+    finally:
+        ctx.__exit__(None, None, None)
+    assert list(pf1.wrapper.columns) == ["NVDA"]
+    names1 = {tr.name for tr in fig1.data}
+    assert {"Close", "Benchmark"} <= names1 or "Close" in names1
+    ours = one.metrics.set_index("scope").loc["NVDA"]
+    assert st1["Calmar Ratio"] == pytest.approx(ours["calmar"], rel=1e-9)
+    assert st1["Benchmark Return [%]"] == pytest.approx(100 * ours["benchmark_return"], rel=1e-9)
+    # several tickers: the total's value, cumulative returns and drawdowns
+    assert {"Value", "Benchmark"} <= {tr.name for tr in figs.data}
+
+
 def test_status_codes_are_the_contract():
     # C1 fixes the codes: other helpers (the sweep kernel) mirror them.
     assert dict(zip(STATUS_NAMES, SignalStatus, strict=True)) == {

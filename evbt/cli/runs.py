@@ -57,6 +57,43 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+#: Formats (evbt.report.html.FORMATS) of the study rows `runs compare` shows.
+_STUDY_FORMATS = {"n": "int", "caar": "spct", "p_cs": "p", "p_bmp": "p", "p_bmp_kp": "p",
+                  "placebo_p": "p"}  # fmt: skip
+#: The signed format of a difference B - A, by the values' format.
+_DIFF_FORMATS = {"pct": "spct", "pct1": "spct", "spct": "spct", "money": "smoney",
+                 "smoney": "smoney", "num": "num2s", "num3": "num2s", "int": "sint", "p": "num3s"}  # fmt: skip
+
+
+def metric_cells(name: str, a: Any, b: Any, diff: Any) -> tuple[str, str, str]:
+    """A, B and B - A of one metric as a reader wants them: percent with a sign, money, ratios
+    to two places, counts as integers (the metric registry's formats); ``-`` is the sign."""
+    from evbt.backtest.metrics import REGISTRY
+    from evbt.report.html import FORMATS, num
+
+    known = {k: m.fmt for k, m in REGISTRY.items()}
+    fmt = known.get(name) or _STUDY_FORMATS.get(name)
+    if fmt is None or fmt not in FORMATS:
+        return _fmt(a), _fmt(b), _fmt(diff)
+    dfmt = _DIFF_FORMATS.get(fmt, fmt)
+    signed = {
+        "sint": lambda v: "–" if v is None else f"{int(v):+,}",
+        "num3s": lambda v: "–" if v is None else num(v, 3, sign=True),
+    }
+
+    def show(v: Any, f: str) -> str:
+        v = _plain(v)
+        if isinstance(v, str):  # "inf" / "-inf"
+            return v
+        out = signed[f](v) if f in signed else FORMATS[f](np_nan if v is None else v)
+        return out.replace("\u2212", "-")
+
+    return show(a, fmt), show(b, fmt), show(diff, dfmt)
+
+
+np_nan = float("nan")
+
+
 def _headline(run) -> dict[str, Any]:
     """The total row of a run's metrics (backtests), else nothing."""
     import pandas as pd
@@ -351,10 +388,8 @@ def runs_compare(
         for c in ("scope", "metric", "A", "B", "B - A"):
             t.add_column(c, justify="left" if c in ("scope", "metric") else "right")
         for m in res["metrics"]:
-            t.add_row(
-                *(text(v) for v in (m["scope"], m["metric"], _fmt(m["a"]), _fmt(m["b"]))),
-                text(_fmt(m["b_minus_a"])),
-            )
+            cells = metric_cells(m["metric"], m["a"], m["b"], m["b_minus_a"])
+            t.add_row(*(text(v) for v in (m["scope"], m["metric"], *cells)))
         con.print(t)
     else:
         con.print(f"no metrics both runs have (A = {res['a']}, B = {res['b']})")

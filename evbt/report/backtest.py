@@ -257,9 +257,9 @@ def per_event_section(pg: Page, run: RunFolder) -> None:
     window = ((run.config.get("study") or {}).get("window")) or None
     car_label = f"stock's CAR [{window[0]}, +{window[1]}]" if window else "stock's CAR"
     cols = [
-        # the trade's result first: on a phone it shows without scrolling the table
-        ("event_id", "event"), ("ticker", "ticker"), ("direction", "side"),
-        ("ret", "position's return"), ("pnl", "P&L"), ("org", "org"), ("kind", "kind"),
+        # the trade's result right after the event: on a phone it shows without scrolling
+        ("event_id", "event"), ("ret", "position's return"), ("pnl", "P&L"),
+        ("direction", "side"), ("ticker", "ticker"), ("org", "org"), ("kind", "kind"),
         ("reaction_session", "reaction session"), ("entry_session", "entry"),
         ("exit_session", "exit"), ("exit_reason", "exit reason"),
         ("ar0", "stock's AR day 0"), ("car", car_label),

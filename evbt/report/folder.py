@@ -30,6 +30,60 @@ KIND_NAMES = {
 }  # fmt: skip
 
 
+#: Columns the report reads from each table without a fallback. A table that lacks one (a
+#: folder written by another tool or by hand, or edited) makes the run unsupported: exit 2
+#: naming the folder, not a KeyError deep in a page. An empty table (a backtest with no
+#: trades) may lack them: it has nothing to misread.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "trades": (
+        "event_id", "ticker", "entry_session", "exit_session", "entry_price", "exit_price",
+        "pnl", "ret",
+    ),
+    "signals": ("event_id", "ticker"),
+    "event_study": ("event_id", "ticker", "day", "session", "ret", "ar", "car"),
+    "study_summary": ("car_window", "caar"),
+    "skipped": ("event_id",),
+}  # fmt: skip
+#: Manifest fields the report reads as tables (JSON objects) when present.
+MANIFEST_OBJECTS = ("config", "data", "signals", "events", "catalog", "overfit")
+
+
+def unsupported(path: Path, what: str) -> InputError:
+    """The one-line error for a run folder the report cannot read."""
+    return InputError(
+        f"{path}: cannot write its report: {what}; rerun the run with this evbt "
+        "(or remove it: evbt runs rm RUN)"
+    )
+
+
+def check_tables(run: RunFolder) -> None:
+    """Refuse, naming the folder, a table or manifest field the report cannot read;
+    give an empty table the columns it lacks."""
+    for key in MANIFEST_OBJECTS:
+        v = run.manifest.get(key)
+        if v is not None and not isinstance(v, dict):
+            raise unsupported(
+                run.path, f"manifest.json's {key!r} is a {type(v).__name__}, not an object"
+            )
+    for key in ("strategy", "data", "sweep", "study", "portfolio", "costs"):
+        v = run.config.get(key)
+        if v is not None and not isinstance(v, dict):
+            raise unsupported(
+                run.path, f"manifest.json's config.{key} is a {type(v).__name__}, not a table"
+            )
+    for name, cols in NEEDS.items():
+        df = run.tables.get(name)
+        if df is None:
+            continue
+        missing = [c for c in cols if c not in df.columns]
+        if not missing:
+            continue
+        if df.empty:
+            run.tables[name] = df.assign(**{c: pd.Series(dtype=object) for c in missing})
+            continue
+        raise unsupported(run.path, f"{name}.parquet has no column {', '.join(map(repr, missing))}")
+
+
 @dataclass
 class RunFolder:
     path: Path
@@ -72,16 +126,27 @@ def load_run(run_dir: str | Path) -> RunFolder:
         manifest = json.loads(mpath.read_text())
     except json.JSONDecodeError as e:
         raise InputError(f"{mpath}: not valid JSON ({e.msg} at line {e.lineno})") from None
+    if not isinstance(manifest, dict):
+        raise unsupported(path, "manifest.json is not a JSON object")
     run = RunFolder(path=path, manifest=manifest)
-    for f in sorted(path.glob("*.parquet")):
-        run.tables[f.stem] = pd.read_parquet(f)
     sweep_dir = path / "sweep"
-    if "sweep_summary" not in run.tables and (sweep_dir / "sweep_summary.parquet").is_file():
-        run.tables["sweep_summary"] = pd.read_parquet(sweep_dir / "sweep_summary.parquet")
-    parts = sorted((sweep_dir / "parts").glob("*.parquet"))
-    if parts:
-        frames = [pd.read_parquet(p, filters=[("scope", "==", "total")]) for p in parts]
-        run.sweep = pd.concat(frames, ignore_index=True)
+    f = mpath
+    try:
+        for f in sorted(path.glob("*.parquet")):
+            run.tables[f.stem] = pd.read_parquet(f)
+        f = sweep_dir / "sweep_summary.parquet"
+        if "sweep_summary" not in run.tables and f.is_file():
+            run.tables["sweep_summary"] = pd.read_parquet(f)
+        parts = sorted((sweep_dir / "parts").glob("*.parquet"))
+        frames = []
+        for f in parts:
+            frames.append(pd.read_parquet(f, filters=[("scope", "==", "total")]))
+        if frames:
+            run.sweep = pd.concat(frames, ignore_index=True)
+    except (OSError, ValueError, KeyError) as e:  # pyarrow's errors are OSError/ValueError
+        why = " ".join(str(e).split())[:120] or type(e).__name__
+        raise unsupported(path, f"{f.relative_to(path)} unreadable ({why})") from e
+    check_tables(run)
     return run
 
 

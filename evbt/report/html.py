@@ -284,6 +284,7 @@ th.sort{cursor:pointer}th.sort:after{content:" ⇅";color:var(--muted)}
 @media (max-width:640px){
 header,nav,main,footer{padding-left:12px;padding-right:12px}
 .banner{margin:8px 12px 0}
+th,td{padding:3px 6px}
 header h1{font-size:19px}
 }
 """

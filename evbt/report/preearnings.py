@@ -30,6 +30,26 @@ NEXT_LABELS = {
     "known_at": "known at",
 }  # fmt: skip
 TESTS = {"welch_t": "Welch's t", "mann_whitney": "Mann-Whitney U", "mannwhitney": "Mann-Whitney U"}
+#: The tests table's code words as a reader says them (issue 16, finding 8).
+WORDS = {
+    "runup": "run-up", "react0": "day-0 reaction", "react5": "reaction, days 0 to +5",
+    "launch": "launch", "policy": "policy event",
+    "launch_before": "with a launch before", "no_launch": "without",
+    "policy_before": "with a policy event before", "no_policy": "without",
+}  # fmt: skip
+
+
+def word(v: Any) -> str:
+    """A code word of the tests table in words; others as they are."""
+    return WORDS.get(str(v), str(v))
+
+
+def test_words(v: Any) -> str:
+    """The test's name, or why there was none ("too_few (need >= 2 per group)")."""
+    t = str(v)
+    if t.startswith("too_few"):
+        return "none: too few reports (2 per group needed)"
+    return TESTS.get(t, t)
 
 
 def title(run: RunFolder) -> str:
@@ -95,15 +115,25 @@ def preearnings_page(pg: Page, run: RunFolder) -> None:
                 if pd.notna(pv) and float(pv) < 0.05
                 else "no difference beyond chance"
             )
+            test = str(r.get("test"))
+            if test.startswith("too_few"):
+                n_a, n_b = r.get("n_a"), r.get("n_b")
+                counts = f"{n_a} vs {n_b} reports" if pd.notna(n_a) and pd.notna(n_b) else ""
+                reading = f"too few reports to test ({counts}; 2 per group needed)".replace(
+                    "(; ", "("
+                )
+                how = ""
+            else:
+                how = f" ({test_words(test)}, p = {pval(pv)})"
             lines.append(
-                f"<li>{esc(r.get('window', ''))}, {esc(r.get('group_a', 'A'))} vs "
-                f"{esc(r.get('group_b', 'B'))}: {esc(spct(r.get('diff')))} "
-                f"({esc(TESTS.get(str(r.get('test')), str(r.get('test'))))} p = {esc(pval(pv))}): "
-                f"{esc(reading)}.</li>"
+                f"<li>{esc(word(r.get('window', '')))}, {esc(word(r.get('group_a', 'A')))} vs "
+                f"{esc(word(r.get('group_b', 'B')))}: {esc(spct(r.get('diff')))}"
+                f"{esc(how)}: {esc(reading)}.</li>"
             )
         body.append("<ul>" + "".join(lines) + "</ul>")
         fmt: dict[str, Any] = {"diff": "spct", "mean_a": "spct", "mean_b": "spct", "pvalue": "p", "stat": "num",
-               "test": lambda v: TESTS.get(str(v), str(v))}  # fmt: skip
+               "test": test_words, "window": word, "split": word, "group_a": word,
+               "group_b": word}  # fmt: skip
         body.append(table(tests, fmt, labels=TEST_LABELS))
     if rep is not None and len(rep) and {"runup_ar", "launch_before"} <= set(rep.columns):
         body.append(

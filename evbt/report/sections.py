@@ -22,7 +22,7 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -236,6 +236,23 @@ def render_report(
     )
 
 
+def render_guarded(run: RunFolder, **kw: Any) -> str:
+    """:func:`render_report`, where a table of a shape the page does not expect (beyond
+    :data:`~evbt.report.folder.NEEDS`: a wrong dtype, an odd value) is an unsupported run
+    (exit 2 naming the folder), not an internal error; ``--debug`` shows the cause."""
+    from evbt.errors import InputError
+    from evbt.report.folder import unsupported
+
+    try:
+        return render_report(run, **kw)
+    except InputError:
+        raise
+    except (KeyError, AttributeError, TypeError, ValueError, IndexError) as e:
+        raise unsupported(
+            run.path, f"its tables are not in the form this evbt reads ({type(e).__name__}: {e})"
+        ) from e
+
+
 def _figure_config() -> dict:
     from evbt.report.figures import CONFIG
 
@@ -288,7 +305,7 @@ def write_report(
     plotly = plotly_for(target, run.path.resolve().parent, standalone)
     own = len(plotly.inline or "")
     for scale in (1.0, 0.5, 0.25, 0.1):
-        text = render_report(run, metric=metric, scale=scale, plotly=plotly)
+        text = render_guarded(run, metric=metric, scale=scale, plotly=plotly)
         if len(text.encode("utf-8")) - own <= MAX_BYTES:
             break
     else:  # pragma: no cover - the smallest caps keep any page far below
