@@ -899,3 +899,26 @@ def test_every_trace_has_a_formatted_hover_and_the_caar_band_is_hoverable(bt_rep
     ]
     assert len(band) >= 2 and all(t.get("hoverinfo") != "skip" for t in band)
     assert all("%{y:+.2f}%" in t["hovertemplate"] for t in band)
+
+
+def test_sweep_page_reads_event_level_significance(tmp_path):
+    """Issue 15, item 5: the false-discovery count is the event-level one where the sweep
+    has it (a run before it keeps the PSR's), and the best combination's events, non-zero
+    days and event p-value are shown."""
+    folder = make_sweep_folder(tmp_path / "sweep-run")
+    path = folder / "sweep_summary.parquet"
+    summary = pd.read_parquet(path)
+    n = len(summary)
+    summary["bh_reject"] = False
+    summary["n_events"] = 6
+    summary["n_active_days"] = 12
+    summary["event_p"] = np.linspace(0.001, 0.9, n)
+    summary["event_bh_reject"] = np.arange(n) < 3
+    summary["event_by_reject"] = np.arange(n) < 1
+    summary.to_parquet(path)
+    text = write_report(folder).read_text(encoding="utf-8")
+    assert f"3 of {n:,}" in text and "(BY: 1)" in text and "per-event p-values" in text
+    assert "survive false-discovery control (BH 5%, events)" in text
+    assert "traded 6 events and had 12 days with a non-zero return" in text
+    top = text.split("Top combinations by Sharpe")[1].split("</table>")[0]
+    assert "non-zero days" in top and "survives BH (events)" in top

@@ -21,7 +21,8 @@ SWEEP_RESULT_COLUMNS = frozenset(
         "sortino", "max_drawdown", "calmar", "hit_rate", "profit_factor", "avg_trade",
         "exposure", "n_trades", "n_skipped", "n_obs", "skew", "kurt", "avg_win", "avg_loss",
         "benchmark_return", "excess_return", "dsr", "psr_pvalue", "bh_reject", "by_reject",
-        "n_signals", "ruined",
+        "n_signals", "ruined", "n_events", "n_active_days", "event_pnl_mean", "event_pnl_sd",
+        "event_t", "event_p", "event_bh_reject", "event_by_reject",
     }
 )  # fmt: skip
 #: metrics that are fractions: shown in percent
@@ -37,8 +38,16 @@ METRIC_NAMES = {
     "max_drawdown": "max drawdown", "hit_rate": "hit rate", "profit_factor": "profit factor",
     "avg_trade": "average trade return", "exposure": "exposure", "n_trades": "trades",
     "dsr": "deflated Sharpe (probability)", "psr_pvalue": "p (Sharpe > 0, PSR)",
-    "bh_reject": "survives BH", "by_reject": "survives BY", "combo_id": "combination",
+    "bh_reject": "survives BH (PSR)", "by_reject": "survives BY (PSR)", "combo_id": "combination",
+    "n_events": "events", "n_active_days": "non-zero days", "event_p": "p (mean event P&L > 0)",
+    "event_bh_reject": "survives BH (events)", "event_by_reject": "survives BY (events)",
 }  # fmt: skip
+
+
+def _fdr_column(summ: pd.DataFrame) -> str:
+    """The false-discovery decision the page reads: the event-level one (the test counts
+    events, not mostly-zero days) where the sweep has it, else the PSR's (older runs)."""
+    return "event_bh_reject" if "event_bh_reject" in summ.columns else "bh_reject"
 
 
 def sweep_params(run: RunFolder, sweep: pd.DataFrame) -> list[str]:
@@ -161,9 +170,11 @@ def _headline(
         b = summ.loc[summ["sharpe"].idxmax()]
         d = float(b["dsr"])
         items.append((f"{d:.0%}", "deflated Sharpe of the best", "good" if d >= 0.95 else "bad"))
-    if summ is not None and "bh_reject" in summ.columns:
-        k = int(summ["bh_reject"].astype(bool).sum())
-        items.append((f"{k:,} of {len(summ):,}", "survive false-discovery control (BH 5%)"))
+    if summ is not None and _fdr_column(summ) in summ.columns:
+        col = _fdr_column(summ)
+        k = int(summ[col].astype(bool).sum())
+        unit = ", events" if col.startswith("event_") else ""
+        items.append((f"{k:,} of {len(summ):,}", f"survive false-discovery control (BH 5%{unit})"))
     body = [cards(items)]
     if best is not None:
         body.append(para(f"Best by Sharpe ratio: {_combo_words(best, params)}."))
@@ -316,12 +327,29 @@ def _overfit(
             "returns, taken as if it were the only one tried.",
             "Read it beside the DSR: one backtest's p-value ignores the other trials.",
         )
-    if summ is not None and "bh_reject" in summ.columns:
-        k = int(summ["bh_reject"].astype(bool).sum())
-        ky = int(summ["by_reject"].astype(bool).sum()) if "by_reject" in summ.columns else None
-        q = float(of.get("fdr_q") or 0.05)
+    if best is not None and summ is not None and "event_p" in summ.columns:
+        ep = float(best["event_p"])
+        ne = int(best["n_events"]) if "n_events" in best.index else 0
+        nz = int(best["n_active_days"]) if "n_active_days" in best.index else 0
         item(
-            "False-discovery control (Benjamini-Hochberg, Benjamini-Yekutieli)",
+            "p-value of the best, counted in events (t-test of its per-event P&L)",
+            pval(ep),
+            f"The best combination traded {ne:,} events and had {nz:,} days with a non-zero "
+            "return: an event strategy's daily returns are mostly zeros, so its evidence is "
+            "its events. This tests whether the mean P&L per event is above zero.",
+            "The false-discovery control below is based on this p-value."
+            if "event_bh_reject" in summ.columns
+            else "Read it beside the PSR p-value above.",
+        )
+    if summ is not None and _fdr_column(summ) in summ.columns:
+        col = _fdr_column(summ)
+        by_col = col.replace("bh", "by")
+        k = int(summ[col].astype(bool).sum())
+        ky = int(summ[by_col].astype(bool).sum()) if by_col in summ.columns else None
+        q = float(of.get("fdr_q") or 0.05)
+        basis = "per-event p-values" if col.startswith("event_") else "PSR p-values"
+        item(
+            f"False-discovery control (Benjamini-Hochberg, Benjamini-Yekutieli; {basis})",
             f"{k:,} of {len(summ):,}" + (f" (BY: {ky:,})" if ky is not None else ""),
             f"Combinations whose p-value stays significant when the share of false discoveries "
             f"among all {len(summ):,} is held at {q:.0%} (BY also allows for correlated tests).",
@@ -347,13 +375,17 @@ def _overfit(
                 "n_trades",
                 "dsr",
                 "psr_pvalue",
-                "bh_reject",
+                "n_events",
+                "n_active_days",
+                "event_p",
+                _fdr_column(summ),
             )
             if c in lab.columns
         ]
         fmt: dict[str, Any] = {
             "sharpe": "num", "total_return": "spct", "max_drawdown": "spct", "n_trades": "int",
-            "dsr": "num3", "psr_pvalue": "p", "bh_reject": "yesno",
+            "dsr": "num3", "psr_pvalue": "p", "bh_reject": "yesno", "n_events": "int",
+            "n_active_days": "int", "event_p": "p", "event_bh_reject": "yesno",
         }  # fmt: skip
         labels = {prm: param_name(prm, True) for prm in ps} | METRIC_NAMES
         if "sharpe" in summ.columns:
@@ -361,8 +393,8 @@ def _overfit(
             top = lab.sort_values("sharpe", ascending=False)[cols]
             body.append(table(top, fmt, labels=labels, max_rows=15, tone=("total_return",)))
             body.append(pg.fig(sharpe_histogram(summ["sharpe"], float(summ["sharpe"].max()))))
-        if "bh_reject" in summ.columns:
-            surv = lab[lab["bh_reject"].astype(bool)]
+        if _fdr_column(summ) in summ.columns:
+            surv = lab[lab[_fdr_column(summ)].astype(bool)]
             if len(surv):
                 body.append("<h3>What survives false-discovery control</h3>")
                 body.append(
