@@ -33,6 +33,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,6 +218,20 @@ class OutputConfig:
 _SWEEP_TABLES = ("strategy", "costs", "portfolio")
 
 
+def _values_to_check(values: list[Any]) -> list[Any]:
+    """The swept values whose check decides all of them. Every numeric field's rule is an
+    interval (``hold >= 1``, ``0 < stop_loss``, ``0 <= fees < MAX_COST``, ...), so for values
+    of one numeric type the smallest and the largest decide; a range of a million holds is
+    then two checks, not a million (each check builds a table). When either fails, the
+    caller checks every value in order, so the error names the first bad one as written."""
+    kinds = {type(v) for v in values}
+    if len(values) > 2 and len(kinds) == 1 and kinds <= {int, float}:
+        lo, hi = min(values), max(values)
+        if math.isfinite(lo) and math.isfinite(hi):
+            return [lo, hi]
+    return list(values)
+
+
 @config_table("", hidden=("origin", "written"))
 @dataclass(frozen=True)
 class Config:
@@ -268,13 +283,18 @@ class Config:
             obj = next((o for o in tables if key in {f.name for f in dataclasses.fields(o)}), None)
             if obj is None:  # a sweep setting (method, samples, seed, ...)
                 continue
-            for v in values:
-                try:
+            try:
+                for v in _values_to_check(values):
                     dataclasses.replace(obj, **{key: v})
-                except FieldError as e:
-                    head, _, fix = e.body.partition(": ")
-                    shown = head.split("] ", 1)[-1]
-                    raise FieldError(self.origin, f"[sweep] {shown}: {fix}") from None
+            except FieldError:
+                for v in values:  # name the first bad value as written
+                    try:
+                        dataclasses.replace(obj, **{key: v})
+                    except FieldError as e:
+                        head, _, fix = e.body.partition(": ")
+                        shown = head.split("] ", 1)[-1]
+                        raise FieldError(self.origin, f"[sweep] {shown}: {fix}") from None
+                raise  # pragma: no cover - the shortcut and the full check agree
         if decoded != self.sweep:
             object.__setattr__(self, "sweep", decoded)
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evbt.errors import InputError
 from evbt.strategies.config import from_dict, load_config
@@ -166,3 +168,45 @@ def test_backtest_with_stop_none_equals_no_field_without_a_stop_and_differs_with
     assert (with_stop.trades["exit_reason"] == "stop_loss").any()
     assert not (no_stop.trades["exit_reason"] == "stop_loss").any()
     assert with_stop.metrics.loc[0, "total_return"] != no_stop.metrics.loc[0, "total_return"]
+
+
+# A swept numeric list is checked at its smallest and largest value (every numeric rule is
+# an interval); the property: the shortcut refuses exactly the lists in which some single
+# value is refused, and the message names one of those values.
+_SWEPT = {
+    "hold": st.integers(-3, 40),
+    "entry_offset": st.integers(-50, 50),
+    "stop_loss": st.floats(-0.5, 12.0, allow_nan=False),
+    "fees": st.floats(-0.01, 0.2, allow_nan=False),
+    "slippage": st.floats(-0.01, 0.2, allow_nan=False),
+}
+
+
+def _alone_ok(key: str, v) -> bool:
+    try:
+        from_dict({"sweep": {key: [v]}})
+    except InputError:
+        return False
+    return True
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), key=st.sampled_from(sorted(_SWEPT)))
+def test_swept_values_checked_at_the_ends_refuse_what_one_by_one_refuses(data, key):
+    values = data.draw(st.lists(_SWEPT[key], min_size=3, max_size=8, unique=True))
+    bad = [v for v in values if not _alone_ok(key, v)]
+    try:
+        from_dict({"sweep": {key: values}})
+    except InputError as e:
+        assert bad, (values, str(e))
+        assert any(f"[sweep] {key} = {b!r}:" in str(e) for b in bad), (bad, str(e))
+    else:
+        assert not bad, values
+
+
+def test_a_range_of_a_million_holds_is_checked_at_its_ends():
+    """The config of a 10^9 grid is read without building a table per value (issue 19)."""
+    cfg = from_dict({"sweep": {"hold": {"start": 1, "stop": 1_000_000}}})
+    assert len(cfg.sweep["hold"]) == 1_000_000
+    with pytest.raises(InputError, match=r"\[sweep\] hold = 0"):
+        from_dict({"sweep": {"hold": {"start": 0, "stop": 999_999}}})
