@@ -20,7 +20,8 @@ process with every core.
 Printed per setup: wall time, speed-up over the 1-worker LocalCluster, efficiency (speed-up /
 workers), the inputs each worker received (one broadcast scatter: the pickled
 ``SweepInputs``) and the results each worker sent back to the client (distributed's own
-transfer log: ``transfer_outgoing_bytes_total`` and the number of transfers), then the
+transfer log: ``transfer_outgoing_bytes_total`` and the number of transfers), the share of
+the wall time the workers spent computing tasks (the scheduler's task stream), then the
 figures the README's projection uses: combinations per second per worker and result bytes
 per combination. Measured, never asserted. Needs dask[distributed].
 """
@@ -86,11 +87,26 @@ def _on_cluster(cfg: Path, inp, folder: Path, address: str, tag: str) -> dict:
     with Client(address, timeout=60) as client:
         n = len(client.scheduler_info()["workers"])
         client.run(_warm, inp)  # every worker loads the kernels (untimed)
+        client.get_task_stream(count=1)  # the scheduler starts recording the task stream
         before = client.run(_counters)
+        t0 = time.time()
         wall, res = _sweep(cfg, folder / tag, executor="dask", scheduler=address)
         after = client.run(_counters)
+        stream = client.get_task_stream(start=t0)
     sent = {w: (after[w][0] - before[w][0], after[w][1] - before[w][1]) for w in after}
-    return {"workers": n, "seconds": wall, "sent": sent, "table": res.table()}
+    compute = sum(
+        ss["stop"] - ss["start"]
+        for rec in stream
+        for ss in rec.get("startstops", ())
+        if ss.get("action") == "compute"
+    )
+    return {
+        "workers": n,
+        "seconds": wall,
+        "sent": sent,
+        "compute": compute,
+        "table": res.table(),
+    }
 
 
 def _dask_exe() -> str:
@@ -219,7 +235,7 @@ def main() -> int:
     base = next((r for r in rows if r["setup"].startswith("LocalCluster")), rows[0])
     print(
         f"\n{'setup':42} {'workers':>7} {'seconds':>8} {'speed-up':>8} {'effic.':>7} "
-        f"{'in MB/worker':>12}  results sent per worker (MB in transfers)"
+        f"{'busy':>5} {'in MB/worker':>12}  results sent per worker (MB in transfers)"
     )
     out = []
     for r in rows:
@@ -231,9 +247,11 @@ def main() -> int:
         sent = r.get("sent", {})
         shown = ", ".join(f"{b / 2**20:.1f} ({k})" for b, k in sent.values()) or "-"
         inb = f"{in_bytes / 2**20:.2f}" if sent else "-"
+        busy = r["compute"] / (r["seconds"] * r["workers"]) if "compute" in r else None
         print(
             f"{r['setup']:42} {r['workers']:>7} {r['seconds']:>8.2f} {speed:>7.2f}x "
-            f"{'-' if eff is None else f'{100 * eff:.0f}%':>7} {inb:>12}  {shown}"
+            f"{'-' if eff is None else f'{100 * eff:.0f}%':>7} "
+            f"{'-' if busy is None else f'{100 * busy:.0f}%':>5} {inb:>12}  {shown}"
         )
         total_sent = sum(b for b, _ in sent.values())
         out.append(
@@ -247,14 +265,17 @@ def main() -> int:
                 "result_bytes_per_worker": [b for b, _ in sent.values()],
                 "result_transfers_per_worker": [k for _, k in sent.values()],
                 "combos_per_s_per_worker": N_COMBOS / r["seconds"] / r["workers"],
+                "task_compute_seconds": r.get("compute"),
+                "busy": busy,
                 "result_bytes_per_combo": total_sent / N_COMBOS if sent else None,
                 "equal_to_local": same,
             }
         )
     print(
         f"(speed-up: against the LocalCluster with {base['workers']} worker process; "
-        f"efficiency = speed-up x {base['workers']} / workers; every table equal to the "
-        "local run's)"
+        f"efficiency = speed-up x {base['workers']} / workers; busy = the tasks' compute "
+        "time (the scheduler's task stream) / (seconds x workers), the rest is loading, "
+        "scheduling, transfers and writing; every table equal to the local run's)"
     )
     one = next((o for o in out if o["setup"].startswith("LocalCluster")), None)
     if one:
