@@ -1,5 +1,6 @@
-"""Issue 17's target table from one run: every row measured here, vectorbt's figures from
-the same run, each with its target, goal and whether the target is met.
+"""Issue 17's target table, every row measured in one run, with targets and goals.
+
+Vectorbt's figures come from the same run; each row says whether its target is met.
 
 python benchmarks/run_all.py [--quick] [--skip-suite] [--skip-s2] [--skip-dask] [--write]
 
@@ -325,6 +326,7 @@ def main() -> int:
     if load0[0] > BUSY:
         when += f" The load average was above {BUSY}{busy}."
     skipped = [k for k in ROWS if k not in got]
+    skip_opts = [k for k in ("suite", "s2", "dask") if getattr(a, f"skip_{k}")]
     doc = [
         when,
         "",
@@ -332,7 +334,11 @@ def main() -> int:
         "",
         *(f"- {n}" for n in notes),
         *(
-            [f"- Not run this time: {', '.join(skipped)} (`run_all.py` was given --skip options)."]
+            [
+                f"- Not run this time ({', '.join('--skip-' + k for k in skip_opts)}): "
+                + "; ".join(ROWS[k][0] for k in skipped)
+                + "."
+            ]
             if skipped
             else []
         ),
