@@ -1,20 +1,29 @@
 """Dask scaling of the sweep: the same job locally, on a LocalCluster of 1 and 2 worker
-processes, and on a scheduler plus worker processes started as commands.
+processes, and on a ``dask scheduler`` plus ``dask worker`` processes started as commands.
 
-python benchmarks/bench_dask.py [--json FILE]
+python benchmarks/bench_dask.py [--workers 1 2] [--skip-commands] [--json FILE]
 
 The job: S2's twin, an eighth of its grid (one fee level, one slippage level, fills at the
 close) on bench_sweep's SYNTHETIC market: 12,672 combinations x 10 tickers = 126,720
-backtests, in 16 parts of 792 combinations (tasks of about a second here). Each setup runs
-``evbt.sweep`` once after a warm-up (every worker has loaded the compiled kernels), into a
-fresh folder, and its summary must equal the local run's.
+backtests, in 16 tasks of 792 combinations. Every setup runs ``evbt.sweep(cfg,
+executor="dask", scheduler=ADDRESS)`` as a user would, into a fresh folder, after every
+worker has loaded the compiled kernels (one small chunk each, untimed); its table must equal
+the local run's.
 
-Printed per setup: wall time, speed-up over the LocalCluster with 1 worker process,
-efficiency (speed-up / workers), and the bytes of results each worker sent back
-(distributed's ``transfer_outgoing_bytes_total``; the inputs are scattered once to every
-worker). Worker processes run Numba with one thread each (``NUMBA_NUM_THREADS=1``), so N
-workers use N cores; the local row runs in this process with every core.
-Measured, never asserted. Needs dask[distributed].
+The command setup is what the README describes for a real cluster: ``dask scheduler`` and
+``dask worker`` are separate processes, each in a working folder of its own (nothing shared
+with the client but the scheduler file), on free ports (port 0, the address read from
+``--scheduler-file``), without dashboards. Worker processes run 1 thread and Numba with one
+thread (``NUMBA_NUM_THREADS=1``), so N workers use N cores; the local row runs in this
+process with every core.
+
+Printed per setup: wall time, speed-up over the 1-worker LocalCluster, efficiency (speed-up /
+workers), the inputs each worker received (one broadcast scatter: the pickled
+``SweepInputs``) and the results each worker sent back to the client (distributed's own
+transfer log: ``transfer_outgoing_bytes_total`` and the number of transfers), the share of
+the wall time the workers spent computing tasks (the scheduler's task stream), then the
+figures the README's projection uses: combinations per second per worker and result bytes
+per combination. Measured, never asserted. Needs dask[distributed].
 """
 
 from __future__ import annotations
@@ -22,8 +31,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,20 +52,25 @@ direction = ["long", "short"]
 stop_on = ["close", "high_low"]"""
 N_COMBOS = 11 * 9 * 8 * 4 * 2 * 2
 CHUNK = 792
+N_TASKS = -(-N_COMBOS // CHUNK)
 
 
-def _sent(dask_worker) -> int:
-    """Bytes of task results this worker has sent (to the client or other workers)."""
-    return int(dask_worker.transfer_outgoing_bytes_total)
+def _counters(dask_worker) -> tuple[int, int]:
+    """(bytes, transfers) of task results this worker has sent (to the client or a worker)."""
+    return int(dask_worker.transfer_outgoing_bytes_total), int(
+        dask_worker.transfer_outgoing_count_total
+    )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _warm(inp) -> int:
+    """Load (or compile) the sweep kernels in this worker: one small chunk, untimed."""
+    from evbt.backtest.executor import chunk_task
+
+    part, _ = chunk_task(inp, 0, 2)
+    return len(part)
 
 
-def _run(cfg: Path, out: Path, **kw) -> tuple[float, object]:
+def _sweep(cfg: Path, out: Path, **kw) -> tuple[float, object]:
     import evbt
     from evbt.strategies.config import load_config
 
@@ -66,24 +80,108 @@ def _run(cfg: Path, out: Path, **kw) -> tuple[float, object]:
     return time.perf_counter() - t0, res
 
 
-def _on_cluster(cfg: Path, folder: Path, address: str, tag: str) -> dict:
-    """Warm every worker, then time one sweep and the bytes each worker moved."""
+def _on_cluster(cfg: Path, inp, folder: Path, address: str, tag: str) -> dict:
+    """Warm every worker, then time one sweep and the results each worker sent."""
     from dask.distributed import Client
 
-    with Client(address) as client:
+    with Client(address, timeout=60) as client:
         n = len(client.scheduler_info()["workers"])
-        _run(
-            cfg, folder / f"{tag}-warm", executor="dask", scheduler=address
-        )  # every worker loads the kernels
-        before = client.run(_sent)
-        wall, res = _run(cfg, folder / tag, executor="dask", scheduler=address)
-        after = client.run(_sent)
-    moved = {w: after[w] - before[w] for w in after}
-    return {"workers": n, "seconds": wall, "bytes": moved, "table": res.table()}
+        client.run(_warm, inp)  # every worker loads the kernels (untimed)
+        client.get_task_stream(count=1)  # the scheduler starts recording the task stream
+        before = client.run(_counters)
+        t0 = time.time()
+        wall, res = _sweep(cfg, folder / tag, executor="dask", scheduler=address)
+        after = client.run(_counters)
+        stream = client.get_task_stream(start=t0)
+    sent = {w: (after[w][0] - before[w][0], after[w][1] - before[w][1]) for w in after}
+    compute = sum(
+        ss["stop"] - ss["start"]
+        for rec in stream
+        for ss in rec.get("startstops", ())
+        if ss.get("action") == "compute"
+    )
+    return {
+        "workers": n,
+        "seconds": wall,
+        "sent": sent,
+        "compute": compute,
+        "table": res.table(),
+    }
+
+
+def _dask_exe() -> str:
+    """The `dask` command of this environment (its bin folder), else the one on PATH."""
+    here = Path(sys.executable).parent / "dask"
+    return str(here) if here.exists() else (shutil.which("dask") or "dask")
+
+
+def _commands(cfg: Path, inp, folder: Path, n_workers: int) -> dict:
+    """A `dask scheduler` and ``n_workers`` `dask worker` processes, each started in its own
+    working folder; the scheduler on a free port (0), its address read from the scheduler
+    file; no dashboards. Stopped (SIGTERM) at the end; their logs stay in their folders."""
+    dask = _dask_exe()
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "NUMBA_NUM_THREADS": "1"}
+    sched_dir = folder / "scheduler"
+    sched_dir.mkdir()
+    sched_file = sched_dir / "scheduler.json"
+    procs: list[tuple[subprocess.Popen, object]] = []
+
+    def start(argv: list[str], cwd: Path) -> None:
+        log = open(cwd / "log.txt", "w")  # noqa: SIM115 - closed below, after the process
+        procs.append((subprocess.Popen(argv, cwd=cwd, stdout=log, stderr=log, env=env), log))
+
+    try:
+        start(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard"]
+            + ["--scheduler-file", str(sched_file)],
+            sched_dir,
+        )
+        deadline = time.monotonic() + 120
+        while not sched_file.exists():
+            if time.monotonic() > deadline or procs[0][0].poll() is not None:
+                raise RuntimeError(f"dask scheduler did not start: see {sched_dir / 'log.txt'}")
+            time.sleep(0.2)
+        time.sleep(0.2)  # the file is written in one go, but give it a moment
+        address = json.loads(sched_file.read_text())["address"]
+        for i in range(n_workers):
+            wdir = folder / f"worker{i}"
+            wdir.mkdir()
+            start(
+                [dask, "worker", "--scheduler-file", str(sched_file), "--nthreads", "1"]
+                + ["--nworkers", "1", "--no-dashboard", "--local-directory", str(wdir)],
+                wdir,
+            )
+        from dask.distributed import Client
+
+        with Client(address, timeout=60) as c:
+            c.wait_for_workers(n_workers, timeout=180)
+        r = _on_cluster(cfg, inp, folder, address, "cmd")
+        r["address"] = address
+        return r
+    finally:
+        for p, _ in reversed(procs):
+            p.terminate()
+        for p, log in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            log.close()  # type: ignore[attr-defined]
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="LocalCluster sizes (worker processes of 1 thread); the first is the baseline",
+    )
+    ap.add_argument(
+        "--skip-commands", action="store_true", help="No `dask scheduler` + `dask worker` run."
+    )
     ap.add_argument("--json", type=Path, help="Also write the figures to this JSON file.")
     a = ap.parse_args()
     try:
@@ -93,86 +191,69 @@ def main() -> int:
         return 1
     import pandas as pd
 
+    from evbt import api
+    from evbt.strategies.config import load_config
+
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="evbt-bench-dask-") as d:
         folder = Path(d)
-        data = make_data(folder)
+        data = make_data(folder / "data")
         cfg = write_config(folder, data, "twin", TWIN_GRID)
+        inp = api.sweep_inputs(load_config(cfg))
+        in_bytes = len(pickle.dumps(inp, protocol=5))
         print(
             f"S2 twin: {N_COMBOS:,} combinations x {N_TICKERS} tickers = "
-            f"{N_COMBOS * N_TICKERS:,} backtests in {N_COMBOS // CHUNK} tasks; "
-            f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}",
+            f"{N_COMBOS * N_TICKERS:,} backtests in {N_TASKS} tasks of {CHUNK}; inputs "
+            f"{in_bytes / 2**20:.2f} MB pickled; {os.cpu_count()} cores, load average "
+            f"{os.getloadavg()[0]:.1f}",
             flush=True,
         )
-        _run(cfg, folder / "local-warm")
-        wall, local = _run(cfg, folder / "local")
+        _warm(inp)
+        wall, local = _sweep(cfg, folder / "local")
         ref = local.table()
-        rows.append({"setup": "local (this process)", "workers": 1, "seconds": wall})
+        rows.append({"setup": "local executor (this process, all cores)", "workers": 1})
+        rows[-1]["seconds"] = wall
+        print(f"  local: {wall:.2f} s", flush=True)
 
-        os.environ["NUMBA_NUM_THREADS"] = "1"  # for the worker processes started from here
-        for n in (1, 2):
+        # for the worker processes LocalCluster starts from here (spawned: they read it)
+        os.environ["NUMBA_NUM_THREADS"] = "1"
+        for n in a.workers:
             with LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
             ) as cluster:
-                r = _on_cluster(cfg, folder, cluster.scheduler_address, f"lc{n}")
+                r = _on_cluster(cfg, inp, folder, cluster.scheduler_address, f"lc{n}")
             r["setup"] = f"LocalCluster, {n} worker process{'es' if n > 1 else ''}"
             rows.append(r)
-
-        port = _free_port()
-        address = f"tcp://127.0.0.1:{port}"
-        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-        procs = [
-            subprocess.Popen(
-                ["dask", "scheduler", "--port", str(port), "--dashboard-address", ":0"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env=env,
-            )
-        ]
-        try:
-            for _ in range(2):
-                procs.append(
-                    subprocess.Popen(
-                        ["dask", "worker", address, "--nthreads", "1", "--nworkers", "1"],
-                        stdout=subprocess.DEVNULL,
-                        stderr=subprocess.DEVNULL,
-                        env=env,
-                    )
-                )
-            from dask.distributed import Client
-
-            with Client(address, timeout=60) as c:
-                c.wait_for_workers(2, timeout=120)
-            r = _on_cluster(cfg, folder, address, "cmd")
-            r["setup"] = "dask scheduler + 2 dask worker processes"
+            print(f"  {r['setup']}: {r['seconds']:.2f} s", flush=True)
+        if not a.skip_commands:
+            n = max(a.workers)
+            r = _commands(cfg, inp, folder, n)
+            r["setup"] = f"dask scheduler + {n} dask worker commands"
             rows.append(r)
-        finally:
-            for p in reversed(procs):
-                p.terminate()
-            for p in procs:
-                p.wait(timeout=30)
+            print(f"  {r['setup']}: {r['seconds']:.2f} s", flush=True)
 
-    base = {1: rows[0]["seconds"]}
-    one_lc = next(
-        r["seconds"] for r in rows if r.get("workers") == 1 and "LocalCluster" in r["setup"]
-    )
+    base = next((r for r in rows if r["setup"].startswith("LocalCluster")), rows[0])
     print(
-        f"{'setup':44} {'workers':>7} {'seconds':>8} {'speed-up':>8} {'efficiency':>10}  MB of results sent per worker"
+        f"\n{'setup':42} {'workers':>7} {'seconds':>8} {'speed-up':>8} {'effic.':>7} "
+        f"{'busy':>5} {'in MB/worker':>12}  results sent per worker (MB in transfers)"
     )
     out = []
     for r in rows:
         same = "table" not in r or r["table"].equals(ref)
         if "table" in r and not same:
             pd.testing.assert_frame_equal(r["table"], ref)  # shows the difference
-        vs = one_lc if "bytes" in r else base[1]
-        speed = vs / r["seconds"]
-        eff = speed / r["workers"]
-        moved = r.get("bytes", {})
-        mb = ", ".join(f"{b / 2**20:.1f}" for b in moved.values()) or "-"
+        speed = base["seconds"] / r["seconds"]
+        eff = speed * base["workers"] / r["workers"] if "sent" in r else None
+        sent = r.get("sent", {})
+        shown = ", ".join(f"{b / 2**20:.1f} ({k})" for b, k in sent.values()) or "-"
+        inb = f"{in_bytes / 2**20:.2f}" if sent else "-"
+        busy = r["compute"] / (r["seconds"] * r["workers"]) if "compute" in r else None
         print(
-            f"{r['setup']:44} {r['workers']:>7} {r['seconds']:>8.2f} {speed:>7.2f}x "
-            f"{100 * eff:>9.0f}%  {mb}"
+            f"{r['setup']:42} {r['workers']:>7} {r['seconds']:>8.2f} {speed:>7.2f}x "
+            f"{'-' if eff is None else f'{100 * eff:.0f}%':>7} "
+            f"{'-' if busy is None else f'{100 * busy:.0f}%':>5} {inb:>12}  {shown}"
         )
+        total_sent = sum(b for b, _ in sent.values())
         out.append(
             {
                 "setup": r["setup"],
@@ -180,13 +261,34 @@ def main() -> int:
                 "seconds": r["seconds"],
                 "speedup_vs_1_worker": speed,
                 "efficiency": eff,
-                "result_bytes_per_worker": list(moved.values()),
+                "input_bytes_per_worker": in_bytes if sent else 0,
+                "result_bytes_per_worker": [b for b, _ in sent.values()],
+                "result_transfers_per_worker": [k for _, k in sent.values()],
+                "combos_per_s_per_worker": N_COMBOS / r["seconds"] / r["workers"],
+                "task_compute_seconds": r.get("compute"),
+                "busy": busy,
+                "result_bytes_per_combo": total_sent / N_COMBOS if sent else None,
                 "equal_to_local": same,
             }
         )
-    print("(speed-up of a cluster setup: against the LocalCluster with 1 worker process)")
+    print(
+        f"(speed-up: against the LocalCluster with {base['workers']} worker process; "
+        f"efficiency = speed-up x {base['workers']} / workers; busy = the tasks' compute "
+        "time (the scheduler's task stream) / (seconds x workers), the rest is loading, "
+        "scheduling, transfers and writing; every table equal to the local run's)"
+    )
+    one = next((o for o in out if o["setup"].startswith("LocalCluster")), None)
+    if one:
+        per_task = one["seconds"] / N_TASKS
+        print(
+            f"per worker: {one['combos_per_s_per_worker']:,.0f} combinations/s "
+            f"({N_TICKERS} tickers each), {per_task:.2f} s per task of {CHUNK}; results "
+            f"{one['result_bytes_per_combo']:,.0f} bytes per combination"
+        )
     if a.json:
-        a.json.write_text(json.dumps(out, indent=2))
+        a.json.write_text(
+            json.dumps({"n_combos": N_COMBOS, "chunk": CHUNK, "rows": out}, indent=2) + "\n"
+        )
     return 0
 
 

@@ -245,6 +245,12 @@ def worker_vbt(cfg_path: str, react_json: str, result: str) -> None:
     Path(result).write_text(json.dumps({"seconds": secs, "peak_mb": peak}))
 
 
+def _evbt() -> str:
+    """The `evbt` console script of this environment (works without activating it)."""
+    here = Path(sys.executable).parent / "evbt"
+    return str(here) if here.exists() else "evbt"
+
+
 def _spawn(args: list[str], **kw) -> tuple[float, float, int]:
     """Run a command; (wall seconds, peak RSS of that process in MB, return code)."""
     t0 = time.perf_counter()
@@ -286,7 +292,7 @@ def main() -> int:
         )
         ev_w, ev_rss, rc = _spawn(
             [
-                "evbt",
+                _evbt(),
                 "sweep",
                 str(s1),
                 "--out",
@@ -346,7 +352,7 @@ def main() -> int:
             with open(out_json, "w") as fh:
                 wall, rss, rc = _spawn(
                     [
-                        "evbt",
+                        _evbt(),
                         "sweep",
                         str(s2),
                         "--out",

@@ -10,7 +10,15 @@ Also the suite's speed settings (issue 17):
 - pytest-xdist groups (``--dist loadgroup`` in pyproject's addopts): every test is put in
   one group per kernel family (the tests that compile the same Numba kernels or vectorbt's
   ``simulate_from_signals_nb``) or else per file, so both workers compile different kernels
-  and a module-scoped fixture is built once.
+  and a module-scoped fixture is built once. Every test that calls vectorbt (its name says
+  ``vectorbt``) is in the vectorbt group, wherever it lives, so one worker compiles
+  vectorbt's kernels, once per call shape.
+- The order the groups are handed out (``--no-loadscope-reorder``; the tests are sorted
+  here): the three families that compile first, one per worker as they come free (the
+  backtest kernel with vectorbt's, then the study kernels, then the sweep and overfitting
+  kernels), then the other groups, largest first. By the time those run, the kernels they
+  need are in the Numba cache (shared by the workers), so a cold run compiles each kernel
+  once instead of on both workers at once.
 """
 
 from __future__ import annotations
@@ -74,6 +82,33 @@ KERNEL_FAMILY = {
 }
 
 
+# Groups handed out first, in this order (see the module docstring).
+FIRST_GROUPS = ("vectorbt", "study", "sweep")
+
+
+def _group(item: pytest.Item) -> str:
+    if "vectorbt" in item.name:
+        return "vectorbt"
+    name = item.path.name
+    return KERNEL_FAMILY.get(name, name)
+
+
+def _in_schedule_order(items: list[pytest.Item], group: dict[pytest.Item, str]) -> None:
+    """Sort ``items`` (in place, stable) so that xdist hands out FIRST_GROUPS first, then
+    the other groups, largest first (as xdist's own reorder would), ties by name."""
+    size: dict[str, int] = {}
+    for item in items:
+        size[group[item]] = size.get(group[item], 0) + 1
+
+    def rank(item: pytest.Item) -> tuple[int, int, str]:
+        g = group[item]
+        if g in FIRST_GROUPS:
+            return (FIRST_GROUPS.index(g), 0, "")
+        return (len(FIRST_GROUPS), -size[g], g)
+
+    items.sort(key=rank)
+
+
 def _selects_slow(config: pytest.Config) -> bool:
     """Whether ``-m`` selects the slow tests (``-m slow``, ``-m "slow or realdata"``)."""
     expr = (config.getoption("markexpr", "") or "").replace("not slow", "")
@@ -91,9 +126,10 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)  # before the mark plugin deselects by -m
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     thorough = settings.get_current_profile_name() == "thorough"
+    group = {item: _group(item) for item in items}
+    _in_schedule_order(items, group)
     for item in items:
-        name = item.path.name
-        item.add_marker(pytest.mark.xdist_group(KERNEL_FAMILY.get(name, name)))
+        item.add_marker(pytest.mark.xdist_group(group[item]))
         test = getattr(item, "obj", None)
         if not getattr(test, "is_hypothesis_test", False):
             continue
