@@ -536,8 +536,8 @@ class _Cluster:
             if p.poll() is None:
                 p.terminate()
         for p in self.procs:
-            try:
-                p.wait(timeout=20)
+            try:  # a worker whose scheduler is gone waits to reconnect: do not wait for it
+                p.wait(timeout=2)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
