@@ -2,8 +2,8 @@
 
 Also the suite's speed settings (issue 17):
 
-- Hypothesis profiles: ``quick`` (the default run) and ``thorough`` (the slow run,
-  ``python -m pytest -m slow``, or ``EVBT_HYPOTHESIS=thorough``). Each property test states
+- Hypothesis profiles: ``quick`` (the default run) and ``thorough`` (any run that selects
+  the slow tests: ``-m slow``, CI's ``-m "slow or not slow"``, or ``EVBT_HYPOTHESIS=thorough``). Each property test states
   its full example count in its ``@settings(max_examples=n)``; ``thorough`` runs ``n``,
   ``quick`` a tenth of it (at least 10). The slow run also selects every property test, so
   CI (which runs both) still checks each property with its full count.
