@@ -516,9 +516,13 @@ def _execute(con, sql: str):
         while not done.wait(0.1):
             pass
     except KeyboardInterrupt:
-        while not done.is_set():
+        # interrupt() before DuckDB starts the query is lost (a new query clears the flag),
+        # so keep asking; after 5 s stop waiting: the worker is a daemon thread and the
+        # query reads only, so ending the process loses nothing
+        for _ in range(50):
             cur.interrupt()
-            done.wait(0.1)
+            if done.wait(0.1):
+                break
         raise InputError("query interrupted (Ctrl-C): nothing was written") from None
     if "error" in box:
         raise box["error"]
