@@ -3,10 +3,10 @@
 Also the suite's speed settings (issue 17):
 
 - Hypothesis profiles: ``quick`` (the default run) and ``thorough`` (any run that selects
-  the slow tests: ``-m slow``, CI's ``-m "slow or not slow"``, or ``EVBT_HYPOTHESIS=thorough``). Each property test states
-  its full example count in its ``@settings(max_examples=n)``; ``thorough`` runs ``n``,
-  ``quick`` a tenth of it (at least 10). The slow run also selects every property test, so
-  CI (which runs both) still checks each property with its full count.
+  the slow tests: ``-m slow``, CI's ``-m "slow or not slow"``, or
+  ``EVBT_HYPOTHESIS=thorough``). Each property test states its full example count in its
+  ``@settings(max_examples=n)``; ``thorough`` runs ``n``, ``quick`` a tenth of it (at
+  least 10). CI selects the slow tests, so it checks each property with its full count.
 - pytest-xdist groups (``--dist loadgroup`` in pyproject's addopts): every test is put in
   one group per kernel family (the tests that compile the same Numba kernels or vectorbt's
   ``simulate_from_signals_nb``) or else per file, so both workers compile different kernels
