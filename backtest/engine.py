@@ -71,14 +71,14 @@ def _kernel_skips(
     return pd.DataFrame(rows, columns=SKIP_COLUMNS)
 
 
-def _say_if_compiling(config: Config, simulate_nb: Any) -> None:
-    """The first run's one line: the backtest kernels, and the study's when the config
+def _say_if_compiling(config: Config, kernel: Any) -> None:
+    """The first run's one line: the backtest kernel, and the study's when the config
     runs one (the study follows in the same command and would compile as long again)."""
     from evbt.backtest.jit import is_cold, say_if_compiling
 
-    if not is_cold(simulate_nb):
+    if not is_cold(kernel):
         return
-    families, kernels = ["backtest"], [simulate_nb]
+    families, kernels = ["backtest"], [kernel]
     if config.study.enabled:
         from evbt.backtest import study_nb
 
@@ -94,11 +94,11 @@ def simulate(config: Config, market: Market, signals: SignalSet):
     that could not be placed on the price data and those the kernel refused (C1 codes).
     """
     from evbt.backtest.jit import gate
-    from evbt.backtest.nb import simulate_nb
+    from evbt.backtest.nb import simulate_kernel, simulate_nb
 
     params = sim_params(config)
     arrays, unplaced = to_arrays(signals.table, market.index, market.tickers)
-    _say_if_compiling(config, simulate_nb)
+    _say_if_compiling(config, simulate_kernel(params.mode))
     f8, i8 = np.float64, np.int64
     trades_rec, equity, position, status = simulate_nb(
         gate(market.open, f8),

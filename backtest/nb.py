@@ -1,6 +1,8 @@
 """Numba kernels of the event backtest: NumPy arrays, scalars and :class:`SimParams` in, arrays out.
 
-Entry point: :func:`simulate_nb`. It never imports pandas; the pandas face validates and
+Entry point: :func:`simulate_nb`, a plain function that runs one of two kernels,
+:func:`simulate_per_ticker_nb` or :func:`simulate_shared_cash_nb`, by portfolio mode (a run
+compiles only the one it needs). It never imports pandas; the pandas face validates and
 labels. The pieces are small so each can be tested alone:
 
 - :func:`order_nb`: one fill (slippage, fees, cash), the step every entry and exit goes through.
@@ -104,7 +106,10 @@ __all__ = [
     "last_real_nb",
     "order_nb",
     "simulate_1d_nb",
+    "simulate_kernel",
     "simulate_nb",
+    "simulate_per_ticker_nb",
+    "simulate_shared_cash_nb",
     "simulate_shared_nb",
     "stop_exit_nb",
     "ticker_groups_nb",
@@ -748,7 +753,6 @@ def compact_trades_nb(trades, taken):
     return out
 
 
-@jit
 def simulate_nb(
     open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
     sig_weight, params,
@@ -761,7 +765,28 @@ def simulate_nb(
     marked at each close; ``position`` ``[n_sessions, n_tickers]`` signed units held at each
     close; ``status`` int8, one :data:`SignalStatus` code per signal. See the module
     docstring for the semantics.
+
+    A plain function that calls the kernel of ``params.mode`` (:func:`simulate_kernel`), so
+    a run compiles only the kernel of its portfolio mode: a cold first run spends seconds
+    per kernel, and one kernel holding both modes compiled both.
     """
+    return simulate_kernel(params.mode)(
+        open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
+        sig_direction, sig_weight, params,
+    )  # fmt: skip
+
+
+def simulate_kernel(mode: int):
+    """The kernel :func:`simulate_nb` runs for portfolio mode ``mode`` (a ``CashMode``)."""
+    return simulate_shared_cash_nb if mode == CashMode.SHARED else simulate_per_ticker_nb
+
+
+@jit
+def _outputs_nb(
+    open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
+    sig_weight, params,
+):  # fmt: skip
+    """Check the inputs; the empty outputs ``(trades, taken, status, position)``."""
     check_inputs_nb(
         open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
         sig_direction, sig_weight, params,
@@ -772,21 +797,46 @@ def simulate_nb(
     taken = np.zeros(n_sig, dtype=np.bool_)
     status = np.full(n_sig, -1, dtype=np.int8)
     position = np.zeros((n, m))
-    if params.mode == CashMode.PER_TICKER:
-        equity = np.empty((n, m))
-        order, starts = ticker_groups_nb(sig_ticker, m)
-        for t in range(m):
-            simulate_1d_nb(
-                open_[:, t], high[:, t], low[:, t], close[:, t], real[:, t],
-                order[starts[t] : starts[t + 1]], sig_event, sig_entry, sig_exit,
-                sig_direction, sig_weight, params, t, trades, taken, status, equity[:, t],
-                position[:, t],
-            )  # fmt: skip
-    else:
-        equity = np.empty((n, 1))
-        simulate_shared_nb(
-            open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
-            sig_direction, sig_weight, params, trades, taken, status, equity[:, 0], position,
+    return trades, taken, status, position
+
+
+@jit
+def simulate_per_ticker_nb(
+    open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
+    sig_weight, params,
+):  # fmt: skip
+    """:func:`simulate_nb` for ``CashMode.PER_TICKER``: each ticker its own account
+    (:func:`simulate_1d_nb`); ``equity`` is ``[n_sessions, n_tickers]``."""
+    trades, taken, status, position = _outputs_nb(
+        open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
+        sig_direction, sig_weight, params,
+    )  # fmt: skip
+    n, m = close.shape
+    equity = np.empty((n, m))
+    order, starts = ticker_groups_nb(sig_ticker, m)
+    for t in range(m):
+        simulate_1d_nb(
+            open_[:, t], high[:, t], low[:, t], close[:, t], real[:, t],
+            order[starts[t] : starts[t + 1]], sig_event, sig_entry, sig_exit, sig_direction,
+            sig_weight, params, t, trades, taken, status, equity[:, t], position[:, t],
         )  # fmt: skip
-    out = compact_trades_nb(trades, taken)
-    return out, equity, position, status
+    return compact_trades_nb(trades, taken), equity, position, status
+
+
+@jit
+def simulate_shared_cash_nb(
+    open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
+    sig_weight, params,
+):  # fmt: skip
+    """:func:`simulate_nb` for ``CashMode.SHARED``: one account for all tickers
+    (:func:`simulate_shared_nb`); ``equity`` is ``[n_sessions, 1]``."""
+    trades, taken, status, position = _outputs_nb(
+        open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
+        sig_direction, sig_weight, params,
+    )  # fmt: skip
+    equity = np.empty((close.shape[0], 1))
+    simulate_shared_nb(
+        open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
+        sig_direction, sig_weight, params, trades, taken, status, equity[:, 0], position,
+    )  # fmt: skip
+    return compact_trades_nb(trades, taken), equity, position, status

@@ -16,6 +16,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +98,47 @@ def study_events(
     return study_for_events(config, market, events, bench=bench, bench_error=why)
 
 
+def _compile_aside(work: Callable[[], Any]) -> int | None:
+    """On a cold Numba cache, run ``work`` (the study) in a forked child while this process
+    runs the backtest, so the two cores compile the study's kernels and the backtest's at
+    the same time; returns the child's pid (None: warm cache, or no ``os.fork``).
+
+    The child's only lasting effect is the compiled kernels it writes to Numba's cache (one
+    temp file renamed per kernel); its result and output are dropped, and this process
+    computes the study itself after :func:`_join_aside`, loading what the child compiled.
+    """
+    from evbt.backtest import study_nb
+    from evbt.backtest.jit import is_cold
+
+    if not hasattr(os, "fork") or not is_cold(study_nb.event_ar_nb):
+        return None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    try:  # the child: silent, and never back into the caller's code
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (os._exit closes it)
+        work()
+    finally:
+        os._exit(0)
+
+
+def _join_aside(pid: int | None, *, stop: bool = False) -> None:
+    """Wait for the :func:`_compile_aside` child; with ``stop`` (this process is leaving
+    with an exception, so its kernels are not needed), end it first."""
+    if pid is None:
+        return
+    if stop:
+        import signal
+
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+
+
 def _config_arg(config: Any, **counts: Any) -> Config:
     """``config`` as a Config: a Config is taken as it is, a path (str or PathLike) to a
     TOML file is loaded; anything else is an InputError, as are ``counts`` (workers,
@@ -149,8 +191,22 @@ def run(
     market = load_market(
         config, _with_benchmark(tickers, config.data.benchmark), prices_path=prices_path
     )
-    t = backtest_tables(config, market, signals, catalog)
     do_study = config.study.enabled if study is None else study
+    if do_study:
+        from evbt.backtest.study_run import study_for_events
+
+        bench, why = _study_benchmark(config, market, None)
+
+        def run_study() -> Any:
+            return study_for_events(config, market, signals.table, bench=bench, bench_error=why)
+
+    aside = _compile_aside(run_study) if do_study else None
+    try:
+        t = backtest_tables(config, market, signals, catalog)
+    except BaseException:
+        _join_aside(aside, stop=True)
+        raise
+    _join_aside(aside)
     result = BacktestResult(
         config=config,
         signals=signals,
@@ -161,7 +217,7 @@ def run(
         pnl_by_event=t.pnl_by_event,
         skipped=t.skipped,
         manifest={},
-        study=study_events(config, market, signals.table) if do_study else None,
+        study=run_study() if do_study else None,
         benchmark=t.benchmark,
         market=t.market,
         arrays=t.arrays,

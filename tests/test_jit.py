@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from evbt.backtest.jit import COMPILE_SECONDS, gate
@@ -61,7 +62,8 @@ def test_every_kernel_compiles_one_signature(tmp_path):
     assert p.returncode == 0, p.stderr
     sigs = json.loads(p.stdout.strip().splitlines()[-1])
     # the commands reach the kernels of every family (a walk that found none proves nothing)
-    for kernel in ("nb.simulate_nb", "study_nb.event_ar_nb", "sweep_nb.sweep_nb"):
+    kernels = ("nb.simulate_per_ticker_nb", "nb.simulate_shared_cash_nb", "study_nb.event_ar_nb")
+    for kernel in (*kernels, "sweep_nb.sweep_nb"):
         assert sigs[kernel], f"{kernel} was never called"
     many = {k: v for k, v in sigs.items() if len(v) > 1}
     assert many == {}, json.dumps(many, indent=1)
@@ -159,3 +161,79 @@ def test_evbt_compile_notice_0_silences_the_line(monkeypatch, capsys, setting):
     jit.say_if_compiling(["sweep"], [object()])  # once per process
     err = capsys.readouterr().err.splitlines()
     assert len(err) == (0 if setting == "0" else 1), err
+
+
+def test_a_run_compiles_only_the_kernel_of_its_portfolio_mode():
+    # a kernel holding both modes compiled both on a first run (4 s of the shared-cash
+    # batch code for a per-ticker backtest); simulate_nb now picks one kernel per mode
+    code = (
+        "import evbt\nfrom evbt.backtest import nb\n"
+        "evbt.run('examples/launch_shock.toml', study=False)\n"
+        "print(len(nb.simulate_per_ticker_nb.signatures), "
+        "len(nb.simulate_shared_cash_nb.signatures))\n"
+    )
+    p = _run(code)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split()[-2:] == ["1", "0"]
+
+
+# ------------------------------------------------- the study compiles beside the backtest
+def test_compile_aside_runs_the_work_in_a_silent_child(monkeypatch, tmp_path, capfd):
+    from evbt import api
+    from evbt.backtest import jit
+
+    monkeypatch.setattr(jit, "is_cold", lambda kernel: True)  # as on a cold cache
+    mark = tmp_path / "child_pid"
+
+    def work():
+        print("from the child")  # a child's output would repeat the parent's
+        mark.write_text(str(os.getpid()))
+
+    pid = api._compile_aside(work)
+    assert pid is not None
+    api._join_aside(pid)
+    assert int(mark.read_text()) == pid != os.getpid()
+    assert "from the child" not in capfd.readouterr().out
+    with pytest.raises(ChildProcessError):  # waited for: reaped, nothing left
+        os.waitpid(pid, 0)
+
+
+def test_compile_aside_does_nothing_on_a_warm_cache(monkeypatch):
+    from evbt import api
+    from evbt.backtest import jit
+
+    monkeypatch.setattr(jit, "is_cold", lambda kernel: False)
+    assert api._compile_aside(lambda: None) is None
+
+
+def test_join_aside_with_stop_ends_a_child_still_working(monkeypatch):
+    import signal
+    import time
+
+    from evbt import api
+    from evbt.backtest import jit
+
+    monkeypatch.setattr(jit, "is_cold", lambda kernel: True)
+    pid = api._compile_aside(lambda: time.sleep(600))
+    assert pid is not None
+    monkeypatch.setattr(os, "waitpid", lambda p, o, real=os.waitpid: seen.append(real(p, o)))
+    seen: list[tuple[int, int]] = []
+    api._join_aside(pid, stop=True)
+    assert os.WIFSIGNALED(seen[0][1]) and os.WTERMSIG(seen[0][1]) == signal.SIGKILL
+
+
+def test_a_run_with_the_study_compiled_aside_gives_the_same_tables(monkeypatch):
+    # force the child (as on a cold cache) on a warm one: the parent's tables must not change
+    import evbt
+    from evbt.backtest import jit
+
+    cfg = ROOT / "examples" / "launch_shock.toml"
+    plain = evbt.run(cfg)
+    monkeypatch.setattr(jit, "is_cold", lambda kernel: True)
+    monkeypatch.setattr(jit, "_told", True)  # no compile line
+    aside = evbt.run(cfg)
+    for name in ("trades", "equity", "metrics"):
+        pd.testing.assert_frame_equal(getattr(aside, name), getattr(plain, name))
+    for name in ("panel", "summary", "events"):
+        pd.testing.assert_frame_equal(getattr(aside.study, name), getattr(plain.study, name))
+    assert (aside.study.skipped, aside.study.notes) == (plain.study.skipped, plain.study.notes)
