@@ -285,6 +285,13 @@ def test_uniform_ranks_match_scipy_rankdata(seed, n_cols, ties, p_nan):
         np.testing.assert_allclose(got[i], want, rtol=1e-15)
 
 
+def test_uniform_ranks_skip_infinities_where_numpy_sorts_them():
+    """The kernel takes NumPy's order: -inf sorts first, +inf and NaN last; none is ranked."""
+    x = np.array([[np.inf, 2.0, np.nan, -np.inf, 2.0, -1.0, np.nan]])
+    want = np.array([[np.nan, 2.5, np.nan, np.nan, 2.5, 1.0, np.nan]]) / 4
+    np.testing.assert_array_equal(uniform_ranks(x), want)
+
+
 @HYP
 @given(seed=SEEDS, n=st.integers(0, 40), width=st.integers(0, 20))
 def test_overlap_flags_match_brute_force(seed, n, width):
@@ -501,6 +508,15 @@ def test_percentile_ci_matches_numpy_quantile(seed, n_draws, p_nan):
                 continue
             want = np.quantile(x, [0.025, 0.975])
             np.testing.assert_allclose([lo[g, w], hi[g, w]], want, rtol=1e-14, atol=1e-15)
+
+
+def test_percentile_ci_ignores_infinities_where_numpy_sorts_them():
+    """The kernel reads draws sorted by NumPy (-inf first, +inf then NaN last) and uses
+    the finite ones only."""
+    x = np.array([0.3, -np.inf, np.nan, 0.1, np.inf, -0.2, 0.5])
+    lo, hi = nb.percentile_ci_nb(np.sort(x)[None, :, None], 0.5)
+    want = np.quantile(x[np.isfinite(x)], [0.25, 0.75])
+    np.testing.assert_array_equal([lo[0, 0], hi[0, 0]], want)
 
 
 # --------------------------------------------------------------------------------------
