@@ -323,11 +323,15 @@ def study_arrays(
     n_grp = grp_ptr.shape[0] - 1
     say_if_compiling(["event-study"], [nb.event_ar_nb, nb.group_tests_nb, nb.placebo_car_nb])
 
-    excl, n_excl = nb.est_exclusion_nb(col, pos, lo, hi, estimation, gap)
+    # The kernels do not sort (Numba compiles its own sorts for each kernel, seconds each):
+    # NumPy sorts here and the kernels take the sorted keys or the order.
+    key, span = nb.ticker_pos_key_nb(col, pos)
+    skey = np.sort(key)
+    excl, n_excl = nb.est_exclusion_nb(col, pos, skey, span, lo, hi, estimation, gap)
     ar, est_ar, status, alpha, beta, sigma2, n_est, xbar, sxx, frac_pos = nb.event_ar_nb(
         rets, bench, col, pos, lo, hi, estimation, gap, model, MIN_EST_OBS, excl
     )
-    overlap = nb.overlap_flags_nb(col, pos, hi - lo)
+    overlap = nb.overlap_flags_nb(col, pos, np.argsort(key, kind="stable"), hi - lo)
     inc = status == nb.STATUS_OK
     # thin: few estimation returns, or a missing one (days left out for earlier events are
     # not missing)
@@ -360,7 +364,8 @@ def study_arrays(
     )
     n_par = 2 if model == nb.MODEL_MARKET_MODEL else 1
     dof = (n_est[inc_rows] - n_par).astype(np.float64)
-    ranks = nb.uniform_ranks_nb(np.concatenate([est_ar[inc_rows], ar[inc_rows]], axis=1))
+    ar_all = np.concatenate([est_ar[inc_rows], ar[inc_rows]], axis=1)
+    ranks = nb.uniform_ranks_nb(ar_all, np.argsort(ar_all, axis=1))
     n, caar, t_cs, patell, bmp, corrado, gsign = nb.group_tests_nb(
         car_i, scar_i, dof, ranks, frac_pos[inc_rows], g_ptr, g_idx, win_a, win_b, estimation
     )
@@ -370,9 +375,11 @@ def study_arrays(
         [np.unique(cl_inc[g_idx[g_ptr[g] : g_ptr[g + 1]]]).size for g in range(n_grp)],
         dtype=np.int64,
     )
-    rbar, n_shared = nb.shared_date_rbar_nb(
-        est_ar[inc_rows], pos[inc_rows], g_ptr, g_idx, MIN_EST_OBS
-    )
+    # Each group's rows in the stable order of their day 0 (lexsort is stable, and the
+    # groups are contiguous in g_idx): the order rbar sums the pair correlations in.
+    pos_i = pos[inc_rows]
+    day0_idx = g_idx[np.lexsort((pos_i[g_idx], grp_of[keep]))]
+    rbar, n_shared = nb.shared_date_rbar_nb(est_ar[inc_rows], pos_i, g_ptr, day0_idx, MIN_EST_OBS)
     bmp_kp, patell_kp = nb.kp_adjust_nb(n, rbar, bmp, patell)
 
     # Independent random streams, so changing one resample count leaves the other's draws.
@@ -387,7 +394,7 @@ def study_arrays(
         width = max(int(np.diff(cl_ptr).max()), 1)
         u = np.random.default_rng(boot_ss).random((bootstrap, width))
         draws = nb.bootstrap_caar_nb(cl_ptr, cl_sum, cl_cnt, u)
-        boot_lo, boot_hi = nb.percentile_ci_nb(draws, CI_LEVEL)
+        boot_lo, boot_hi = nb.percentile_ci_nb(np.sort(draws, axis=1), CI_LEVEL)
         # One event resampled is always itself: a zero-width interval that means nothing.
         boot_lo[n_events < MIN_BOOT_EVENTS] = np.nan
         boot_hi[n_events < MIN_BOOT_EVENTS] = np.nan
@@ -434,7 +441,7 @@ def study_arrays(
         beta=beta,
         sigma2=sigma2,
         overlap=overlap & inc,
-        est_overlap=nb.est_overlap_flags_nb(col, pos, lo, hi, estimation, gap) & inc,
+        est_overlap=nb.est_overlap_flags_nb(col, pos, skey, span, lo, hi, estimation, gap) & inc,
         n_est_excl=n_excl,
         thin=thin,
         ar=ar,

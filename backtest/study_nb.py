@@ -15,6 +15,8 @@ Conventions shared by every kernel here:
   ``grp_idx[grp_ptr[g]:grp_ptr[g + 1]]``.
 - Random numbers are drawn by the caller and passed in as uniforms in [0, 1), so every
   kernel is deterministic and runs identically with ``NUMBA_DISABLE_JIT=1``.
+- Kernels do not sort: the caller sorts with NumPy and passes sorted values or an order
+  (Numba compiles its own sort implementations for each kernel, seconds each).
 - Sums are explicit loops in a fixed order (never ``np.sum``, whose pairwise order differs
   between NumPy and Numba), and every division is guarded, so the pure-Python run (where a
   float division by zero would raise) matches the compiled one bit for bit.
@@ -243,11 +245,16 @@ def car_nb(ar, bench_ev, sigma2, n_est, xbar, sxx, model, win_a, win_b):
 
 
 @jit
-def uniform_ranks_nb(x):
+def uniform_ranks_nb(x, order):
     """Per row, ranks of the finite entries divided by (their count + 1); NaN elsewhere.
 
     Ties get the average rank. This is the Corrado & Zivney (1992) standardized rank
     ``U_it = K_it / (M_i + 1)``, uniform on (0, 1) with mean 1/2 under the null.
+
+    ``order``: each row's column indices by ascending value, NumPy's ``argsort`` along
+    axis 1 (the caller sorts with NumPy: Numba's own sort takes seconds to compile). NaN
+    sort last and -inf first, so the finite entries come in ascending order; the order of
+    tied values does not change their average rank.
     """
     n_rows, n_cols = x.shape
     out = np.full((n_rows, n_cols), np.nan)
@@ -255,22 +262,22 @@ def uniform_ranks_nb(x):
     where = np.empty(n_cols, dtype=np.int64)
     for i in range(n_rows):
         m = 0
-        for j in range(n_cols):
+        for q in range(n_cols):
+            j = order[i, q]
             if np.isfinite(x[i, j]):
                 vals[m] = x[i, j]
                 where[m] = j
                 m += 1
         if m == 0:
             continue
-        order = np.argsort(vals[:m])
         k = 0
         while k < m:
             k2 = k
-            while k2 + 1 < m and vals[order[k2 + 1]] == vals[order[k]]:
+            while k2 + 1 < m and vals[k2 + 1] == vals[k]:
                 k2 += 1
             rank = 0.5 * (k + k2) + 1.0  # average of 1-based ranks k+1 .. k2+1
             for q in range(k, k2 + 1):
-                out[i, where[order[q]]] = rank / (m + 1.0)
+                out[i, where[q]] = rank / (m + 1.0)
             k = k2 + 1
     return out
 
@@ -278,7 +285,11 @@ def uniform_ranks_nb(x):
 @jit
 def ticker_pos_key_nb(col, pos):
     """One int64 key per event row that sorts by ticker, then by session position, and the
-    span (max position + 1) that separates tickers in the key."""
+    span (max position + 1) that separates tickers in the key.
+
+    The caller sorts the key with NumPy for :func:`overlap_flags_nb`,
+    :func:`est_overlap_flags_nb` and :func:`est_exclusion_nb`.
+    """
     n = col.shape[0]
     span = 0
     for i in range(n):
@@ -292,18 +303,20 @@ def ticker_pos_key_nb(col, pos):
 
 
 @jit
-def overlap_flags_nb(col, pos, width):
+def overlap_flags_nb(col, pos, order, width):
     """True for each event row whose window intersects another row's on the same ticker.
 
     Two windows ``[p + lo, p + hi]`` of the same length intersect iff
     ``|p1 - p2| <= width`` with ``width = hi - lo``.
+
+    ``order``: the rows by ticker, then by day 0: the stable ``argsort`` of the key from
+    :func:`ticker_pos_key_nb` (the caller sorts with NumPy: Numba's own sort takes seconds
+    to compile).
     """
     n = col.shape[0]
     flags = np.zeros(n, dtype=np.bool_)
     if n < 2:
         return flags
-    key, _ = ticker_pos_key_nb(col, pos)
-    order = np.argsort(key, kind="mergesort")
     for q in range(n - 1):
         i = order[q]
         j = order[q + 1]
@@ -314,20 +327,21 @@ def overlap_flags_nb(col, pos, width):
 
 
 @jit
-def est_overlap_flags_nb(col, pos, lo, hi, est_len, gap):
+def est_overlap_flags_nb(col, pos, skey, span, lo, hi, est_len, gap):
     """True for each event row whose estimation window holds part of the event window of
     another row on the same ticker (so an event effect there would bias alpha and beta).
 
     The event window ``[q + lo, q + hi]`` of a row at ``q`` meets the estimation window
     ``[p + lo - gap - est_len, p + lo - gap - 1]`` of a row at ``p`` iff
     ``p - gap - est_len - (hi - lo) <= q <= p - gap - 1``.
+
+    ``skey``, ``span``: the key and span from :func:`ticker_pos_key_nb`, the key sorted
+    ascending (the caller sorts with NumPy: Numba's own sort takes seconds to compile).
     """
     n = col.shape[0]
     flags = np.zeros(n, dtype=np.bool_)
     if n < 2:
         return flags
-    key, span = ticker_pos_key_nb(col, pos)
-    skey = np.sort(key)
     for i in range(n):
         q_hi = pos[i] - gap - 1
         q_lo = max(pos[i] - gap - est_len - (hi - lo), 0)
@@ -340,7 +354,7 @@ def est_overlap_flags_nb(col, pos, lo, hi, est_len, gap):
 
 
 @jit
-def est_exclusion_nb(col, pos, lo, hi, est_len, gap):
+def est_exclusion_nb(col, pos, skey, span, lo, hi, est_len, gap):
     """The estimation days each event row leaves out: those inside the event window of an
     earlier row on the same ticker (event-study practice: an estimation window measures
     normal returns, and an event window is not normal).
@@ -350,14 +364,15 @@ def est_exclusion_nb(col, pos, lo, hi, est_len, gap):
     of another row of the same ticker. Only earlier rows can qualify: the estimation window
     ends before the row's own event window starts. Returns ``(excl, n_excl)``, ``n_excl``
     the count per row.
+
+    ``skey``, ``span``: the key and span from :func:`ticker_pos_key_nb`, the key sorted
+    ascending (the caller sorts with NumPy: Numba's own sort takes seconds to compile).
     """
     n = col.shape[0]
     excl = np.zeros((n, est_len), dtype=np.bool_)
     n_excl = np.zeros(n, dtype=np.int64)
     if n < 2:
         return excl, n_excl
-    key, span = ticker_pos_key_nb(col, pos)
-    skey = np.sort(key)
     for i in range(n):
         e0 = pos[i] + lo - gap - est_len
         # rows whose event window [q + lo, q + hi] meets [e0, e0 + est_len - 1]
@@ -504,7 +519,7 @@ def group_tests_nb(car, scar, dof, ranks, frac_pos, grp_ptr, grp_idx, win_a, win
 
 
 @jit
-def shared_date_rbar_nb(est_ar, pos, grp_ptr, grp_idx, min_obs):
+def shared_date_rbar_nb(est_ar, pos, grp_ptr, day0_idx, min_obs):
     """Kolari & Pynnonen (2010): mean cross-correlation of abnormal returns per group.
 
     Rows whose day 0 is the same session (``pos`` equal) share their estimation window
@@ -525,6 +540,10 @@ def shared_date_rbar_nb(est_ar, pos, grp_ptr, grp_idx, min_obs):
     Returns ``(rbar, n_shared)`` per group: ``n_shared`` counts rows that share their day 0
     with another row of the group (0: no clustering, ``rbar = 0``). ``rbar`` is NaN for
     groups with fewer than two rows.
+
+    ``day0_idx``: the groups' rows (CSR with ``grp_ptr``), each group's rows in the stable
+    order of their day 0 ``pos`` (the caller sorts with NumPy, ``kind="stable"``: Numba's
+    own sort takes seconds to compile). Pair correlations are summed in this order.
     """
     n_grp = grp_ptr.shape[0] - 1
     rbar = np.full(n_grp, np.nan)
@@ -535,23 +554,19 @@ def shared_date_rbar_nb(est_ar, pos, grp_ptr, grp_idx, min_obs):
         n = stop - start
         if n < 2:
             continue
-        members = grp_idx[start:stop]
-        keys = np.empty(n, dtype=np.int64)
-        for q in range(n):
-            keys[q] = pos[members[q]]
-        order = np.argsort(keys, kind="mergesort")
+        members = day0_idx[start:stop]
         total = 0.0
         a = 0
         while a < n:  # one block of rows with the same day 0 at a time
             b = a
-            while b + 1 < n and keys[order[b + 1]] == keys[order[a]]:
+            while b + 1 < n and pos[members[b + 1]] == pos[members[a]]:
                 b += 1
             if b > a:
                 n_shared[g] += b - a + 1
                 for x in range(a, b + 1):
                     for y in range(x + 1, b + 1):
                         total += 2.0 * _pair_corr_nb(
-                            est_ar[members[order[x]]], est_ar[members[order[y]]], min_obs
+                            est_ar[members[x]], est_ar[members[y]], min_obs
                         )
             a = b + 1
         rbar[g] = total / (n * (n - 1.0))
@@ -719,10 +734,15 @@ def quantile_sorted_nb(xs, q):
 
 
 @jit
-def percentile_ci_nb(draws, level):
-    """Percentile interval ``[q(1 - level) / 2, q(1 + level) / 2]`` over axis 1 of
-    ``draws`` ``(n_groups, n_draws, n_windows)``, ignoring NaN. Returns ``(lo, hi)``."""
-    n_grp, n_draw, n_win = draws.shape
+def percentile_ci_nb(sdraws, level):
+    """Percentile interval ``[q(1 - level) / 2, q(1 + level) / 2]`` over axis 1 of the
+    draws ``(n_groups, n_draws, n_windows)``, ignoring NaN. Returns ``(lo, hi)``.
+
+    ``sdraws``: the draws sorted along axis 1 (the caller sorts with NumPy: Numba's own sort
+    takes seconds to compile). NaN sort last and -inf first, so the finite draws come in
+    ascending order.
+    """
+    n_grp, n_draw, n_win = sdraws.shape
     lo = np.full((n_grp, n_win), np.nan)
     hi = np.full((n_grp, n_win), np.nan)
     buf = np.empty(n_draw)
@@ -732,13 +752,13 @@ def percentile_ci_nb(draws, level):
         for w in range(n_win):
             m = 0
             for b in range(n_draw):
-                v = draws[g, b, w]
+                v = sdraws[g, b, w]
                 if np.isfinite(v):
                     buf[m] = v
                     m += 1
             if m == 0:
                 continue
-            xs = np.sort(buf[:m])
+            xs = buf[:m]
             lo[g, w] = quantile_sorted_nb(xs, q_lo)
             hi[g, w] = quantile_sorted_nb(xs, q_hi)
     return lo, hi

@@ -112,6 +112,18 @@ def csr(lists):
     return ptr, idx
 
 
+def sorted_key(col, pos):
+    """The ticker-position key sorted with NumPy, and its span, as study_arrays passes them
+    to est_exclusion_nb and est_overlap_flags_nb."""
+    key, span = nb.ticker_pos_key_nb(col, pos)
+    return np.sort(key), span
+
+
+def uniform_ranks(x):
+    """nb.uniform_ranks_nb with each row's order sorted by NumPy, as study_arrays does."""
+    return nb.uniform_ranks_nb(x, np.argsort(x, axis=1))
+
+
 def random_groups(rng, n_rows, n_groups):
     lists = [np.arange(n_rows)]
     for _ in range(n_groups - 1):
@@ -188,7 +200,7 @@ def test_event_ar_matches_reference(seed, lo, hi, est_len, gap, model, p_nan):
     col = rng.integers(0, n_tick, n_rows)
     pos = rng.integers(0, n_ses, n_rows)
     min_obs = 5
-    excl, n_excl = nb.est_exclusion_nb(col, pos, lo, hi, est_len, gap)
+    excl, n_excl = nb.est_exclusion_nb(col, pos, *sorted_key(col, pos), lo, hi, est_len, gap)
     out = nb.event_ar_nb(rets, m, col, pos, lo, hi, est_len, gap, model, min_obs, excl)
     ar, est_ar, status, alpha, beta, sigma2, n_est = out[:7]
     for i in range(n_rows):
@@ -264,13 +276,20 @@ def test_uniform_ranks_match_scipy_rankdata(seed, n_cols, ties, p_nan):
     if ties:
         x = np.round(x, 0)
     x[rng.random(x.shape) < p_nan] = np.nan
-    got = nb.uniform_ranks_nb(x)
+    got = uniform_ranks(x)
     for i in range(x.shape[0]):
         ok = np.isfinite(x[i])
         want = np.full(n_cols, np.nan)
         if ok.any():
             want[ok] = stats.rankdata(x[i, ok]) / (ok.sum() + 1)
         np.testing.assert_allclose(got[i], want, rtol=1e-15)
+
+
+def test_uniform_ranks_skip_infinities_where_numpy_sorts_them():
+    """The kernel takes NumPy's order: -inf sorts first, +inf and NaN last; none is ranked."""
+    x = np.array([[np.inf, 2.0, np.nan, -np.inf, 2.0, -1.0, np.nan]])
+    want = np.array([[np.nan, 2.5, np.nan, np.nan, 2.5, 1.0, np.nan]]) / 4
+    np.testing.assert_array_equal(uniform_ranks(x), want)
 
 
 @HYP
@@ -286,7 +305,8 @@ def test_overlap_flags_match_brute_force(seed, n, width):
         ],
         dtype=bool,
     )
-    np.testing.assert_array_equal(nb.overlap_flags_nb(col, pos, width), want)
+    order = np.argsort(nb.ticker_pos_key_nb(col, pos)[0], kind="stable")
+    np.testing.assert_array_equal(nb.overlap_flags_nb(col, pos, order, width), want)
 
 
 @HYP
@@ -305,7 +325,7 @@ def test_est_exclusion_matches_brute_force(seed, n, lo, hi, est_len, gap):
     rng = np.random.default_rng(seed)
     col = rng.integers(0, 3, n).astype(np.int64)
     pos = rng.integers(0, 200, n).astype(np.int64)
-    excl, n_excl = nb.est_exclusion_nb(col, pos, lo, hi, est_len, gap)
+    excl, n_excl = nb.est_exclusion_nb(col, pos, *sorted_key(col, pos), lo, hi, est_len, gap)
     want = np.zeros((n, est_len), dtype=bool)
     for i in range(n):
         e0 = pos[i] + lo - gap - est_len
@@ -317,7 +337,7 @@ def test_est_exclusion_matches_brute_force(seed, n, lo, hi, est_len, gap):
     np.testing.assert_array_equal(excl, want)
     np.testing.assert_array_equal(n_excl, want.sum(axis=1))
     inside = pos + lo - gap - est_len >= 0
-    flags = nb.est_overlap_flags_nb(col, pos, lo, hi, est_len, gap)
+    flags = nb.est_overlap_flags_nb(col, pos, *sorted_key(col, pos), lo, hi, est_len, gap)
     np.testing.assert_array_equal(flags[inside], n_excl[inside] > 0)
 
 
@@ -344,7 +364,8 @@ def test_est_overlap_flags_match_interval_intersection(seed, n, lo, hi, est_len,
         [any(j != i and col[j] == col[i] and meets(i, j) for j in range(n)) for i in range(n)],
         dtype=bool,
     )
-    np.testing.assert_array_equal(nb.est_overlap_flags_nb(col, pos, lo, hi, est_len, gap), want)
+    got = nb.est_overlap_flags_nb(col, pos, *sorted_key(col, pos), lo, hi, est_len, gap)
+    np.testing.assert_array_equal(got, want)
 
 
 # --------------------------------------------------------------------------------------
@@ -400,7 +421,7 @@ def test_group_tests_match_reference(seed, n_rows, n_groups, n_est_days, n_w, p_
     dof = rng.integers(8, 200, n_rows).astype(float)
     est = rng.normal(size=(n_rows, n_est_days))
     est[rng.random(est.shape) < p_nan] = np.nan
-    ranks = nb.uniform_ranks_nb(np.concatenate([est, rng.normal(0.2, 1, (n_rows, n_w))], axis=1))
+    ranks = uniform_ranks(np.concatenate([est, rng.normal(0.2, 1, (n_rows, n_w))], axis=1))
     frac_pos = rng.uniform(0.3, 0.7, n_rows)
     win_a = rng.integers(0, n_w, n_win)
     win_b = np.array([rng.integers(a, n_w) for a in win_a])
@@ -419,7 +440,7 @@ def test_group_tests_match_reference(seed, n_rows, n_groups, n_est_days, n_w, p_
 def test_generalized_sign_matches_binomial_normal_approximation():
     # 14 of 20 CARs positive, p_hat = 0.5: Z = (14 - 10) / sqrt(5) (Cowan 1992).
     car = np.where(np.arange(20) < 14, 0.01, -0.01)[:, None]
-    ranks = nb.uniform_ranks_nb(np.random.default_rng(0).normal(size=(20, 12)))
+    ranks = uniform_ranks(np.random.default_rng(0).normal(size=(20, 12)))
     ptr, idx = csr([np.arange(20)])
     out = nb.group_tests_nb(
         car,
@@ -477,7 +498,7 @@ def test_percentile_ci_matches_numpy_quantile(seed, n_draws, p_nan):
     rng = np.random.default_rng(seed)
     draws = rng.normal(size=(2, n_draws, 3))
     draws[rng.random(draws.shape) < p_nan] = np.nan
-    lo, hi = nb.percentile_ci_nb(draws, 0.95)
+    lo, hi = nb.percentile_ci_nb(np.sort(draws, axis=1), 0.95)
     for g in range(2):
         for w in range(3):
             x = draws[g, :, w]
@@ -487,6 +508,15 @@ def test_percentile_ci_matches_numpy_quantile(seed, n_draws, p_nan):
                 continue
             want = np.quantile(x, [0.025, 0.975])
             np.testing.assert_allclose([lo[g, w], hi[g, w]], want, rtol=1e-14, atol=1e-15)
+
+
+def test_percentile_ci_ignores_infinities_where_numpy_sorts_them():
+    """The kernel reads draws sorted by NumPy (-inf first, +inf then NaN last) and uses
+    the finite ones only."""
+    x = np.array([0.3, -np.inf, np.nan, 0.1, np.inf, -0.2, 0.5])
+    lo, hi = nb.percentile_ci_nb(np.sort(x)[None, :, None], 0.5)
+    want = np.quantile(x[np.isfinite(x)], [0.25, 0.75])
+    np.testing.assert_array_equal([lo[0, 0], hi[0, 0]], want)
 
 
 # --------------------------------------------------------------------------------------

@@ -171,8 +171,9 @@ def test_shared_date_rbar_matches_reference(seed, n_rows, n_days, p_nan):
     members.append(np.arange(n_rows))
     ptr = np.zeros(len(members) + 1, dtype=np.int64)
     ptr[1:] = np.cumsum([len(m) for m in members])
-    idx = np.concatenate(members).astype(np.int64)
-    rbar, shared = nb.shared_date_rbar_nb(est, pos.astype(np.int64), ptr, idx, 3)
+    # each group's rows in the stable order of their day 0, as study_arrays passes them
+    day0_idx = np.concatenate([m[np.argsort(pos[m], kind="stable")] for m in members])
+    rbar, shared = nb.shared_date_rbar_nb(est, pos.astype(np.int64), ptr, day0_idx, 3)
     for g, (want_r, want_s) in enumerate(ref_rbar(est, pos, members, 3)):
         assert shared[g] == want_s
         np.testing.assert_allclose(rbar[g], want_r, rtol=1e-9, atol=1e-12)
