@@ -15,43 +15,52 @@ reflect the news. The rule, stated once:
    included), the reaction session is that session; otherwise the next session.
 
 Offsets are counted in sessions, never calendar days.
+
+The table and the rule are computed in plain Python (datetime, bisect) by
+:mod:`evbt.data.calendar_core`, which ``evbt events list`` uses without pandas; this module is
+their pandas face (a DatetimeIndex of sessions, Timestamps).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import pickle
-import re
-import warnings
-import zoneinfo
-from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from evbt.data import calendar_core
+from evbt.data.calendar_core import (
+    CAL_START,
+    NY,
+    TIME_LABELS,
+    check_time,
+    check_tz,
+    nyse,
+)
 from evbt.errors import InputError
-from evbt.fsutil import atomic_writer
 
-if TYPE_CHECKING:
-    import exchange_calendars as xcals
-
-NY = zoneinfo.ZoneInfo("America/New_York")
-TIME_LABELS = ("pre_market", "intraday", "after_close", "unknown")
-_LABEL_NY_TIME = {
-    "pre_market": dt.time(9, 0),
-    "intraday": dt.time(12, 0),
-    "after_close": dt.time(16, 30),
-}
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-CAL_START = "2000-01-03"
-
-
-def _calendar_end() -> str:
-    """The calendar's last day: two years past today."""
-    return (pd.Timestamp.today().normalize() + pd.DateOffset(years=2)).strftime("%Y-%m-%d")
+__all__ = [
+    "CAL_START",
+    "NY",
+    "TIME_LABELS",
+    "Table",
+    "bounds",
+    "check_in_calendar",
+    "check_time",
+    "check_tz",
+    "info_instant",
+    "nyse",
+    "parse_asof",
+    "parse_day",
+    "reaction_session",
+    "session_of_instant",
+    "session_offset",
+    "session_positions",
+    "sessions",
+    "table",
+]
 
 
 class Table(NamedTuple):
@@ -72,85 +81,17 @@ class Table(NamedTuple):
 
 @functools.lru_cache(maxsize=1)
 def table() -> Table:
-    """The NYSE session table, read from the user cache folder (two arrays, a few
-    milliseconds) without importing exchange-calendars; built from :func:`nyse` and stored
-    when missing or unreadable. Same key as the calendar: its version and range."""
-    end = _calendar_end()
-    path = _calendar_cache_path(end, ".npz")
-    if path is not None:
-        with contextlib.suppress(Exception):  # any problem with the copy: rebuild it
-            with np.load(path, allow_pickle=False) as z:
-                days, closes = z["sessions"], z["closes"]
-            if days.dtype.kind == "M" and closes.dtype == np.int64 and len(days) == len(closes):
-                return Table(pd.DatetimeIndex(days), closes)
-    cal = nyse()
-    days = pd.DatetimeIndex(cal.sessions.to_numpy())  # no freq: the same index either way
-    # closes are tz-aware (UTC): their int64 nanoseconds, without a tz round trip through numpy
-    closes = pd.DatetimeIndex(cal.closes).tz_convert("UTC").as_unit("ns").asi8
-    out = Table(days, np.asarray(closes, dtype=np.int64))
-    if path is not None:
-        with contextlib.suppress(OSError, ValueError):  # a read-only cache is fine
-            path.parent.mkdir(parents=True, exist_ok=True)
-            for old in path.parent.glob("XNYS-*.npz"):
-                old.unlink(missing_ok=True)
-            with atomic_writer(path) as fh:
-                np.savez(fh, sessions=out.sessions.to_numpy(), closes=out.closes)
-    return out
+    """The NYSE session table (:func:`evbt.data.calendar_core.table`, read from the user
+    cache folder without importing exchange-calendars) as a DatetimeIndex and an int64 array."""
+    plain = calendar_core.table()
+    days = np.asarray(plain.days, dtype="datetime64[D]").astype("datetime64[ns]")
+    return Table(pd.DatetimeIndex(days), np.asarray(plain.closes, dtype=np.int64))
 
 
 def bounds() -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last NYSE session the calendar covers (tz-naive)."""
     t = table()
     return t.first, t.last
-
-
-@functools.lru_cache(maxsize=1)
-def nyse() -> xcals.ExchangeCalendar:
-    """The XNYS calendar from 2000 to two years past today (built once per process).
-
-    Building it from the holiday rules takes about half a second, so the built calendar is
-    kept in the user cache folder (platformdirs' user cache dir for evbt), keyed by the
-    exchange-calendars version and the range; a missing or unreadable copy is rebuilt.
-    """
-    import exchange_calendars as xcals
-
-    end = _calendar_end()
-    path = _calendar_cache_path(end)
-    if path is not None:
-        with contextlib.suppress(Exception):  # any problem with the copy: rebuild it
-            with path.open("rb") as fh:
-                cal = pickle.load(fh)
-            if isinstance(cal, xcals.ExchangeCalendar):
-                return cal
-    with warnings.catch_warnings():
-        # exchange-calendars 4.13 reads Series.values on tz-aware data while building the
-        # calendar, which pandas 3.1 flags (Pandas4Warning). Not ours and harmless here.
-        warnings.filterwarnings("ignore", category=pd.errors.Pandas4Warning)
-        cal = xcals.get_calendar("XNYS", start=CAL_START, end=end)
-    if path is not None:
-        with contextlib.suppress(OSError, pickle.PicklingError):  # a read-only cache is fine
-            path.parent.mkdir(parents=True, exist_ok=True)
-            for old in path.parent.glob("XNYS-*.pkl"):
-                old.unlink(missing_ok=True)
-            with atomic_writer(path) as fh:
-                pickle.dump(cal, fh, protocol=pickle.HIGHEST_PROTOCOL)
-    return cal
-
-
-def _calendar_cache_path(end: str, suffix: str = ".pkl") -> Path | None:
-    """Where the built calendar (``.pkl``) or its session table (``.npz``) is kept, or None
-    when no cache folder can be named. The key names the exchange-calendars version (read
-    from its metadata, without importing it) and the range."""
-    try:
-        import importlib.metadata
-
-        import platformdirs
-
-        root = platformdirs.user_cache_dir("evbt")
-        version = importlib.metadata.version("exchange-calendars")
-    except Exception:  # pragma: no cover - both are dependencies
-        return None
-    return Path(root) / "calendars" / f"XNYS-{version}-{CAL_START}-{end}{suffix}"
 
 
 def parse_day(value: object, what: str) -> pd.Timestamp | None:
@@ -218,62 +159,15 @@ def sessions(start: str | pd.Timestamp, end: str | pd.Timestamp) -> pd.DatetimeI
     return pd.DatetimeIndex(t.sessions[lo:hi], name="date")
 
 
-def check_tz(tz: str, *, where: str = "tz") -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(str(tz))
-    except (
-        zoneinfo.ZoneInfoNotFoundError,
-        ValueError,
-        OSError,
-    ):  # OSError: a folder such as 'America'
-        raise InputError(
-            f"{where}: unknown timezone {tz!r}: use an IANA name such as "
-            "America/New_York or Asia/Shanghai"
-        ) from None
-
-
-def check_time(time: str, *, where: str = "time") -> str:
-    t = str(time).strip()
-    if t in TIME_LABELS or _HHMM.match(t):
-        return t
-    raise InputError(
-        f"{where}: bad time {time!r}: write HH:MM (24h) or one of {', '.join(TIME_LABELS)}"
-    )
-
-
 def info_instant(date: str | dt.date, time: str, tz: str) -> pd.Timestamp:
     """The instant (New York time) at which the event counts as known to the market."""
-    day = pd.Timestamp(date).date()
-    t = check_time(time)
-    zone = check_tz(tz)
-    if t in _LABEL_NY_TIME:
-        return pd.Timestamp(dt.datetime.combine(day, _LABEL_NY_TIME[t], tzinfo=NY))
-    if t == "unknown":
-        end_local = dt.datetime.combine(day, dt.time(23, 59, 59), tzinfo=zone).astimezone(NY)
-        floor = dt.datetime.combine(end_local.date(), _LABEL_NY_TIME["after_close"], tzinfo=NY)
-        return pd.Timestamp(max(end_local, floor))
-    hh, mm = (int(x) for x in t.split(":"))
-    local = dt.datetime.combine(day, dt.time(hh, mm), tzinfo=zone)
-    return pd.Timestamp(local.astimezone(NY))
+    return pd.Timestamp(calendar_core.info_instant(pd.Timestamp(date).date(), time, tz))
 
 
 def session_of_instant(instant: pd.Timestamp) -> pd.Timestamp:
     """First session whose close comes after ``instant`` (tz-aware)."""
-    t = table()
     ny = instant.tz_convert(NY) if instant.tzinfo else instant.tz_localize(NY)
-    day = pd.Timestamp(ny.date())
-    if day < t.first or day > t.last:
-        raise InputError(
-            f"date {day:%Y-%m-%d} is outside the NYSE calendar "
-            f"({t.first:%Y-%m-%d} to {t.last:%Y-%m-%d}): "
-            "use a date inside that range"
-        )
-    i = int(t.sessions.searchsorted(day, "left"))  # day's session, else the next one
-    if t.sessions[i] == day and ny.value >= t.closes[i]:  # closed before the news
-        i += 1
-    if i >= len(t.sessions):  # after the last close: exchange-calendars' own error
-        return nyse().next_session(day)
-    return t.sessions[i]
+    return table().sessions[calendar_core.session_index(ny.date(), ny.value)]
 
 
 def reaction_session(

@@ -26,11 +26,14 @@ before it, minus expected rows that a known row supersedes.
 (:func:`data.calendar.reaction_session` of ``date``/``time``/``tz``; of ``window_start``
 for an expected row; NaT outside the calendar).
 
-The catalog lives in four modules; this one holds the queries and re-exports the rest:
-:mod:`evbt.data.catalog_schema` (columns, vocabularies, row checks, :func:`split_list` and
-:func:`match_lists`, the one list splitter and tag/ticker filter), :mod:`evbt.data.catalog_io`
-(reading, validating, the user catalog overlay, adding rows atomically) and
-:mod:`evbt.data.earnings_refresh` (report dates from yfinance).
+The catalog lives in five modules; this one holds the queries on tables and re-exports the
+rest: :mod:`evbt.data.catalog_schema` (columns, vocabularies, row checks, the computed
+columns, :func:`split_list` and :func:`match_lists`, the one list splitter and tag/ticker
+filter), :mod:`evbt.data.catalog_io` (reading, validating, the user catalog overlay, adding
+rows atomically), :mod:`evbt.data.catalog_rows` (the rules of :func:`as_of` and
+:func:`select`, on rows) and :mod:`evbt.data.earnings_refresh` (report dates from yfinance).
+Reading, checking and the query rules need no pandas (``evbt events list`` prints the plain
+rows of :func:`~evbt.data.catalog_io.load_rows`); the functions here apply them to tables.
 
 Every check raises :class:`~evbt.errors.InputError` with one line:
 ``FILE: line N, column COL: what is wrong: how to fix it`` (header = line 1).
@@ -38,8 +41,7 @@ Every check raises :class:`~evbt.errors.InputError` with one line:
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -53,8 +55,8 @@ from evbt.data.catalog_io import (
     user_catalog_path,
     validate_catalog,
 )
+from evbt.data.catalog_rows import known_on, parse_day, selector
 from evbt.data.catalog_schema import (
-    _DATE,
     COLUMNS,
     COMPUTED,
     CONFIDENCES,
@@ -63,11 +65,7 @@ from evbt.data.catalog_schema import (
     KINDS,
     NEAR_REPORT_DAYS,
     STATUSES,
-    _choices,
-    _end,
-    _hint,
     _session,
-    _start,
     calendar_range,
     default_known_at,
     match_lists,
@@ -111,14 +109,7 @@ __all__ = [
 
 def _day(value: Any, what: str) -> pd.Timestamp:
     if isinstance(value, str):
-        if not _DATE.match(value.strip()):
-            raise InputError(f"{what}: bad date {value!r}: write YYYY-MM-DD, e.g. 2026-02-10")
-        try:
-            return pd.Timestamp(dt.date.fromisoformat(value.strip()))
-        except ValueError:
-            raise InputError(
-                f"{what}: bad date {value!r} (no such day): write a real date as YYYY-MM-DD"
-            ) from None
+        return pd.Timestamp(parse_day(value, what))
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError):
@@ -138,46 +129,16 @@ def _loaded(catalog: pd.DataFrame) -> pd.DataFrame:
     return catalog
 
 
-def _sorted(df: pd.DataFrame) -> pd.DataFrame:
-    key = pd.DataFrame({"k": _start(df), "id": df["id"]}, index=df.index)
-    order = key.sort_values(["k", "id"], kind="mergesort").index
-    return df.loc[order]
-
-
 def as_of(catalog: pd.DataFrame, date: Any) -> pd.DataFrame:
     """The catalog as the market knew it on ``date`` (rows known on or before it).
 
     An expected row is hidden once a row superseding it is known. Sorted by event day
     then id, index reset; rows not yet known play no part, so adding, removing or
-    changing them never changes the result.
+    changing them never changes the result (the rule: :func:`evbt.data.catalog_rows.known_on`).
     """
     cat = _loaded(catalog)
     day = _day(date, "as-of date")
-    known = cat[cat["known_at"] <= day]
-    resolved = set(known.loc[known["supersedes"] != "", "supersedes"])
-    keep = ~(known["id"].isin(resolved) & (known["status"] == "expected"))
-    return _sorted(known[keep]).reset_index(drop=True)
-
-
-def _as_list(value: str | Iterable[str] | None) -> list[str] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [value]
-    out = [str(v) for v in value]
-    return out or None
-
-
-def _vocab(values: list[str], choices: Sequence[str], what: str) -> list[str]:
-    out = []
-    for v in values:
-        low = v.strip().lower()
-        if low not in choices:
-            raise InputError(
-                f"{what}: unknown value {v!r}: {_hint(low, choices)}use one of {_choices(choices)}"
-            )
-        out.append(low)
-    return out
+    return cat.iloc[known_on(cat.to_dict("records"), day)].reset_index(drop=True)
 
 
 def select(
@@ -199,39 +160,28 @@ def select(
     ``kind``, ``org``, ``tag``, ``status`` and ``confidence`` are case-insensitive; ``tag``
     matches a row carrying any of the tags, ``tags_all`` one carrying all of them (the
     strategy ``select`` has the same two: ``tags_any`` and ``tags``), ``ticker`` one naming
-    any of the tickers (all through :func:`~evbt.data.catalog_schema.match_lists`); ``since``/``until`` keep rows whose date (or
-    window, for expected rows) overlaps ``[since, until]`` (``since`` after ``until`` is an
-    error: the range would be empty).
+    any of the tickers (all through :func:`~evbt.data.catalog_schema.match_lists`'s rule);
+    ``since``/``until`` keep rows whose date (or window, for expected rows) overlaps
+    ``[since, until]`` (``since`` after ``until`` is an error: the range would be empty).
+    The rule: :func:`evbt.data.catalog_rows.selector`.
     """
     if not isinstance(catalog, pd.DataFrame) or any(c not in catalog.columns for c in COLUMNS):
         raise InputError("catalog: not a catalog table: pass the result of load_catalog()")
-    mask = pd.Series(True, index=catalog.index)
-    if (kinds := _as_list(kind)) is not None:
-        mask &= catalog["kind"].str.lower().isin(_vocab(kinds, KINDS, "kind"))
-    if (sts := _as_list(status)) is not None:
-        mask &= catalog["status"].str.lower().isin(_vocab(sts, STATUSES, "status"))
-    if (confs := _as_list(confidence)) is not None:
-        mask &= catalog["confidence"].str.lower().isin(_vocab(confs, CONFIDENCES, "confidence"))
-    if (orgs := _as_list(org)) is not None:
-        mask &= catalog["org"].str.lower().isin([o.strip().lower() for o in orgs])
-    tags_any, tags_every = _as_list(tag), _as_list(tags_all)
-    if tags_any is not None or tags_every is not None:
-        mask &= match_lists(catalog["tags"], all_of=tags_every or (), any_of=tags_any or ())
-    if (tks := _as_list(ticker)) is not None:
-        mask &= match_lists(catalog["tickers"], any_of=tks)
-    if (wanted := _as_list(ids)) is not None:
-        mask &= catalog["id"].isin([i.strip() for i in wanted])
-    lo = _day(since, "since") if since is not None else None
-    hi = _day(until, "until") if until is not None else None
-    if lo is not None and hi is not None and lo > hi:
-        raise InputError(
-            f"since {lo:%Y-%m-%d} is after until {hi:%Y-%m-%d}: the range is empty; swap them"
-        )
-    if lo is not None:
-        mask &= _end(catalog) >= lo
-    if hi is not None:
-        mask &= _start(catalog) <= hi
-    return catalog[mask]
+    keep = selector(
+        kind=kind,
+        org=org,
+        tag=tag,
+        tags_all=tags_all,
+        ticker=ticker,
+        ids=ids,
+        status=status,
+        confidence=confidence,
+        since=since,
+        until=until,
+        day=_day,
+    )
+    mask = [keep(r) for r in catalog.to_dict("records")]
+    return catalog[pd.Series(mask, index=catalog.index, dtype=bool)]
 
 
 MAX_HORIZON = 2520  # sessions (about ten years)

@@ -2,6 +2,10 @@
 
 The bundled catalog (:data:`DEFAULT_CATALOG`) ships with the package; a user catalog
 (:func:`user_catalog_path`) overlays it (see :func:`load_catalog`).
+
+Reading and checking need no pandas: :func:`load_rows` gives the checked rows as plain
+dicts (``evbt events list`` prints them), and :func:`load_catalog` builds its table from the
+same rows.
 """
 
 from __future__ import annotations
@@ -13,10 +17,7 @@ import io
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from evbt.data.catalog_schema import (
     COLUMNS,
@@ -25,18 +26,25 @@ from evbt.data.catalog_schema import (
     Location,
     _check,
     _check_header,
+    _check_rows,
     _err,
     _fill,
+    _frame,
     _hint,
     _Raw,
     _with_computed,
 )
 from evbt.errors import InputError
-from evbt.fsutil import atomic_writer
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _cell(value: Any) -> str:
     """A typed cell (Timestamp, bool, list, NaN) back to its CSV text."""
+    import numpy as np
+    import pandas as pd
+
     if value is None:
         return ""
     if isinstance(value, bool | np.bool_):
@@ -127,6 +135,18 @@ def _read_raw(path: str | os.PathLike[str]) -> _Raw:
 # ---------------------------------------------------------------- public: load and validate
 
 
+def _raw(source: pd.DataFrame | str | os.PathLike[str] | None) -> _Raw:
+    """The catalog's cells: the overlay (None), a file, or a table."""
+    if source is None:
+        return _overlay_raw()
+    if not isinstance(source, str | os.PathLike):
+        import pandas as pd  # only a table needs it
+
+        if isinstance(source, pd.DataFrame):
+            return _raw_from_frame(source)
+    return _read_raw(source)
+
+
 def validate_catalog(
     df_or_path: pd.DataFrame | str | os.PathLike[str] | None = None,
 ) -> pd.DataFrame:
@@ -136,11 +156,14 @@ def validate_catalog(
     ("" when empty), tags and tickers are ``;``-joined. Raises :class:`InputError` with one
     line naming the file, line (header = 1; for a table: row position + 2), column and fix.
     """
-    if isinstance(df_or_path, pd.DataFrame):
-        return _check(_raw_from_frame(df_or_path))
-    if df_or_path is None:
-        return _check(_overlay_raw())
-    return _check(_read_raw(df_or_path))
+    return _check(_raw(df_or_path))
+
+
+def load_rows(path: str | os.PathLike[str] | pd.DataFrame | None = None) -> list[dict[str, Any]]:
+    """The validated catalog as plain rows, with ``reaction_session`` and ``known_at``: one
+    dict per row (keys :data:`COLUMNS` then the computed columns; dates ``datetime.date``
+    or None), in :func:`load_catalog`'s order. Reads and checks without pandas."""
+    return _with_computed(_check_rows(_raw(path)))
 
 
 def load_catalog(path: str | os.PathLike[str] | pd.DataFrame | None = None) -> pd.DataFrame:
@@ -148,8 +171,10 @@ def load_catalog(path: str | os.PathLike[str] | pd.DataFrame | None = None) -> p
 
     ``path`` None: the bundled catalog overlaid by the user catalog
     (:func:`user_catalog_path`) when that file exists; a file or table: that alone.
+    The table of :func:`load_rows`.
     """
-    return _with_computed(validate_catalog(path))
+    raw = _raw(path)
+    return _frame(_with_computed(_check_rows(raw)), raw.origin, (*COLUMNS, *COMPUTED))
 
 
 # ---------------------------------------------------------------- the user catalog
@@ -181,7 +206,7 @@ def _overlay_raw() -> _Raw:
             )
         return bundled
     mine = _read_raw(user)
-    _check(mine)
+    _check_rows(mine)
     ids = {rec["id"] for _, rec in mine.rows}
 
     def at(raw: _Raw, where: Location) -> Location:
@@ -220,6 +245,7 @@ def _record(row: Mapping[str, Any], origin: str, label: str) -> dict[str, str]:
 
 def _write(path: Path, header: Sequence[str], records: list[dict[str, str]]) -> None:
     """Write ``records`` sorted (event day, id) through a temp file and ``os.replace``."""
+    from evbt.fsutil import atomic_writer
 
     def key(r: dict[str, str]) -> tuple[str, str]:
         return (r["date"] or r["window_start"], r["id"])
@@ -242,7 +268,7 @@ def add_events(
     p = user_catalog_path() if user else Path(path)  # type: ignore[arg-type]
     # the user file is created on the first add
     raw = _Raw(str(p), list(COLUMNS), 1) if user and not p.exists() else _read_raw(p)
-    _check(raw)  # the file as it is: errors name its own lines
+    _check_rows(raw)  # the file as it is: errors name its own lines
     new: list[tuple[Location, dict[str, str]]] = []
     for i, r in enumerate(rows):
         rid = str(r.get("id", ""))
@@ -254,7 +280,7 @@ def add_events(
         bundled = _read_raw(DEFAULT_CATALOG)
         ids = {rec["id"] for _, rec in both.rows}
         keep = [(w, r) for w, r in bundled.rows if r["id"] not in ids]
-        _check(_Raw(raw.origin, list(COLUMNS), 1, keep + both.rows))
+        _check_rows(_Raw(raw.origin, list(COLUMNS), 1, keep + both.rows))
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:

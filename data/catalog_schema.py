@@ -2,26 +2,36 @@
 
 Every check raises :class:`~evbt.errors.InputError` with one line:
 ``FILE: line N, column COL: what is wrong: how to fix it`` (header = line 1).
-Reading and writing files is :mod:`evbt.data.catalog_io`; queries are :mod:`evbt.data.catalog`.
+Reading and writing files is :mod:`evbt.data.catalog_io`; queries are :mod:`evbt.data.catalog`
+(tables) and :mod:`evbt.data.catalog_rows` (plain rows).
+
+The checks and the computed columns work on plain rows (str, bool, ``datetime.date`` or
+None): no pandas, so ``evbt events list`` reads the catalog without it (issue 17).
+:func:`_frame` builds the typed table from the checked rows; it and the other helpers for
+tables (:func:`match_lists`, :func:`calendar_range`, ``_session``) import pandas or numpy
+when called.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 import re
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
-from evbt.data.calendar import check_time, check_tz, reaction_session
+from evbt.data import calendar_core
+from evbt.data.calendar_core import check_time, check_tz
 from evbt.errors import InputError
 from evbt.hints import nearest
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 DEFAULT_CATALOG = Path(__file__).resolve().parent / "events" / "catalog.csv"
 
@@ -146,13 +156,13 @@ def _zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def _date(origin: str, where: Location, col: str, v: str) -> pd.Timestamp:
+def _date(origin: str, where: Location, col: str, v: str) -> dt.date | None:
     if v == "":
-        return pd.NaT
+        return None
     if not _DATE.match(v):
         raise _err(origin, where, col, f"bad date {v!r}", "write YYYY-MM-DD, e.g. 2025-01-20")
     try:
-        return pd.Timestamp(dt.date.fromisoformat(v))
+        return dt.date.fromisoformat(v)
     except ValueError:
         raise _err(
             origin,
@@ -185,11 +195,12 @@ def calendar_range() -> tuple[pd.Timestamp, pd.Timestamp]:
     return bounds()
 
 
-def _in_calendar(origin: str, where: Location, col: str, v: pd.Timestamp) -> None:
-    if pd.isna(v):
+def _in_calendar(origin: str, where: Location, col: str, v: dt.date | None) -> None:
+    if v is None:
         return
-    lo, hi = calendar_range()
-    if v < pd.Timestamp(lo.year, 1, 1) or v >= hi:
+    t = calendar_core.table()
+    lo, hi = t.first, t.last
+    if v < dt.date(lo.year, 1, 1) or v >= hi:
         raise _err(
             origin,
             where,
@@ -204,11 +215,34 @@ def split_list(value: Any) -> list[str]:
 
     The one place the catalog's list cells are split (catalog, signals, select, refresh).
     """
-    if value is None or isinstance(value, float) and np.isnan(value):
+    if value is None or isinstance(value, float) and math.isnan(value):
         return []
     if isinstance(value, list | tuple | set | frozenset):
         return [str(v).strip() for v in value if str(v).strip()]
     return [t.strip() for t in str(value).split(";") if t.strip()]
+
+
+def list_matcher(
+    *, all_of: Iterable[str] = (), any_of: Iterable[str] = (), lower: bool = True
+) -> Callable[[Any], bool]:
+    """Whether one ``;``-separated cell carries every ``all_of`` item and at least one
+    ``any_of`` item (an empty filter matches all). Case-insensitive by default.
+
+    The one tag/ticker rule: :func:`match_lists` applies it to a column, and
+    :func:`evbt.data.catalog_rows.select` to plain rows.
+    """
+
+    def norm(v: str) -> str:
+        return v.strip().lower() if lower else v.strip()
+
+    need = {norm(v) for v in all_of}
+    anyof = {norm(v) for v in any_of}
+
+    def match(cell: Any) -> bool:
+        have = {norm(v) for v in split_list(cell)}
+        return need <= have and (not anyof or bool(anyof & have))
+
+    return match
 
 
 def match_lists(
@@ -218,23 +252,15 @@ def match_lists(
     any_of: Iterable[str] = (),
     lower: bool = True,
 ) -> np.ndarray:
-    """Boolean mask over ``;``-separated cells: each carries every ``all_of`` item and at
-    least one ``any_of`` item (an empty filter matches all). Case-insensitive by default.
+    """Boolean mask over ``;``-separated cells (:func:`list_matcher` on each).
 
     The one tag/ticker filter: :func:`evbt.data.catalog.select` (``tag`` = any of,
     ``tags_all`` = all of) and the strategy ``select`` (``tags`` all, ``tags_any`` any).
     """
+    import numpy as np
 
-    def norm(v: str) -> str:
-        return v.strip().lower() if lower else v.strip()
-
-    need = {norm(v) for v in all_of}
-    anyof = {norm(v) for v in any_of}
-    out = []
-    for c in cells:
-        have = {norm(v) for v in split_list(c)}
-        out.append(need <= have and (not anyof or bool(anyof & have)))
-    return np.array(out, dtype=bool)
+    match = list_matcher(all_of=all_of, any_of=any_of, lower=lower)
+    return np.array([match(c) for c in cells], dtype=bool)
 
 
 def _check_row(origin: str, where: Location, r: dict[str, str]) -> dict[str, Any]:
@@ -322,10 +348,10 @@ def _check_row(origin: str, where: Location, r: dict[str, str]) -> dict[str, Any
     ws = _date(origin, where, "window_start", r["window_start"])
     we = _date(origin, where, "window_end", r["window_end"])
     known = _date(origin, where, "known_since", r["known_since"])
-    for col, v in (("date", date), ("window_start", ws), ("window_end", we)):
-        _in_calendar(origin, where, col, v)
+    for col, day in (("date", date), ("window_start", ws), ("window_end", we)):
+        _in_calendar(origin, where, col, day)
     if status == "confirmed":
-        if pd.isna(date):
+        if date is None:
             what = (
                 "confirmed event with a window but no date"
                 if r["window_start"] or r["window_end"]
@@ -341,27 +367,27 @@ def _check_row(origin: str, where: Location, r: dict[str, str]) -> dict[str, Any
                 "confirmed event with a window",
                 "clear window_start/window_end, or set status expected and clear date",
             )
-        if not pd.isna(known) and known > date:
+        if known is not None and known > date:
             raise bad(
                 "known_since",
                 f"known_since {r['known_since']} is after the event date {r['date']}",
                 "set known_since on or before date",
             )
     else:
-        if not pd.isna(date):
+        if date is not None:
             raise bad(
                 "date",
                 "expected event with a date",
                 "clear date and give the window, or set status confirmed",
             )
-        for col, v in (("window_start", ws), ("window_end", we)):
-            if pd.isna(v):
+        for col, day in (("window_start", ws), ("window_end", we)):
+            if day is None:
                 raise bad(
                     col,
                     f"expected event without {col}",
                     "give window_start and window_end (YYYY-MM-DD)",
                 )
-    if not pd.isna(ws) and not pd.isna(we) and we < ws:
+    if ws is not None and we is not None and we < ws:
         raise bad(
             "window_end",
             f"window_end {r['window_end']} is before window_start {r['window_start']}",
@@ -385,7 +411,7 @@ def _check_row(origin: str, where: Location, r: dict[str, str]) -> dict[str, Any
             "a row cannot supersede itself",
             "name the id of the expected row this one resolves",
         )
-    return {
+    typed = {
         **r,
         "tags": ";".join(tags),
         "tickers": ";".join(tickers),
@@ -395,14 +421,16 @@ def _check_row(origin: str, where: Location, r: dict[str, str]) -> dict[str, Any
         "window_end": we,
         "known_since": known,
     }
+    return {c: typed[c] for c in COLUMNS}
 
 
 def _loc(where: Location) -> str:
     return f"line {where}" if isinstance(where, int) else str(where)
 
 
-def _check(raw: _Raw) -> pd.DataFrame:
-    """All checks (each row, then ids and supersedes across rows); the typed frame."""
+def _check_rows(raw: _Raw) -> list[dict[str, Any]]:
+    """All checks (each row, then ids and supersedes across rows); the typed rows, each
+    with the columns in :data:`COLUMNS` order (dates as ``datetime.date`` or None)."""
     typed: list[dict[str, Any]] = []
     first_line: dict[str, Location] = {}
     for where, rec in raw.rows:
@@ -439,14 +467,25 @@ def _check(raw: _Raw) -> pd.DataFrame:
                 f"{target!r} is a confirmed row",
                 "only an expected row can be superseded: point at the expected row, or leave it empty",
             )
-    return _frame(typed, raw.origin)
+    return typed
 
 
-def _frame(typed: list[dict[str, Any]], origin: str) -> pd.DataFrame:
+def _check(raw: _Raw) -> pd.DataFrame:
+    """All checks (:func:`_check_rows`); the typed frame."""
+    return _frame(_check_rows(raw), raw.origin)
+
+
+def _frame(
+    typed: list[dict[str, Any]], origin: str, columns: Sequence[str] = COLUMNS
+) -> pd.DataFrame:
+    """The typed table of checked rows: dates datetime64[ns] (NaT when empty), ``scheduled``
+    bool, text str; ``attrs["origin"]`` names the source."""
+    import pandas as pd
+
     data: dict[str, Any] = {}
-    for c in COLUMNS:
+    for c in columns:
         values = [r[c] for r in typed]
-        if c in DATE_COLUMNS:
+        if c in DATE_COLUMNS or c in COMPUTED:
             data[c] = pd.Series(
                 pd.to_datetime(pd.Series(values, dtype=object)), dtype="datetime64[ns]"
             )
@@ -454,44 +493,59 @@ def _frame(typed: list[dict[str, Any]], origin: str) -> pd.DataFrame:
             data[c] = pd.Series(values, dtype=bool)
         else:
             data[c] = pd.Series(values, dtype="str")
-    df = pd.DataFrame(data, columns=list(COLUMNS))
+    df = pd.DataFrame(data, columns=list(columns))
     df.attrs["origin"] = origin
     return df
 
 
-def _start(df: pd.DataFrame) -> pd.Series:
-    """The event's day: ``date``, or ``window_start`` for an expected row."""
-    return df["date"].fillna(df["window_start"])
+def event_day(row: Any) -> Any:
+    """The event's day: ``date``, or ``window_start`` for an expected row (None/NaT when
+    neither). ``row`` maps column names to values: a plain row or a table's record."""
+    return row["window_start"] if missing(row["date"]) else row["date"]
 
 
-def _end(df: pd.DataFrame) -> pd.Series:
-    return df["date"].fillna(df["window_end"])
+def event_end(row: Any) -> Any:
+    """The event's last day: ``date``, or ``window_end`` for an expected row."""
+    return row["window_end"] if missing(row["date"]) else row["date"]
+
+
+def missing(value: Any) -> bool:
+    """An empty date: None (plain rows) or NaT/NaN (a table's cells)."""
+    return value is None or value != value
+
+
+def session_day(day: dt.date | None, time: str, tz: str) -> dt.date | None:
+    """The reaction session of news on ``day`` (None for no day, or outside the calendar)."""
+    if day is None:
+        return None
+    try:
+        return calendar_core.reaction_day(day, time, tz)
+    except InputError:  # outside the NYSE calendar
+        return None
 
 
 def _session(day: pd.Timestamp, time: str, tz: str) -> pd.Timestamp:
-    if pd.isna(day):
-        return pd.NaT
-    try:
-        return reaction_session(day.date(), time, tz)
-    except InputError:  # outside the NYSE calendar
-        return pd.NaT
+    """:func:`session_day` for a table's cell (NaT for none)."""
+    import pandas as pd
+
+    got = None if pd.isna(day) else session_day(day.date(), time, tz)
+    return pd.NaT if got is None else pd.Timestamp(got)
 
 
-def default_known_at(day: pd.Timestamp, scheduled: bool) -> pd.Timestamp:
-    """The default-rule ``known_at`` for a row without ``known_since`` (see module doc)."""
-    return day - pd.Timedelta(days=DEFAULT_NOTICE_DAYS) if scheduled else day
+def default_known_at(day: Any, scheduled: bool) -> Any:
+    """The default-rule ``known_at`` for a row without ``known_since`` (see module doc):
+    ``day`` (a date or Timestamp) less :data:`DEFAULT_NOTICE_DAYS` when scheduled."""
+    return day - dt.timedelta(days=DEFAULT_NOTICE_DAYS) if scheduled else day
 
 
-def _with_computed(df: pd.DataFrame) -> pd.DataFrame:
-    out = df.copy()
-    start = _start(out)
-    out["reaction_session"] = pd.Series(
-        [_session(d, t, z) for d, t, z in zip(start, out["time"], out["tz"], strict=True)],
-        index=out.index,
-        dtype="datetime64[ns]",
-    )
-    default = start - pd.to_timedelta(
-        out["scheduled"].astype("int64") * DEFAULT_NOTICE_DAYS, unit="D"
-    )
-    out["known_at"] = out["known_since"].fillna(default).astype("datetime64[ns]")
+def _with_computed(typed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Checked rows with ``reaction_session`` and ``known_at`` (see the catalog's module doc)."""
+    out = []
+    for r in typed:
+        start = event_day(r)
+        known = r["known_since"]
+        if known is None and start is not None:
+            known = default_known_at(start, r["scheduled"])
+        session = session_day(start, r["time"], r["tz"])
+        out.append({**r, "reaction_session": session, "known_at": known})
     return out

@@ -43,6 +43,38 @@ def test_events_list_loads_no_kernels():
     assert _loaded_after(code, ("numba", "scipy", *NEVER)) == []
 
 
+def test_events_list_loads_no_pandas(tmp_path, monkeypatch):
+    """Issue 17: `evbt events list` reads, checks and filters the catalog as plain rows and
+    reads the NYSE session table from the cache: no pandas, numpy or exchange-calendars,
+    table or JSON, filtered or as of a day. The cache (a fresh folder) is filled first: a
+    cold cache is built once with exchange-calendars."""
+    import platformdirs
+
+    from evbt.data import calendar_core
+
+    monkeypatch.setattr(platformdirs, "user_cache_dir", lambda *a, **k: str(tmp_path / "evbt"))
+    calendar_core.table.cache_clear()
+    try:
+        calendar_core.table()
+    finally:
+        calendar_core.table.cache_clear()
+    assert list((tmp_path / "evbt" / "calendars").glob("XNYS-*.json"))
+    runs = [
+        ["events", "list"],
+        ["events", "list", "--json"],
+        ["events", "list", "--asof", "2026-02-10", "--kind", "model_launch", "--tag", "china"],
+        ["events", "list", "--org", "nvidia", "--since", "2025-01-01", "--until", "2025-12-31"],
+    ]
+    code = (
+        f"import os\nos.environ['XDG_CACHE_HOME'] = {str(tmp_path)!r}\n"
+        "import io, contextlib\nfrom evbt.cli import main\n"
+        f"for args in {runs!r}:\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        assert main(args) == 0, args"
+    )
+    assert _loaded_after(code, HEAVY) == []
+
+
 def test_demo_backtest_loads_only_what_it_uses(tmp_path):
     demo = Path(__file__).resolve().parents[1] / "examples" / "launch_shock.toml"
     code = (

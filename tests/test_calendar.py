@@ -201,17 +201,21 @@ def test_session_table_builds_from_a_cold_cache_and_reads_back_the_same(tmp_path
     21:00 UTC (EST), the first session of the calendar."""
     import platformdirs
 
-    from evbt.data import calendar
+    from evbt.data import calendar, calendar_core
+
+    def clear() -> None:
+        calendar.table.cache_clear()
+        calendar_core.table.cache_clear()
 
     monkeypatch.setattr(platformdirs, "user_cache_dir", lambda *a, **k: str(tmp_path))
-    calendar.table.cache_clear()
+    clear()
     try:
         built = calendar.table()
-        assert list((tmp_path / "calendars").glob("XNYS-*.npz"))
-        calendar.table.cache_clear()
+        assert list((tmp_path / "calendars").glob("XNYS-*.json"))
+        clear()
         read = calendar.table()
     finally:
-        calendar.table.cache_clear()
+        clear()
     assert built.closes.dtype == read.closes.dtype == "int64"
     assert (built.closes == read.closes).all() and built.sessions.equals(read.sessions)
     assert pd.Timestamp(built.closes[0], tz="UTC") == T("2000-01-03 21:00", tz="UTC")

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evbt.data import catalog_io, earnings_refresh
+from evbt.data import catalog_io, catalog_rows, earnings_refresh
 from evbt.data.catalog import (
     COLUMNS,
     DEFAULT_CATALOG,
@@ -31,6 +31,7 @@ from evbt.data.catalog import (
     upcoming,
     validate_catalog,
 )
+from evbt.data.catalog_io import load_rows
 from evbt.errors import InputError, OfflineError
 
 T = pd.Timestamp
@@ -570,6 +571,32 @@ def test_select_reversed_date_range_is_an_error(cat: pd.DataFrame) -> None:
 def test_select_unknown_kind_says_what_to_use(cat: pd.DataFrame) -> None:
     with pytest.raises(InputError, match="did you mean 'model_launch'"):
         select(cat, kind="model-launch")
+
+
+def test_plain_rows_are_the_table_and_pick_the_same_rows(cat: pd.DataFrame) -> None:
+    """Issue 17: `evbt events list` prints load_rows and queries them with catalog_rows (no
+    pandas). They are load_catalog's rows, and as_of/select pick the table's rows in its
+    order: one rule, applied to rows and to the table."""
+    rows = load_rows()
+    assert [list(r) for r in rows] == [list(cat.columns)] * len(cat)
+    for r, rec in zip(rows, cat.to_dict("records"), strict=True):
+        plain = {k: None if v is pd.NaT else v for k, v in rec.items()}
+        plain = {k: v.date() if isinstance(v, pd.Timestamp) else v for k, v in plain.items()}
+        assert r == plain
+    for day in ("2025-02-01", "2026-02-10", "2026-03-03", "2026-05-01"):
+        assert [r["id"] for r in catalog_rows.as_of(rows, day)] == list(as_of(cat, day)["id"])
+    for kw in (
+        {"kind": "earnings"},
+        {"org": ["nvidia", "DeepSeek"], "since": "2025-01-01"},
+        {"tag": ["video", "image"]},
+        {"tags_all": ["china", "open_weights"], "confidence": "Confirmed"},
+        {"status": "expected", "until": "2026-03-01"},
+        {"ticker": "nvda", "ids": ["nvda-q4-fy2026", "deepseek-r1"]},
+        {"since": "2026-02-16", "until": "2026-02-16"},
+    ):
+        picked = [r["id"] for r in catalog_rows.select(rows, **kw)]
+        assert picked == list(select(cat, **kw)["id"]), kw
+        assert picked, kw  # each filter keeps some rows: the comparison is not of empties
 
 
 def test_upcoming_lists_the_next_report(cat: pd.DataFrame) -> None:

@@ -6,7 +6,9 @@ leaves these commands untouched (``evbt.cli.main`` prints it on one line, exit 2
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,40 +22,49 @@ _CATALOG_HELP = (
 )
 
 
+def json_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts: dates as YYYY-MM-DD (null when missing), bools as bools,
+    NumPy scalars as Python values. Plain rows (str, bool, date, None) need no pandas."""
+    from evbt.data.catalog_schema import missing
+
+    def value(v: Any) -> Any:
+        if v is None or isinstance(v, str | bool):
+            return v
+        if isinstance(v, dt.date):  # a pandas Timestamp (or NaT) is a date too
+            return None if missing(v) else v.strftime("%Y-%m-%d")
+        import pandas as pd
+
+        if pd.isna(v):
+            return None
+        return v.item() if hasattr(v, "item") else v  # NumPy scalar
+
+    return [{k: value(v) for k, v in r.items()} for r in rows]
+
+
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-ready dicts: dates as YYYY-MM-DD (null when missing), bools as bools."""
-    import pandas as pd
-
-    out: list[dict[str, Any]] = []
-    for rec in df.to_dict("records"):
-        row: dict[str, Any] = {}
-        for k, v in rec.items():
-            if isinstance(v, pd.Timestamp):
-                row[k] = v.strftime("%Y-%m-%d")
-            elif v is None or (not isinstance(v, str | bool) and pd.isna(v)):
-                row[k] = None
-            elif hasattr(v, "item"):  # NumPy scalar
-                row[k] = v.item()
-            else:
-                row[k] = v
-        out.append(row)
-    return out
+    """A table's rows as JSON-ready dicts (:func:`json_rows`)."""
+    return json_rows(df.to_dict("records"))
 
 
-def _emit_json(df: pd.DataFrame) -> None:
-    click.echo(json.dumps(records(df), indent=2, ensure_ascii=False))
+def _emit_json(rows: list[dict[str, Any]]) -> None:
+    click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
 
 
-def _when(row: pd.Series) -> str:
-    import pandas as pd
+def _day(v: Any) -> str:
+    """A date cell as YYYY-MM-DD, "" when missing (None or NaT)."""
+    from evbt.data.catalog_schema import missing
 
-    if pd.notna(row["date"]):
-        return f"{row['date']:%Y-%m-%d}"
+    return "" if missing(v) else f"{v:%Y-%m-%d}"
+
+
+def _when(row: Mapping[str, Any]) -> str:
+    if _day(row["date"]):
+        return _day(row["date"])
     return f"{row['window_start']:%Y-%m-%d}..{row['window_end']:%Y-%m-%d}"
 
 
-def _table(df: pd.DataFrame, title: str, *, extra: tuple[str, ...] = ()) -> None:
-    import pandas as pd
+def _table(rows: Iterable[Mapping[str, Any]], title: str, *, extra: tuple[str, ...] = ()) -> None:
+    """The catalog table: one line per row (plain rows or a table's records)."""
     from rich.table import Table
 
     from evbt.cli._common import console as make_console
@@ -73,8 +84,8 @@ def _table(df: pd.DataFrame, title: str, *, extra: tuple[str, ...] = ()) -> None
         "tags",
     ):
         table.add_column(col, no_wrap=col in ("id", "when", "reaction"))
-    for _, r in df.iterrows():
-        reaction = "" if pd.isna(r["reaction_session"]) else f"{r['reaction_session']:%Y-%m-%d}"
+    for r in rows:
+        reaction = _day(r["reaction_session"])
         table.add_row(
             *(
                 text(v)
@@ -129,13 +140,15 @@ def list_events(
     as_json: bool,
 ) -> None:
     """List events, filtered; with --asof, only what the market knew that day."""
-    from evbt.data import catalog as cat
+    # plain rows, no pandas (issue 17): the rules of load_catalog, as_of and select
+    from evbt.data import catalog_rows
+    from evbt.data.catalog_io import load_rows
 
-    df = cat.load_catalog(path)
+    rows = load_rows(path)
     if asof is not None:
-        df = cat.as_of(df, asof)
-    df = cat.select(
-        df,
+        rows = catalog_rows.as_of(rows, asof)
+    rows = catalog_rows.select(
+        rows,
         kind=kind or None,
         org=org or None,
         tag=tag or None,
@@ -145,10 +158,10 @@ def list_events(
         until=until,
     )
     if as_json:
-        _emit_json(df)
+        _emit_json(json_rows(rows))
     else:
         known = f" known on {asof}" if asof else ""
-        _table(df, f"{len(df)} events{known}")
+        _table(rows, f"{len(rows)} events{known}")
 
 
 @events.command("validate")
@@ -290,10 +303,12 @@ def upcoming(asof: str, horizon: int, path: str | None, as_json: bool) -> None:
     cat.horizon_sessions(asof, horizon, what="--asof")  # one rule with `signals`, `alerts`
     df = cat.upcoming(cat.load_catalog(path), asof, horizon_sessions=horizon)
     if as_json:
-        _emit_json(df)
+        _emit_json(records(df))
     else:
         _table(
-            df, f"{len(df)} events in the {horizon} sessions from {asof}", extra=("sessions_ahead",)
+            df.to_dict("records"),
+            f"{len(df)} events in the {horizon} sessions from {asof}",
+            extra=("sessions_ahead",),
         )
 
 
