@@ -7,6 +7,7 @@ nothing and holds no trading logic of its own (that lives in signals/ and backte
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +74,8 @@ def _kernel_skips(
 
 def _say_if_compiling(config: Config, kernel: Any) -> None:
     """The first run's one line: the backtest kernel, and the study's when the config
-    runs one (the study follows in the same command and would compile as long again)."""
+    runs one (the study's kernels compile in a forked process beside the backtest's where
+    the system can fork: ``evbt.api.run``)."""
     from evbt.backtest.jit import is_cold, say_if_compiling
 
     if not is_cold(kernel):
@@ -84,7 +86,7 @@ def _say_if_compiling(config: Config, kernel: Any) -> None:
 
         if is_cold(study_nb.event_ar_nb):
             families.append("event-study")
-    say_if_compiling(families, kernels)
+    say_if_compiling(families, kernels, side_by_side=hasattr(os, "fork"))
 
 
 def simulate(config: Config, market: Market, signals: SignalSet):

@@ -79,9 +79,12 @@ def is_cold(kernel: Any) -> bool:
     return not any(key[1] == here for key in index)
 
 
-def say_if_compiling(families: Iterable[str], kernels: Iterable[Any]) -> None:
+def say_if_compiling(
+    families: Iterable[str], kernels: Iterable[Any], *, side_by_side: bool = False
+) -> None:
     """One line on stderr when any of ``kernels`` must be compiled, with the time that the
-    ``families`` (``COMPILE_SECONDS`` keys) usually take; at most once per process."""
+    ``families`` (``COMPILE_SECONDS`` keys) usually take, one after the other or, with
+    ``side_by_side`` (each in its own process), the longest; at most once per process."""
     global _told
     if _told or os.environ.get("EVBT_COMPILE_NOTICE") == "0":
         return
@@ -89,7 +92,8 @@ def say_if_compiling(families: Iterable[str], kernels: Iterable[Any]) -> None:
         return
     _told = True
     names = list(families)
-    seconds = sum(COMPILE_SECONDS[f] for f in names)
+    each = [COMPILE_SECONDS[f] for f in names]
+    seconds = max(each) if side_by_side else sum(each)
     what = " and ".join(names)
     print(
         f"compiling the {what} kernels once (first run after install), about {seconds:.0f} s",

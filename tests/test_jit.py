@@ -140,7 +140,8 @@ def test_the_quick_start_command_says_once_that_it_compiles(tmp_path):
         said = [line for line in p.stderr.splitlines() if _LINE in line]
         assert len(said) == expect, p.stderr
         if expect:
-            secs = COMPILE_SECONDS["backtest"] + COMPILE_SECONDS["event-study"]
+            # the study's kernels compile in a forked process beside the backtest's
+            secs = max(COMPILE_SECONDS["backtest"], COMPILE_SECONDS["event-study"])
             assert said[0] == (
                 "compiling the backtest and event-study kernels once (first run after "
                 f"install), about {secs:.0f} s"
