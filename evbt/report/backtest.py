@@ -3,7 +3,7 @@ drawdowns and returns by year, one row per trade, price around each trade, break
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,9 @@ from evbt.report.folder import (
     session_sort,
 )
 from evbt.report.html import FORMATS, esc, note, para, pct, spct, table
+
+if TYPE_CHECKING:
+    from evbt.report.figures import Figure
 
 PPY = 252  # sessions per year: evbt.backtest.metrics.PERIODS_PER_YEAR
 
@@ -346,10 +349,10 @@ def _window_panels(run: RunFolder, ticker: str, trades: pd.DataFrame) -> tuple[l
     return panels, True
 
 
-def grid_meta(fig: Any, n: int, cols: int, pane: int) -> Any:
+def grid_meta(fig: Figure, n: int, cols: int, pane: int) -> Figure:
     """Tell the page's loader the figure is a grid of ``n`` panels in ``cols`` columns, so a
     narrow screen redraws it in fewer columns (``pane`` px per row)."""
-    fig.update_layout(meta={"grid": [n, cols], "pane": pane})
+    fig.layout_dict["meta"] = {"grid": [n, cols], "pane": pane}
     return fig
 
 

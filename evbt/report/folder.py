@@ -90,6 +90,8 @@ class RunFolder:
     manifest: dict[str, Any]
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     sweep: pd.DataFrame | None = None  # "total" rows of sweep/parts
+    #: tables derived from the others, built once per folder (see :func:`per_event`)
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def get(self, name: str) -> pd.DataFrame | None:
         return self.tables.get(name)
@@ -229,6 +231,17 @@ def events_of(run: RunFolder) -> pd.DataFrame | None:
 
 
 def per_event(run: RunFolder) -> pd.DataFrame | None:
+    """One row per trade with its event's reaction session, attributes, AR on day 0 and CAR.
+
+    Built once per run folder (three sections and every retry of a smaller page read it);
+    each call returns its own copy."""
+    if "per_event" not in run.derived:
+        run.derived["per_event"] = _per_event(run)
+    t = run.derived["per_event"]
+    return None if t is None else t.copy()
+
+
+def _per_event(run: RunFolder) -> pd.DataFrame | None:
     trades = run.get("trades")
     if trades is None:
         return None

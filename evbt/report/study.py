@@ -5,13 +5,16 @@ own page) CAR per event and ticker, CAAR per ticker and per group, price around 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from evbt.report.folder import Page, RunFolder
 from evbt.report.html import esc, note, para, pval, spct, table
+
+if TYPE_CHECKING:
+    from evbt.report.figures import Figure
 
 SUMMARY_LABELS = {
     "group_type": "grouped by", "group": "group", "car_window": "CAR window",
@@ -318,8 +321,8 @@ def study_extras(pg: Page, run: RunFolder) -> None:
         )
 
 
-def _group_figure(g: pd.DataFrame, window: str):
-    import plotly.graph_objects as go
+def _group_figure(g: pd.DataFrame, window: str) -> Figure:
+    from evbt.report.figures import Figure
 
     names = [
         "all events" if gt == "all" else f"{gt}: {gr}"
@@ -328,28 +331,27 @@ def _group_figure(g: pd.DataFrame, window: str):
     c = g["caar"].to_numpy(dtype=float) * 100
     lo = g["boot_lo"].to_numpy(dtype=float) * 100
     hi = g["boot_hi"].to_numpy(dtype=float) * 100
-    fig = go.Figure(
-        go.Scatter(
-            x=np.round(c, 4),
-            y=names,
-            mode="markers",
-            marker={"size": 9, "color": "#2857a4"},
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": np.round(np.nan_to_num(hi - c), 4),
-                "arrayminus": np.round(np.nan_to_num(c - lo), 4),
-            },
-            customdata=np.stack([np.round(lo, 2), np.round(hi, 2), g["n"].to_numpy()], axis=1),
-            hovertemplate="%{y}: CAAR %{x:+.2f}% (95%: %{customdata[0]:+.2f}% to "
-            "%{customdata[1]:+.2f}%, n=%{customdata[2]})<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        height=max(220, 36 * len(names) + 80),
-        margin={"l": 150, "r": 20, "t": 40, "b": 40},
-        title={"text": f"CAAR {window} by group, bootstrap 95% interval", "font": {"size": 12}},
-        xaxis={"title": {"text": "CAAR (%)"}, "ticksuffix": "%", "zeroline": True},
-        yaxis={"autorange": "reversed", "automargin": True},
-    )
-    return fig
+    trace = {
+        "type": "scatter",
+        "x": np.round(c, 4),
+        "y": names,
+        "mode": "markers",
+        "marker": {"size": 9, "color": "#2857a4"},
+        "error_x": {
+            "type": "data",
+            "symmetric": False,
+            "array": np.round(np.nan_to_num(hi - c), 4),
+            "arrayminus": np.round(np.nan_to_num(c - lo), 4),
+        },
+        "customdata": np.stack([np.round(lo, 2), np.round(hi, 2), g["n"].to_numpy()], axis=1),
+        "hovertemplate": "%{y}: CAAR %{x:+.2f}% (95%: %{customdata[0]:+.2f}% to "
+        "%{customdata[1]:+.2f}%, n=%{customdata[2]})<extra></extra>",
+    }
+    layout = {
+        "height": max(220, 36 * len(names) + 80),
+        "margin": {"l": 150, "r": 20, "t": 40, "b": 40},
+        "title": {"text": f"CAAR {window} by group, bootstrap 95% interval", "font": {"size": 12}},
+        "xaxis": {"title": {"text": "CAAR (%)"}, "ticksuffix": "%", "zeroline": True},
+        "yaxis": {"autorange": "reversed", "automargin": True},
+    }
+    return Figure([trace], layout)
