@@ -57,10 +57,11 @@ def gate(a: Any, dtype: Any) -> np.ndarray:
 # first call of each kernel family says so in one line on stderr, once per process.
 # EVBT_COMPILE_NOTICE=0 silences it (the test suite does: its one-line-error checks run on
 # a cold cache in CI).
-# Seconds: CPU time of each family's cold compile on the 2-core development machine (the
-# quick start's first run: 31 s of CPU in all, 28 s of it compiling; the example sweep 26 s;
-# benchmarks/bench_startup.py --cold measures the first run again).
-COMPILE_SECONDS: dict[str, float] = {"backtest": 11.0, "event-study": 17.0, "sweep": 25.0}
+# Seconds: what a cold compile adds to each command's wall time on the 2-core development
+# machine, idle (2026-12-03: a per-ticker backtest without its study 7.2 s cold vs 2.0 s
+# warm; `evbt study` 12.5 vs 2.1 s; `evbt sweep examples/sweep_launch.toml` 16.0 vs 2.8 s;
+# the quick start's first run, study compiled beside the backtest, 10.2-10.6 vs 1.9 s).
+COMPILE_SECONDS: dict[str, float] = {"backtest": 5.0, "event-study": 10.0, "sweep": 13.0}
 _told = False
 
 

@@ -281,6 +281,43 @@ def _two_sided_z(stat: np.ndarray) -> np.ndarray:
     return out
 
 
+def compile_kernels(*, reverse: bool = False) -> None:
+    """Compile (or load from Numba's cache) every kernel :func:`study_arrays` calls, on empty
+    inputs of the types it passes them, in call order or in reverse (``reverse``).
+
+    Two processes that run this from opposite ends on a cold cache compile each kernel
+    about once between them (a kernel the other one has cached by then is loaded):
+    ``evbt.api.run`` compiles the study's kernels this way beside the backtest's.
+    ``tests/test_jit.py`` checks that these calls add no second signature to any kernel.
+    """
+    i8, f8 = np.int64, np.float64
+    ints, reals = np.zeros(0, i8), np.zeros(0, f8)
+    ptr = np.zeros(1, i8)  # CSR pointers of zero groups
+    m2, m3, flags = np.zeros((0, 0)), np.zeros((0, 0, 0)), np.zeros((0, 0), np.bool_)
+    order = np.zeros((0, 0), i8)
+    calls = [
+        lambda: nb.ticker_pos_key_nb(ints, ints),
+        lambda: nb.est_exclusion_nb(ints, ints, ints, 1, 0, 0, 0, 0),
+        lambda: nb.event_ar_nb(m2, reals, ints, ints, 0, 0, 0, 0, 0, 0, flags),
+        lambda: nb.overlap_flags_nb(ints, ints, ints, 0),
+        lambda: nb.car_nb(m2, m2, reals, ints, reals, reals, 0, ints, ints),
+        lambda: nb.uniform_ranks_nb(m2, order),
+        lambda: nb.group_tests_nb(m2, m2, reals, m2, reals, ptr, ints, ints, ints, 0),
+        lambda: nb.shared_date_rbar_nb(m2, ints, ptr, ints, 0),
+        lambda: nb.kp_adjust_nb(ints, reals, m2, m2),
+        lambda: nb.cluster_sums_nb(m2, ints, 0, ptr, ints),
+        lambda: nb.bootstrap_caar_nb(ptr, m2, ints, m2),
+        lambda: nb.percentile_ci_nb(m3, 0.95),
+        lambda: nb.placebo_car_nb(m2, reals, ints, ptr, ints, 0, 0, 0, 0, 0, 0, ints, ints),
+        lambda: nb.placebo_sessions_nb(flags, ptr, ints),
+        lambda: nb.placebo_caar_nb(m3, ints, ints, ptr, ints, m2, ptr, ints),
+        lambda: nb.empirical_p_nb(m2, m3),
+        lambda: nb.est_overlap_flags_nb(ints, ints, ints, 1, 0, 0, 0, 0),
+    ]
+    for call in reversed(calls) if reverse else calls:
+        call()
+
+
 def study_arrays(
     rets: np.ndarray,
     bench: np.ndarray,

@@ -99,13 +99,13 @@ def study_events(
 
 
 def _compile_aside(work: Callable[[], Any]) -> int | None:
-    """On a cold Numba cache, run ``work`` (the study) in a forked child while this process
-    runs the backtest, so the two cores compile the study's kernels and the backtest's at
-    the same time; returns the child's pid (None: warm cache, or no ``os.fork``).
+    """On a cold Numba cache, run ``work`` (compiling the study's kernels) in a forked child
+    while this process runs the backtest, so both cores compile; returns the child's pid
+    (None: warm cache, or no ``os.fork``).
 
     The child's only lasting effect is the compiled kernels it writes to Numba's cache (one
-    temp file renamed per kernel); its result and output are dropped, and this process
-    computes the study itself after :func:`_join_aside`, loading what the child compiled.
+    temp file renamed per kernel); its output is dropped, and this process computes the
+    study itself after :func:`_join_aside`, loading what the child compiled.
     """
     from evbt.backtest import study_nb
     from evbt.backtest.jit import is_cold
@@ -188,21 +188,21 @@ def run(
     sim_params(config)  # refuse what the kernel cannot take before loading prices
     check_weight(config)
     tickers = list(dict.fromkeys(signals.table["ticker"]))
-    market = load_market(
-        config, _with_benchmark(tickers, config.data.benchmark), prices_path=prices_path
-    )
     do_study = config.study.enabled if study is None else study
+    aside = None
     if do_study:
-        from evbt.backtest.study_run import study_for_events
+        # On a cold cache the study's kernels compile in a forked child from the first one
+        # on, and here, once the backtest is done, from the last one back
+        from evbt.backtest.study import compile_kernels
 
-        bench, why = _study_benchmark(config, market, None)
-
-        def run_study() -> Any:
-            return study_for_events(config, market, signals.table, bench=bench, bench_error=why)
-
-    aside = _compile_aside(run_study) if do_study else None
+        aside = _compile_aside(compile_kernels)
     try:
+        market = load_market(
+            config, _with_benchmark(tickers, config.data.benchmark), prices_path=prices_path
+        )
         t = backtest_tables(config, market, signals, catalog)
+        if aside is not None:
+            compile_kernels(reverse=True)
     except BaseException:
         _join_aside(aside, stop=True)
         raise
@@ -217,7 +217,7 @@ def run(
         pnl_by_event=t.pnl_by_event,
         skipped=t.skipped,
         manifest={},
-        study=run_study() if do_study else None,
+        study=study_events(config, market, signals.table) if do_study else None,
         benchmark=t.benchmark,
         market=t.market,
         arrays=t.arrays,

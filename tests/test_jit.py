@@ -30,6 +30,8 @@ from evbt.data.sample import load_sample
 from numba.core.registry import CPUDispatcher
 
 out = sys.argv[1]
+from evbt.backtest.study import compile_kernels
+compile_kernels()  # the empty inputs a first run compiles the study's kernels on
 evbt.run("examples/launch_shock.toml")
 evbt.study("examples/launch_shock.toml")
 evbt.run("examples/semis_shared_cash.toml")
