@@ -273,14 +273,29 @@ def study(
             f"{config.origin}: the only ticker, {bench_t}, is the study benchmark: its abnormal "
             "return is zero by construction; set [study] benchmark to another ticker"
         )
-    market = load_market(config, _with_benchmark(tickers, bench_t), prices_path=prices_path)
-    inside = events["reaction_session"].isin(market.index[1:])
-    skipped = events[~inside]
-    if not inside.any():
-        raise InputError(
-            f"no selected event reacts inside the price data ({market.index[0]:%Y-%m-%d} to "
-            f"{market.index[-1]:%Y-%m-%d}): widen [data] start/end"
-        )
+    # On a cold cache a forked child compiles the study's kernels from the first one on
+    # while this process loads the prices and compiles them from the last one back
+    from evbt.backtest import study_nb
+    from evbt.backtest.jit import say_if_compiling
+    from evbt.backtest.study import compile_kernels
+
+    say_if_compiling(["event-study"], [study_nb.event_ar_nb, study_nb.placebo_car_nb])
+    aside = _compile_aside(compile_kernels)
+    try:
+        market = load_market(config, _with_benchmark(tickers, bench_t), prices_path=prices_path)
+        inside = events["reaction_session"].isin(market.index[1:])
+        skipped = events[~inside]
+        if not inside.any():
+            raise InputError(
+                f"no selected event reacts inside the price data ({market.index[0]:%Y-%m-%d} to "
+                f"{market.index[-1]:%Y-%m-%d}): widen [data] start/end"
+            )
+        if aside is not None:
+            compile_kernels(reverse=True)
+    except BaseException:
+        _join_aside(aside, stop=True)
+        raise
+    _join_aside(aside)
     res = study_events(config, market, events, prices_path=prices_path)
     studied = events[inside & (events["ticker"] != bench_t)].reset_index(drop=True)
     manifest = manifest_head(
