@@ -101,16 +101,21 @@ def study_events(
 def _compile_aside(work: Callable[[], Any]) -> int | None:
     """On a cold Numba cache, run ``work`` (compiling the study's kernels) in a forked child
     while this process runs the backtest, so both cores compile; returns the child's pid
-    (None: warm cache, or no ``os.fork``).
+    (None: warm cache, no ``os.fork``, or other threads running here: a lock one of them
+    holds at the fork, Numba's compiler lock say, would stay held in the child forever).
 
     The child's only lasting effect is the compiled kernels it writes to Numba's cache (one
     temp file renamed per kernel); its output is dropped, and this process computes the
     study itself after :func:`_join_aside`, loading what the child compiled.
     """
+    import threading
+
     from evbt.backtest import study_nb
     from evbt.backtest.jit import is_cold
 
-    if not hasattr(os, "fork") or not is_cold(study_nb.event_ar_nb):
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return None
+    if not is_cold(study_nb.event_ar_nb):
         return None
     sys.stdout.flush()
     sys.stderr.flush()

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -186,6 +187,7 @@ def test_compile_aside_runs_the_work_in_a_silent_child(monkeypatch, tmp_path, ca
     from evbt.backtest import jit
 
     monkeypatch.setattr(jit, "is_cold", lambda kernel: True)  # as on a cold cache
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # idle threads of earlier tests
     mark = tmp_path / "child_pid"
 
     def work():
@@ -209,6 +211,23 @@ def test_compile_aside_does_nothing_on_a_warm_cache(monkeypatch):
     assert api._compile_aside(lambda: None) is None
 
 
+def test_compile_aside_does_not_fork_beside_other_threads(monkeypatch):
+    # a lock another thread holds at the fork would stay held in the child, and the parent
+    # would wait for it forever
+    from evbt import api
+    from evbt.backtest import jit
+
+    monkeypatch.setattr(jit, "is_cold", lambda kernel: True)
+    go = threading.Event()
+    other = threading.Thread(target=go.wait)
+    other.start()
+    try:
+        assert api._compile_aside(lambda: None) is None
+    finally:
+        go.set()
+        other.join()
+
+
 def test_join_aside_with_stop_ends_a_child_still_working(monkeypatch):
     import signal
     import time
@@ -217,6 +236,7 @@ def test_join_aside_with_stop_ends_a_child_still_working(monkeypatch):
     from evbt.backtest import jit
 
     monkeypatch.setattr(jit, "is_cold", lambda kernel: True)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # idle threads of earlier tests
     pid = api._compile_aside(lambda: time.sleep(600))
     assert pid is not None
     monkeypatch.setattr(os, "waitpid", lambda p, o, real=os.waitpid: seen.append(real(p, o)))
@@ -233,6 +253,7 @@ def test_a_run_with_the_study_compiled_aside_gives_the_same_tables(monkeypatch):
     cfg = ROOT / "examples" / "launch_shock.toml"
     plain = evbt.run(cfg)
     monkeypatch.setattr(jit, "is_cold", lambda kernel: True)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # idle threads of earlier tests
     monkeypatch.setattr(jit, "_told", True)  # no compile line
     aside = evbt.run(cfg)
     for name in ("trades", "equity", "metrics"):
