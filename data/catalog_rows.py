@@ -155,32 +155,8 @@ def selector(
     return lambda r: all(test(r) for test in tests)
 
 
-def select(
-    rows: Sequence[R],
-    *,
-    kind: str | Iterable[str] | None = None,
-    org: str | Iterable[str] | None = None,
-    tag: str | Iterable[str] | None = None,
-    tags_all: str | Iterable[str] | None = None,
-    ticker: str | Iterable[str] | None = None,
-    ids: str | Iterable[str] | None = None,
-    status: str | Iterable[str] | None = None,
-    confidence: str | Iterable[str] | None = None,
-    since: str | None = None,
-    until: str | None = None,
-) -> list[R]:
-    """The plain rows matching every given filter (:func:`selector`; ``since``/``until`` as
-    YYYY-MM-DD): :func:`evbt.data.catalog.select` for plain rows."""
-    keep = selector(
-        kind=kind,
-        org=org,
-        tag=tag,
-        tags_all=tags_all,
-        ticker=ticker,
-        ids=ids,
-        status=status,
-        confidence=confidence,
-        since=since,
-        until=until,
-    )
+def select(rows: Sequence[R], **filters: Any) -> list[R]:
+    """The plain rows matching every given filter (the keywords of :func:`selector`;
+    ``since``/``until`` as YYYY-MM-DD): :func:`evbt.data.catalog.select` for plain rows."""
+    keep = selector(**filters)
     return [r for r in rows if keep(r)]

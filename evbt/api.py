@@ -9,6 +9,7 @@ streams its parts into the store (:mod:`evbt.store`, :mod:`evbt.parts`). The pub
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -16,7 +17,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -144,6 +145,24 @@ def _join_aside(pid: int | None, *, stop: bool = False) -> None:
     os.waitpid(pid, 0)
 
 
+@contextlib.contextmanager
+def _study_kernels_beside(enabled: bool = True) -> Iterator[None]:
+    """On a cold cache, the study's kernels compile in a forked child from the first one on
+    while the body runs, then here from the last one back (``study.compile_kernels``); on
+    leaving, wait for the child, or end it when the body raised."""
+    from evbt.backtest.study import compile_kernels
+
+    pid = _compile_aside(compile_kernels) if enabled else None
+    try:
+        yield
+        if pid is not None:
+            compile_kernels(reverse=True)
+    except BaseException:
+        _join_aside(pid, stop=True)
+        raise
+    _join_aside(pid)
+
+
 def _config_arg(config: Any, **counts: Any) -> Config:
     """``config`` as a Config: a Config is taken as it is, a path (str or PathLike) to a
     TOML file is loaded; anything else is an InputError, as are ``counts`` (workers,
@@ -194,24 +213,11 @@ def run(
     check_weight(config)
     tickers = list(dict.fromkeys(signals.table["ticker"]))
     do_study = config.study.enabled if study is None else study
-    aside = None
-    if do_study:
-        # On a cold cache the study's kernels compile in a forked child from the first one
-        # on, and here, once the backtest is done, from the last one back
-        from evbt.backtest.study import compile_kernels
-
-        aside = _compile_aside(compile_kernels)
-    try:
+    with _study_kernels_beside(do_study):
         market = load_market(
             config, _with_benchmark(tickers, config.data.benchmark), prices_path=prices_path
         )
         t = backtest_tables(config, market, signals, catalog)
-        if aside is not None:
-            compile_kernels(reverse=True)
-    except BaseException:
-        _join_aside(aside, stop=True)
-        raise
-    _join_aside(aside)
     result = BacktestResult(
         config=config,
         signals=signals,
@@ -278,15 +284,11 @@ def study(
             f"{config.origin}: the only ticker, {bench_t}, is the study benchmark: its abnormal "
             "return is zero by construction; set [study] benchmark to another ticker"
         )
-    # On a cold cache a forked child compiles the study's kernels from the first one on
-    # while this process loads the prices and compiles them from the last one back
     from evbt.backtest import study_nb
     from evbt.backtest.jit import say_if_compiling
-    from evbt.backtest.study import compile_kernels
 
     say_if_compiling(["event-study"], [study_nb.event_ar_nb, study_nb.placebo_car_nb])
-    aside = _compile_aside(compile_kernels)
-    try:
+    with _study_kernels_beside():
         market = load_market(config, _with_benchmark(tickers, bench_t), prices_path=prices_path)
         inside = events["reaction_session"].isin(market.index[1:])
         skipped = events[~inside]
@@ -295,12 +297,6 @@ def study(
                 f"no selected event reacts inside the price data ({market.index[0]:%Y-%m-%d} to "
                 f"{market.index[-1]:%Y-%m-%d}): widen [data] start/end"
             )
-        if aside is not None:
-            compile_kernels(reverse=True)
-    except BaseException:
-        _join_aside(aside, stop=True)
-        raise
-    _join_aside(aside)
     res = study_events(config, market, events, prices_path=prices_path)
     studied = events[inside & (events["ticker"] != bench_t)].reset_index(drop=True)
     manifest = manifest_head(
