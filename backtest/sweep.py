@@ -566,17 +566,22 @@ def chunk_frames(inp: SweepInputs, combos: pd.DataFrame) -> tuple[pd.DataFrame, 
     scopes = ["total", *inp.tickers] if per_ticker else ["total"]
     n_c, n_s = len(combos), len(scopes)
     rep = np.repeat(np.arange(n_c), n_s)
-    part = combos.iloc[rep].reset_index(drop=True)
-    part["scope"] = np.tile(np.array(scopes, dtype=object), n_c)
-    for name in METRIC_COLUMNS:
-        part[name] = met[name][:, :n_s].reshape(-1)
-    part["ruined"] = met["ruined"][:, :n_s].reshape(-1)
-    blocks = pd.DataFrame({"combo_id": combos["combo_id"].to_numpy()})
-    blocks["tb_sum"] = list(tb[:, :, 0])
-    blocks["tb_sumsq"] = list(tb[:, :, 1])
-    blocks["tb_n"] = [inp.tb_n.copy() for _ in range(n_c)]
-    blocks["eb_ret"] = list(eb[:, :, 0])
-    blocks["eb_n"] = [eb[i, :, 1].astype(np.int64) for i in range(n_c)]
+    # the columns are made first and joined once: one insert per column was 30 inserts per
+    # chunk, most of a small chunk's time
+    made: dict[str, Any] = {"scope": np.tile(np.array(scopes, dtype=object), n_c)}
+    for name in (*METRIC_COLUMNS, "ruined"):
+        made[name] = met[name][:, :n_s].reshape(-1)
+    part = pd.concat([combos.iloc[rep].reset_index(drop=True), pd.DataFrame(made)], axis=1)
+    blocks = pd.DataFrame(
+        {
+            "combo_id": combos["combo_id"].to_numpy(),
+            "tb_sum": list(tb[:, :, 0]),
+            "tb_sumsq": list(tb[:, :, 1]),
+            "tb_n": [inp.tb_n.copy() for _ in range(n_c)],
+            "eb_ret": list(eb[:, :, 0]),
+            "eb_n": [eb[i, :, 1].astype(np.int64) for i in range(n_c)],
+        }
+    )
     return part, blocks
 
 
