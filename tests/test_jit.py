@@ -106,23 +106,44 @@ def _env(cache: Path) -> dict[str, str]:
     return env
 
 
-def test_a_cold_cache_says_once_that_it_compiles_and_a_warm_one_says_nothing(tmp_path):
-    # two backtests in one process on a cold cache (the study off: the backtest kernels
-    # alone keep this test short), then the same in a second process on the warm cache
+def _no_study(tmp_path: Path) -> Path:
     demo = (ROOT / "examples" / "launch_shock.toml").read_text()
     cfg = tmp_path / "no_study.toml"
     cfg.write_text(demo.replace("[study]\n", "[study]\nenabled = false\n", 1))
-    code = f"import evbt\nfor _ in range(2):\n    evbt.run({str(cfg)!r})\n"
-    cold = _run(code, env=_env(tmp_path / "numba"))
-    assert cold.returncode == 0, cold.stderr
-    said = [line for line in cold.stderr.splitlines() if _LINE in line]
+    return cfg
+
+
+def test_a_backtest_without_its_study_names_only_the_backtest_kernels(monkeypatch, capfd, tmp_path):
+    # the wording for a run without a study, and once per process however many runs: two
+    # runs in this process with every kernel taken as cold (the cold cache itself is the
+    # quick start test's, below: one cold process is enough for the suite)
+    import evbt
+    from evbt.backtest import jit
+
+    monkeypatch.setattr(jit, "is_cold", lambda kernel: True)
+    monkeypatch.setattr(jit, "_told", False)
+    monkeypatch.delenv("EVBT_COMPILE_NOTICE")  # the suite silences the line (conftest)
+    cfg = _no_study(tmp_path)
+    for _ in range(2):
+        evbt.run(cfg)
+    said = [line for line in capfd.readouterr().err.splitlines() if _LINE in line]
     expect = COMPILE_SECONDS["backtest"]  # the line quotes the family's usual compile time
     assert said == [
         f"compiling the backtest kernels once (first run after install), about {expect:.0f} s"
-    ], cold.stderr
-    warm = _run(code, env=_env(tmp_path / "numba"))
-    assert warm.returncode == 0, warm.stderr
-    assert _LINE not in warm.stderr
+    ]
+
+
+def test_is_cold_reads_numbas_cache_index(tmp_path):
+    # the real cold/warm test behind the line, on one small kernel (a whole cold run is the
+    # slow quick start test's): nothing in an empty cache; the index entry once compiled
+    code = (
+        "import sys\nfrom evbt.backtest import jit, nb\nimport numpy as np\n"
+        "print(jit.is_cold(nb.last_real_nb))\n"
+        "nb.last_real_nb(np.ones(3, dtype=np.bool_))\n"
+        "print(jit.is_cold(nb.last_real_nb))\n"
+    )
+    runs = [_run(code, env=_env(tmp_path / "numba")) for _ in range(2)]
+    assert [p.stdout.split() for p in runs] == [["True", "False"], ["False", "False"]], runs
 
 
 @pytest.mark.slow
