@@ -217,23 +217,25 @@ def _apply_overlap(
     keep: list[int] = []
     skipped: list[tuple[str, str, str, str]] = []
     last: dict[str, int] = {}
-    for i, r in table.iterrows():
-        t = r["ticker"]
+    # plain lists, read and updated in step with the table (a merge writes both)
+    tickers = table["ticker"].tolist()
+    entry = table["entry_session"].tolist()
+    exit_ = table["exit_session"].tolist()
+    event = table["event_id"].tolist()
+    for i, t in enumerate(tickers):
         j = last.get(t)
-        if j is not None and r["entry_session"] <= table.at[j, "exit_session"]:
+        if j is not None and entry[i] <= exit_[j]:
             if policy == "merge":
-                table.at[j, "exit_session"] = max(table.at[j, "exit_session"], r["exit_session"])
-                table.at[j, "event_id"] = f"{table.at[j, 'event_id']}+{r['event_id']}"
-                skipped.append(
-                    (r["event_id"], t, "merged", f"merged into {table.at[j, 'event_id']}")
-                )
+                exit_[j] = max(exit_[j], exit_[i])
+                event[j] = f"{event[j]}+{event[i]}"
+                table.at[j, "exit_session"] = exit_[j]
+                table.at[j, "event_id"] = event[j]
+                skipped.append((event[i], t, "merged", f"merged into {event[j]}"))
             else:
-                skipped.append(
-                    (r["event_id"], t, "overlap", f"overlaps {table.at[j, 'event_id']} on {t}")
-                )
+                skipped.append((event[i], t, "overlap", f"overlaps {event[j]} on {t}"))
             continue
-        keep.append(int(i))
-        last[t] = int(i)
+        keep.append(i)
+        last[t] = i
     return table.loc[keep].reset_index(drop=True), skipped
 
 
