@@ -200,10 +200,13 @@ def base_signals(
     lookahead = early[:, event] if n_b else np.zeros((n_j, 0), dtype=bool)
 
     earn_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    earn_rows: list[pd.DataFrame] = []  # the catalog's earnings rows, filtered once
 
     def earnings(t: str) -> tuple[np.ndarray, np.ndarray]:
         if t not in earn_cache:
-            earn_cache[t] = earnings_positions(known, t, sessions)
+            if not earn_rows:
+                earn_rows.append(known[known["kind"] == "earnings"])
+            earn_cache[t] = earnings_positions(earn_rows[0], t, sessions)
         return earn_cache[t]
 
     within = params.skip_if_earnings_within
