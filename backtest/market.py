@@ -68,10 +68,9 @@ def align_prices(
     its last close there (its first close before its first bar) in every price field, and
     ``real`` False: such cells mark equity, never fill a trade.
     """
-    wide = {
-        f: df.pivot(index="date", columns="ticker", values=f).sort_index()
-        for f in ("open", "high", "low", "close")
-    }
+    fields = ["open", "high", "low", "close"]
+    both = df.pivot(index="date", columns="ticker", values=fields).sort_index()  # one pivot
+    wide = {f: both[f] for f in fields}
     close = wide["close"].reindex(columns=tickers)
     missing = [t for t in tickers if close[t].isna().all()]
     if missing:
