@@ -430,10 +430,8 @@ def _launch(sweep_nb, inp, k, base, acc, tb, eb) -> None:
         gate(inp.b_eblk, i8), gate(inp.ent_cal, i8), gate(inp.ent_mkt, i8),
         gate(inp.pre_skip, u1), gate(inp.anchor_cal, i8), gate(inp.cal2mkt, i8),
         inp.n_cal, inp.anchor_mode, inp.merge, g["c_eo"], g["c_hold"], g["c_xoff"], g["c_sl"],
-        g["c_tp"], g["c_dir"], g["c_price"], g["c_stopon"], g["c_fees"], g["c_slip"],
-        base.size_type, float(base.size), float(base.init_cash), base.mode,
-        float(base.max_gross), float(inp.config.strategy.weight), gate(inp.b_weight, f8),
-        gate(inp.ret_blk, i8),
+        g["c_tp"], g["c_dir"], g["c_price"], g["c_stopon"], g["c_fees"], g["c_slip"], base,
+        float(inp.config.strategy.weight), gate(inp.b_weight, f8), gate(inp.ret_blk, i8),
         acc, tb, eb,  # outputs: made here by np.zeros, already C and writeable
         gate(inp.b_event, i8), int(inp.n_events),
     )  # fmt: skip

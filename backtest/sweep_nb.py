@@ -547,14 +547,17 @@ def _enter_pt_nb(
 def sweep_nb(
     open_, high, low, close, real, last_real, b_ticker, b_eblk, ent_cal, ent_mkt, pre_skip,
     anchor_cal, cal2mkt, n_cal, anchor_mode, merge, c_eo, c_hold, c_xoff, c_sl, c_tp, c_dir,
-    c_price, c_stopon, c_fees, c_slip, size_type, size, init_cash, mode, max_gross, weight,
-    b_weight, ret_blk, acc, tb, eb, b_event, n_events,
+    c_price, c_stopon, c_fees, c_slip, params, weight, b_weight, ret_blk, acc, tb, eb, b_event,
+    n_events,
 ):  # fmt: skip
     """Run every combination ``c`` (arrays ``c_*``) and write ``acc[c]``, ``tb[c]``, ``eb[c]``.
 
     Base signals ``b_*`` and the ``[J, B]`` tables come from the pandas layer (one row per
     ``entry_offset`` value). ``c_eo`` holds indices into those rows; ``c_sl``/``c_tp`` NaN
-    mean no stop; ``c_dir`` +1/-1; ``c_price``/``c_stopon`` kernel codes. A signal's weight is
+    mean no stop; ``c_dir`` +1/-1; ``c_price``/``c_stopon`` kernel codes. ``params``
+    (:class:`SimParams`) holds the settings no combination changes (size type, size, initial
+    cash, portfolio mode, gross cap); each combination's fees, slippage, stops, price and
+    stop-on replace its other fields. A signal's weight is
     ``weight * b_weight[j, s]`` (the ``weight_by`` scale of base signal ``s`` at entry offset
     ``j``, 1.0 without ``weight_by``). ``b_event[s]`` is base signal ``s``'s event index
     (``0..n_events-1``). ``acc``, ``tb``
@@ -565,9 +568,11 @@ def sweep_nb(
     m = close.shape[1]
     n_base = b_ticker.shape[0]
     for c in prange(n_combo):
-        params = SimParams(
-            c_fees[c], c_slip[c], c_sl[c], c_tp[c], c_price[c], c_stopon[c], size_type, size,
-            init_cash, mode, max_gross,
+        p = SimParams(
+            fees=c_fees[c], slippage=c_slip[c], sl_stop=c_sl[c], tp_stop=c_tp[c],
+            price_mode=c_price[c], stop_on=c_stopon[c], size_type=params.size_type,
+            size=params.size, init_cash=params.init_cash, mode=params.mode,
+            max_gross=params.max_gross,
         )  # fmt: skip
         sig_t = np.empty(n_base, dtype=np.int64)
         sig_e = np.empty(n_base, dtype=np.int64)
@@ -590,5 +595,5 @@ def sweep_nb(
             a[1 + t, A_INTOTAL] = 1.0 if n_tab[t] > 0 else 0.0
         sweep_combo_nb(
             open_, high, low, close, real, last_real, sig_t, sig_e, sig_x, sig_s, nk, b_eblk,
-            sig_w, c_dir[c], params, ret_blk, a, tb[c], eb[c], b_event, ev_pnl, ev_cnt,
+            sig_w, c_dir[c], p, ret_blk, a, tb[c], eb[c], b_event, ev_pnl, ev_cnt,
         )  # fmt: skip
