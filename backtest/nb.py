@@ -101,6 +101,7 @@ from evbt.backtest.jit import jit
 __all__ = [
     "check_inputs_nb",
     "compact_trades_nb",
+    "entry_status_nb",
     "entry_units_nb",
     "exit_fill_bar_nb",
     "last_real_nb",
@@ -290,6 +291,35 @@ def exit_fill_bar_nb(x: int, n: int, lag: int) -> int:
 
 
 @jit
+def entry_status_nb(
+    entry: int, same: bool, busy_until: int, ruined_at: int, b: int, n: int, real_b: bool,
+    xb: int, last_real: int, real_xb: bool, price: float,
+) -> int:  # fmt: skip
+    """Rules 1-5 of the module docstring for one signal: the first that refuses it, or -1.
+
+    The signal enters at session ``entry``; its entry fills at bar ``b`` and its time exit
+    at bar ``xb`` (:func:`exit_fill_bar_nb`), either ``>= n`` when past the data. ``same``:
+    the previous signal has its ticker and entry session. ``busy_until``, ``ruined_at``
+    (``n``: never) and ``last_real`` are its ticker's and its account's. ``real_b``,
+    ``real_xb`` and ``price`` are the ticker's ``real`` at ``b`` and at ``xb`` and its fill
+    price at ``b``; a caller may read them at any bar when ``b`` or ``xb`` lies past the data
+    (``b >= n``, ``xb > last_real``): they are not consulted then. The one home of these
+    rules: the per-ticker and shared-cash entries of the backtest and of the sweep call it.
+    """
+    if b > ruined_at:
+        return SignalStatus.RUINED
+    if entry <= busy_until or same:
+        return SignalStatus.OVERLAP
+    if b >= n or not real_b:
+        return SignalStatus.NO_BAR_ENTRY
+    if xb <= last_real and not real_xb:
+        return SignalStatus.NO_BAR_EXIT
+    if not (price > 0.0 and price < np.inf):
+        return SignalStatus.BAD_PRICE
+    return -1
+
+
+@jit
 def last_real_nb(real_col) -> int:
     """Position of the last True in ``real_col``; -1 when there is none."""
     for i in range(real_col.shape[0] - 1, -1, -1):
@@ -397,25 +427,18 @@ def simulate_1d_nb(
         same = entry == prev_entry
         prev_entry = entry
         b = entry + lag
-        if b > ruined_at:
-            status[k] = SignalStatus.RUINED
-            continue
-        if entry <= busy_until or same:
-            status[k] = SignalStatus.OVERLAP
-            continue
-        if b >= n or not real[b]:
-            status[k] = SignalStatus.NO_BAR_ENTRY
-            continue
         x = sig_exit[k]
         xb = exit_fill_bar_nb(x, n, lag)
+        bb = min(b, n - 1)  # reads past the data are not consulted
+        price = close[bb] if lag == 0 else open_[bb]
+        code = entry_status_nb(
+            entry, same, busy_until, ruined_at, b, n, real[bb], xb, last_real,
+            real[min(xb, n - 1)], price,
+        )  # fmt: skip
+        if code >= 0:
+            status[k] = code
+            continue
         runs_open = xb > last_real
-        if not runs_open and not real[xb]:
-            status[k] = SignalStatus.NO_BAR_EXIT
-            continue
-        price = close[b] if lag == 0 else open_[b]
-        if not (price > 0.0 and price < np.inf):
-            status[k] = SignalStatus.BAD_PRICE
-            continue
         direction = sig_direction[k]
         units, capped = entry_units_nb(direction, price, sig_weight[k], cash, cash, params)
         if units == 0.0:
@@ -512,18 +535,13 @@ def _enter_batch_shared_nb(
     for k in range(k0, k1):
         t = sig_ticker[k]
         same = k > 0 and sig_entry[k - 1] == sig_entry[k] and sig_ticker[k - 1] == t
-        if sig_entry[k] <= busy_until[t] or same:
-            status[k] = SignalStatus.OVERLAP
-            continue
-        if not real[i, t]:
-            status[k] = SignalStatus.NO_BAR_ENTRY
-            continue
         xb = exit_fill_bar_nb(sig_exit[k], n, lag)
-        if xb <= last_real[t] and not real[xb, t]:
-            status[k] = SignalStatus.NO_BAR_EXIT
-            continue
-        if not (prices[t] > 0.0 and prices[t] < np.inf):
-            status[k] = SignalStatus.BAD_PRICE
+        code = entry_status_nb(
+            sig_entry[k], same, busy_until[t], n, i, n, real[i, t], xb, last_real[t],
+            real[min(xb, n - 1), t], prices[t],
+        )  # fmt: skip
+        if code >= 0:
+            status[k] = code
             continue
         cand[n_cand] = k
         n_cand += 1
@@ -589,18 +607,6 @@ def _enter_batch_shared_nb(
 
 
 @jit
-def _end_status_nb(k, busy_until, sig_ticker, sig_entry, ruined):
-    """Status of a signal never reached in the session loop (its fill bar is past the data)."""
-    t = sig_ticker[k]
-    same = k > 0 and sig_entry[k - 1] == sig_entry[k] and sig_ticker[k - 1] == t
-    if ruined:
-        return SignalStatus.RUINED
-    if sig_entry[k] <= busy_until[t] or same:
-        return SignalStatus.OVERLAP
-    return SignalStatus.NO_BAR_ENTRY
-
-
-@jit
 def simulate_shared_nb(
     open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
     sig_weight, params, trades, taken, status, equity, position,
@@ -632,7 +638,7 @@ def simulate_shared_nb(
     want = np.empty(n_sig)
     n_active = 0
     n_trades = 0
-    ruined = False
+    ruined_at = n  # session the account was ruined at (n: not ruined)
     k = 0
     i = 0
     while i < n:
@@ -724,12 +730,18 @@ def simulate_shared_nb(
                 units[t] = 0.0
             n_active = 0
             equity[i:] = cash
-            ruined = True
+            ruined_at = i
             break
         i += 1
 
+    # signals never reached: their fill bar lies past the data or after the ruin
     for kk in range(k, n_sig):
-        status[kk] = _end_status_nb(kk, busy_until, sig_ticker, sig_entry, ruined)
+        t = sig_ticker[kk]
+        same = kk > 0 and sig_entry[kk - 1] == sig_entry[kk] and sig_ticker[kk - 1] == t
+        status[kk] = entry_status_nb(
+            sig_entry[kk], same, busy_until[t], ruined_at, sig_entry[kk] + lag, n, False, n,
+            last_real[t], False, np.nan,
+        )  # fmt: skip
     for a in range(n_active):
         t = active[a]
         j = last_real[t]

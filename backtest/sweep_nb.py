@@ -48,6 +48,7 @@ from evbt.backtest.nb import (
     _mark_exit_nb,
     _write_entry_nb,
     _write_exit_nb,
+    entry_status_nb,
     entry_units_nb,
     exit_fill_bar_nb,
     order_nb,
@@ -508,20 +509,16 @@ def _enter_pt_nb(
     n = real.shape[0]
     lag = params.price_mode
     t = sig_t[kk]
-    if i > ruined_at[t]:
-        return n_active  # RUINED
     same = kk > 0 and sig_e[kk - 1] == sig_e[kk] and sig_t[kk - 1] == t
-    if sig_e[kk] <= busy[t] or same:
-        return n_active  # OVERLAP
-    if not real[i, t]:
-        return n_active  # NO_BAR_ENTRY
     xb = exit_fill_bar_nb(sig_x[kk], n, lag)
-    ro = xb > last_real[t]
-    if not ro and not real[xb, t]:
-        return n_active  # NO_BAR_EXIT
     price = prices[t]
-    if not (price > 0.0 and price < np.inf):
-        return n_active  # BAD_PRICE
+    code = entry_status_nb(
+        sig_e[kk], same, busy[t], ruined_at[t], i, n, real[i, t], xb, last_real[t],
+        real[min(xb, n - 1), t], price,
+    )  # fmt: skip
+    if code >= 0:
+        return n_active  # refused (the sweep keeps no statuses)
+    ro = xb > last_real[t]
     cash = cash_t[t]
     u, capped = entry_units_nb(direction, price, weight, cash, cash, params)
     if u == 0.0:
