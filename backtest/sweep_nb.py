@@ -277,8 +277,9 @@ def sweep_combo_nb(
     cand = np.empty(max(nk, 1), dtype=np.int64)
     want = np.empty(max(nk, 1))
 
-    cash_t = np.full(m, init)  # per-ticker accounts
-    cash = init  # shared account
+    # the account that pays for ticker t is acct[t]: its own, or the one shared account
+    cash = np.full(1 if shared else m, init)
+    acct = np.zeros(m, dtype=np.int64) if shared else np.arange(m)
     units = np.zeros(m)
     dirs = np.zeros(m, dtype=np.int64)
     eprice = np.zeros(m)
@@ -305,16 +306,11 @@ def sweep_combo_nb(
             for a in range(n_active):
                 t = active[a]
                 if not runs_open[t] and sig_x[slot[t]] == i - 1:
-                    if shared:
-                        cash = _exit_nb(
-                            trades, slot[t], cash, dirs[t], units[t], open_[i, t], i,
-                            ExitReason.TIME, params,
-                        )  # fmt: skip
-                    else:
-                        cash_t[t] = _exit_nb(
-                            trades, slot[t], cash_t[t], dirs[t], units[t], open_[i, t], i,
-                            ExitReason.TIME, params,
-                        )  # fmt: skip
+                    c = acct[t]
+                    cash[c] = _exit_nb(
+                        trades, slot[t], cash[c], dirs[t], units[t], open_[i, t], i,
+                        ExitReason.TIME, params,
+                    )  # fmt: skip
                     units[t] = 0.0
                     _close_stats_nb(
                         trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker,
@@ -326,8 +322,8 @@ def sweep_combo_nb(
                 k1 += 1
             if shared:
                 before = n_active
-                cash, n_active, n_new = _enter_batch_shared_nb(
-                    k, k1, i, open_[i], real, last_real, cash, active, n_active, units, dirs,
+                cash[0], n_active, n_new = _enter_batch_shared_nb(
+                    k, k1, i, open_[i], real, last_real, cash[0], active, n_active, units, dirs,
                     eprice, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir,
                     sig_w, params, trades, taken, status, cand, want,
                 )  # fmt: skip
@@ -338,7 +334,7 @@ def sweep_combo_nb(
                 for kk in range(k, k1):
                     if sig_e[kk] + 1 == i:
                         n_active = _enter_pt_nb(
-                            kk, i, open_[i], real, last_real, cash_t, active, n_active, units,
+                            kk, i, open_[i], real, last_real, cash, acct, active, n_active, units,
                             dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched,
                             sig_t, sig_e, sig_x, direction, sig_w[kk], params, trades, acc,
                         )  # fmt: skip
@@ -351,18 +347,13 @@ def sweep_combo_nb(
                     dirs[t], eprice[t], open_[i, t], high[i, t], low[i, t], close[i, t], params
                 )
                 if reason >= 0:
-                    if shared:
-                        cash = _exit_nb(
-                            trades, slot[t], cash, dirs[t], units[t], stop_price, i, reason,
-                            params,
-                        )  # fmt: skip
-                    else:
-                        cash_t[t] = _exit_nb(
-                            trades, slot[t], cash_t[t], dirs[t], units[t], stop_price, i,
-                            reason, params,
-                        )  # fmt: skip
-                        if not (cash_t[t] > 0.0):
-                            ruined_at[t] = i
+                    c = acct[t]
+                    cash[c] = _exit_nb(
+                        trades, slot[t], cash[c], dirs[t], units[t], stop_price, i, reason,
+                        params,
+                    )  # fmt: skip
+                    if per_ticker and not (cash[c] > 0.0):
+                        ruined_at[t] = i  # nothing left to close: ruined
                     units[t] = 0.0
                     busy[t] = i
                     _close_stats_nb(
@@ -376,18 +367,13 @@ def sweep_combo_nb(
             for a in range(n_active):
                 t = active[a]
                 if not runs_open[t] and sig_x[slot[t]] == exit_signal:
-                    if shared:
-                        cash = _exit_nb(
-                            trades, slot[t], cash, dirs[t], units[t], close[i, t], i,
-                            ExitReason.TIME, params,
-                        )  # fmt: skip
-                    else:
-                        cash_t[t] = _exit_nb(
-                            trades, slot[t], cash_t[t], dirs[t], units[t], close[i, t], i,
-                            ExitReason.TIME, params,
-                        )  # fmt: skip
-                        if not (cash_t[t] > 0.0):
-                            ruined_at[t] = i
+                    c = acct[t]
+                    cash[c] = _exit_nb(
+                        trades, slot[t], cash[c], dirs[t], units[t], close[i, t], i,
+                        ExitReason.TIME, params,
+                    )  # fmt: skip
+                    if per_ticker and not (cash[c] > 0.0):
+                        ruined_at[t] = i
                     units[t] = 0.0
                     _close_stats_nb(
                         trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker,
@@ -400,8 +386,8 @@ def sweep_combo_nb(
                 k1 += 1
             if shared:
                 before = n_active
-                cash, n_active, n_new = _enter_batch_shared_nb(
-                    k, k1, i, close[i], real, last_real, cash, active, n_active, units, dirs,
+                cash[0], n_active, n_new = _enter_batch_shared_nb(
+                    k, k1, i, close[i], real, last_real, cash[0], active, n_active, units, dirs,
                     eprice, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir,
                     sig_w, params, trades, taken, status, cand, want,
                 )  # fmt: skip
@@ -412,7 +398,7 @@ def sweep_combo_nb(
                 for kk in range(k, k1):
                     if sig_e[kk] == i:
                         n_active = _enter_pt_nb(
-                            kk, i, close[i], real, last_real, cash_t, active, n_active, units,
+                            kk, i, close[i], real, last_real, cash, acct, active, n_active, units,
                             dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched,
                             sig_t, sig_e, sig_x, direction, sig_w[kk], params, trades, acc,
                         )  # fmt: skip
@@ -420,7 +406,7 @@ def sweep_combo_nb(
 
         # marking at the close
         if shared:
-            value = cash
+            value = cash[0]
             for a in range(n_active):
                 t = active[a]
                 value += dirs[t] * units[t] * close[i, t]
@@ -429,8 +415,8 @@ def sweep_combo_nb(
             if not (value > 0.0):
                 for a in range(n_active):
                     t = active[a]
-                    cash = _mark_exit_nb(
-                        trades, slot[t], cash, dirs[t], units[t], close[i, t], i,
+                    cash[0] = _mark_exit_nb(
+                        trades, slot[t], cash[0], dirs[t], units[t], close[i, t], i,
                         ExitReason.RUINED,
                     )  # fmt: skip
                     units[t] = 0.0
@@ -439,7 +425,7 @@ def sweep_combo_nb(
                         b_event[sig_s[slot[t]]], ev_pnl, ev_cnt,
                     )  # fmt: skip
                 n_active = 0
-                value = cash
+                value = cash[0]
                 _observe_nb(acc[0], i, value, ret_blk[i], tb)
                 k = nk  # ruined: nothing more is entered
                 break
@@ -453,10 +439,10 @@ def sweep_combo_nb(
                 if units[t] != 0.0:
                     any_held = True
                     acc[1 + t, A_HELD] += 1.0
-                    e = cash_t[t] + dirs[t] * units[t] * close[i, t]
+                    e = cash[t] + dirs[t] * units[t] * close[i, t]
                     if not (e > 0.0):
-                        cash_t[t] = _mark_exit_nb(
-                            trades, slot[t], cash_t[t], dirs[t], units[t], close[i, t], i,
+                        cash[t] = _mark_exit_nb(
+                            trades, slot[t], cash[t], dirs[t], units[t], close[i, t], i,
                             ExitReason.RUINED,
                         )  # fmt: skip
                         units[t] = 0.0
@@ -465,9 +451,9 @@ def sweep_combo_nb(
                             trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, True,
                             b_event[sig_s[slot[t]]], ev_pnl, ev_cnt,
                         )  # fmt: skip
-                        e = cash_t[t]
+                        e = cash[t]
                 else:
-                    e = cash_t[t]
+                    e = cash[t]
                     if not (e > 0.0) and ruined_at[t] > i:
                         ruined_at[t] = i
                 _observe_nb(acc[1 + t], i, e, -1, tb)
@@ -501,7 +487,7 @@ def sweep_combo_nb(
 
 @jit
 def _enter_pt_nb(
-    kk, i, prices, real, last_real, cash_t, active, n_active, units, dirs, eprice, eidx, busy,
+    kk, i, prices, real, last_real, cash, acct, active, n_active, units, dirs, eprice, eidx, busy,
     slot, runs_open, ruined_at, touched, sig_t, sig_e, sig_x, direction, weight, params,
     trades, acc,
 ):  # fmt: skip
@@ -519,12 +505,11 @@ def _enter_pt_nb(
     if code >= 0:
         return n_active  # refused (the sweep keeps no statuses)
     ro = xb > last_real[t]
-    cash = cash_t[t]
-    u, capped = entry_units_nb(direction, price, weight, cash, cash, params)
+    c = acct[t]
+    u, capped = entry_units_nb(direction, price, weight, cash[c], cash[c], params)
     if u == 0.0:
         return n_active  # NO_CASH
-    cash, fill_price, fees = order_nb(cash, direction, u, price, params)
-    cash_t[t] = cash
+    cash[c], fill_price, fees = order_nb(cash[c], direction, u, price, params)
     _write_entry_nb(trades, kk, t, 0, direction, i, fill_price, u, fees, capped)
     units[t] = u
     dirs[t] = direction
