@@ -113,7 +113,9 @@ __all__ = [
     "simulate_shared_cash_nb",
     "simulate_shared_nb",
     "stop_exit_nb",
+    "stop_exits_nb",
     "ticker_groups_nb",
+    "time_exits_nb",
     "trade_stats_nb",
 ]
 
@@ -607,6 +609,60 @@ def _enter_batch_shared_nb(
 
 
 @jit
+def time_exits_nb(
+    x_sig, i, prices, active, n_active, runs_open, slot, sig_exit, dirs, units, cash, acct,
+    params, trades, closed,
+):  # fmt: skip
+    """Time exits at session ``i`` of the open positions (tickers ``active[:n_active]``)
+    whose trade's time-exit signal session is ``x_sig``, at ``prices[t]`` (before slippage).
+
+    Trades that run past their ticker's data (``runs_open``) have no time exit. Each is paid
+    to its account, ``cash[acct[t]]``, and its ``units`` become 0. The tickers closed go to
+    ``closed`` in entry order; returns how many. Shared by the backtest and the sweep.
+    """
+    n_closed = 0
+    for a in range(n_active):
+        t = active[a]
+        k = slot[t]
+        if not runs_open[t] and sig_exit[k] == x_sig:
+            c = acct[t]
+            cash[c] = _exit_nb(
+                trades, k, cash[c], dirs[t], units[t], prices[t], i, ExitReason.TIME, params
+            )
+            units[t] = 0.0
+            closed[n_closed] = t
+            n_closed += 1
+    return n_closed
+
+
+@jit
+def stop_exits_nb(
+    i, open_, high, low, close, real, active, n_active, dirs, units, entry_price, entry_idx,
+    slot, busy_until, cash, acct, params, trades, closed,
+):  # fmt: skip
+    """Stop exits at session ``i`` (:func:`stop_exit_nb`) of the open positions entered
+    before it, on real bars; as :func:`time_exits_nb`, and a stopped ticker is busy until
+    ``i``. Shared by the backtest and the sweep."""
+    n_closed = 0
+    for a in range(n_active):
+        t = active[a]
+        if entry_idx[t] < i and real[i, t]:
+            stop_price, reason = stop_exit_nb(
+                dirs[t], entry_price[t], open_[i, t], high[i, t], low[i, t], close[i, t], params
+            )
+            if reason >= 0:
+                c = acct[t]
+                cash[c] = _exit_nb(
+                    trades, slot[t], cash[c], dirs[t], units[t], stop_price, i, reason, params
+                )
+                units[t] = 0.0
+                busy_until[t] = i
+                closed[n_closed] = t
+                n_closed += 1
+    return n_closed
+
+
+@jit
 def simulate_shared_nb(
     open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
     sig_weight, params, trades, taken, status, equity, position,
@@ -622,7 +678,8 @@ def simulate_shared_nb(
     n, m = close.shape
     n_sig = sig_entry.shape[0]
     lag = params.price_mode
-    cash = params.init_cash
+    cash = np.full(1, params.init_cash)  # the one account; it pays for every ticker
+    acct = np.zeros(m, dtype=np.int64)
     last_real = np.empty(m, dtype=np.int64)
     for t in range(m):
         last_real[t] = last_real_nb(real[:, t])
@@ -634,6 +691,7 @@ def simulate_shared_nb(
     runs_open = np.zeros(m, dtype=np.bool_)  # the open trade has no time exit in the data
     busy_until = np.full(m, -1, dtype=np.int64)
     active = np.empty(m, dtype=np.int64)  # tickers with an open position, in entry order
+    closed = np.empty(m, dtype=np.int64)
     cand = np.empty(n_sig, dtype=np.int64)
     want = np.empty(n_sig)
     n_active = 0
@@ -645,27 +703,23 @@ def simulate_shared_nb(
         if n_active == 0:
             # Nothing open: jump to the next session where a signal fills.
             if k >= n_sig or sig_entry[k] + lag >= n:
-                equity[i:] = cash
+                equity[i:] = cash[0]
                 break
             if sig_entry[k] + lag > i:
-                equity[i : sig_entry[k] + lag] = cash
+                equity[i : sig_entry[k] + lag] = cash[0]
                 i = sig_entry[k] + lag
 
         if lag == PriceMode.NEXT_OPEN:
-            for a in range(n_active):
-                t = active[a]
-                if not runs_open[t] and sig_exit[slot[t]] == i - 1:
-                    cash = _exit_nb(
-                        trades, slot[t], cash, directions[t], units[t], open_[i, t], i,
-                        ExitReason.TIME, params,
-                    )  # fmt: skip
-                    units[t] = 0.0
+            time_exits_nb(
+                i - 1, i, open_[i], active, n_active, runs_open, slot, sig_exit, directions,
+                units, cash, acct, params, trades, closed,
+            )  # fmt: skip
             n_active = _compact_active_nb(active, n_active, units)
             k1 = k
             while k1 < n_sig and sig_entry[k1] + 1 <= i:
                 k1 += 1
-            cash, n_active, n_new = _enter_batch_shared_nb(
-                k, k1, i, open_[i], real, last_real, cash, active, n_active, units,
+            cash[0], n_active, n_new = _enter_batch_shared_nb(
+                k, k1, i, open_[i], real, last_real, cash[0], active, n_active, units,
                 directions, entry_price, entry_idx, busy_until, slot, runs_open, sig_ticker,
                 sig_event, sig_entry, sig_exit, sig_direction, sig_weight, params, trades,
                 taken, status, cand, want,
@@ -673,39 +727,25 @@ def simulate_shared_nb(
             n_trades += n_new
             k = k1
 
-        for a in range(n_active):
-            t = active[a]
-            if entry_idx[t] < i and real[i, t]:
-                stop_price, reason = stop_exit_nb(
-                    directions[t], entry_price[t], open_[i, t], high[i, t], low[i, t],
-                    close[i, t], params,
-                )  # fmt: skip
-                if reason >= 0:
-                    cash = _exit_nb(
-                        trades, slot[t], cash, directions[t], units[t], stop_price, i, reason,
-                        params,
-                    )  # fmt: skip
-                    units[t] = 0.0
-                    busy_until[t] = i
+        stop_exits_nb(
+            i, open_, high, low, close, real, active, n_active, directions, units, entry_price,
+            entry_idx, slot, busy_until, cash, acct, params, trades, closed,
+        )  # fmt: skip
         n_active = _compact_active_nb(active, n_active, units)
 
         if lag == PriceMode.CLOSE or i == n - 1:
             exit_signal = i if lag == PriceMode.CLOSE else n - 1
-            for a in range(n_active):
-                t = active[a]
-                if not runs_open[t] and sig_exit[slot[t]] == exit_signal:
-                    cash = _exit_nb(
-                        trades, slot[t], cash, directions[t], units[t], close[i, t], i,
-                        ExitReason.TIME, params,
-                    )  # fmt: skip
-                    units[t] = 0.0
+            time_exits_nb(
+                exit_signal, i, close[i], active, n_active, runs_open, slot, sig_exit,
+                directions, units, cash, acct, params, trades, closed,
+            )  # fmt: skip
             n_active = _compact_active_nb(active, n_active, units)
         if lag == PriceMode.CLOSE:
             k1 = k
             while k1 < n_sig and sig_entry[k1] <= i:
                 k1 += 1
-            cash, n_active, n_new = _enter_batch_shared_nb(
-                k, k1, i, close[i], real, last_real, cash, active, n_active, units,
+            cash[0], n_active, n_new = _enter_batch_shared_nb(
+                k, k1, i, close[i], real, last_real, cash[0], active, n_active, units,
                 directions, entry_price, entry_idx, busy_until, slot, runs_open, sig_ticker,
                 sig_event, sig_entry, sig_exit, sig_direction, sig_weight, params, trades,
                 taken, status, cand, want,
@@ -713,7 +753,7 @@ def simulate_shared_nb(
             n_trades += n_new
             k = k1
 
-        value = cash
+        value = cash[0]
         for a in range(n_active):
             t = active[a]
             pos = directions[t] * units[t]
@@ -723,13 +763,13 @@ def simulate_shared_nb(
         if not (value > 0.0):
             for a in range(n_active):
                 t = active[a]
-                cash = _mark_exit_nb(
-                    trades, slot[t], cash, directions[t], units[t], close[i, t], i,
+                cash[0] = _mark_exit_nb(
+                    trades, slot[t], cash[0], directions[t], units[t], close[i, t], i,
                     ExitReason.RUINED,
                 )  # fmt: skip
                 units[t] = 0.0
             n_active = 0
-            equity[i:] = cash
+            equity[i:] = cash[0]
             ruined_at = i
             break
         i += 1

@@ -44,7 +44,6 @@ from evbt.backtest.jit import JIT_OPTIONS, jit
 from evbt.backtest.nb import (
     _compact_active_nb,
     _enter_batch_shared_nb,
-    _exit_nb,
     _mark_exit_nb,
     _write_entry_nb,
     _write_exit_nb,
@@ -52,7 +51,8 @@ from evbt.backtest.nb import (
     entry_units_nb,
     exit_fill_bar_nb,
     order_nb,
-    stop_exit_nb,
+    stop_exits_nb,
+    time_exits_nb,
 )
 
 __all__ = ["ACC_FIELDS", "N_ACC", "derive_signals_nb", "sweep_combo_nb", "sweep_nb"]
@@ -194,6 +194,24 @@ def _close_stats_nb(trades, k, t, blk, acc, eb, per_ticker, ev, ev_pnl, ev_cnt):
 
 
 @jit
+def _count_closed_nb(
+    closed, n_closed, i, slot, sig_s, cash, ruined_at, per_ticker, trades, b_eblk, b_event, acc,
+    eb, ev_pnl, ev_cnt,
+):  # fmt: skip
+    """Count the trades of tickers ``closed[:n_closed]``, closed at session ``i`` by
+    :func:`~evbt.backtest.nb.time_exits_nb` or :func:`~evbt.backtest.nb.stop_exits_nb`
+    (:func:`_close_stats_nb`); per ticker, an exit that leaves the account's cash <= 0
+    ruins it (nothing is left to close)."""
+    for q in range(n_closed):
+        t = closed[q]
+        k = slot[t]
+        if per_ticker and not (cash[t] > 0.0):
+            ruined_at[t] = i
+        s = sig_s[k]
+        _close_stats_nb(trades, k, t, b_eblk[s], acc, eb, per_ticker, b_event[s], ev_pnl, ev_cnt)
+
+
+@jit
 def _observe_nb(a, i, e, blk, tb):
     """Equity ``e`` of one scope at visited session ``i``: update its running sums."""
     if a[A_RUIN] >= 0.0:
@@ -290,6 +308,7 @@ def sweep_combo_nb(
     ruined_at = np.full(m, n, dtype=np.int64)
     active = np.empty(m, dtype=np.int64)
     touched = np.zeros(m, dtype=np.bool_)
+    closed = np.empty(m, dtype=np.int64)
     n_active = 0
     k = 0
     i = 0
@@ -303,19 +322,15 @@ def sweep_combo_nb(
             touched[active[a]] = True
 
         if lag == PriceMode.NEXT_OPEN:
-            for a in range(n_active):
-                t = active[a]
-                if not runs_open[t] and sig_x[slot[t]] == i - 1:
-                    c = acct[t]
-                    cash[c] = _exit_nb(
-                        trades, slot[t], cash[c], dirs[t], units[t], open_[i, t], i,
-                        ExitReason.TIME, params,
-                    )  # fmt: skip
-                    units[t] = 0.0
-                    _close_stats_nb(
-                        trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker,
-                        b_event[sig_s[slot[t]]], ev_pnl, ev_cnt,
-                    )  # fmt: skip
+            n_closed = time_exits_nb(
+                i - 1, i, open_[i], active, n_active, runs_open, slot, sig_x, dirs, units,
+                cash, acct, params, trades, closed,
+            )  # fmt: skip
+            if n_closed > 0:
+                _count_closed_nb(
+                    closed, n_closed, i, slot, sig_s, cash, ruined_at, per_ticker, trades,
+                    b_eblk, b_event, acc, eb, ev_pnl, ev_cnt,
+                )  # fmt: skip
             n_active = _compact_active_nb(active, n_active, units)
             k1 = k
             while k1 < nk and sig_e[k1] + 1 <= i:
@@ -340,45 +355,28 @@ def sweep_combo_nb(
                         )  # fmt: skip
             k = k1
 
-        for a in range(n_active):
-            t = active[a]
-            if eidx[t] < i and real[i, t]:
-                stop_price, reason = stop_exit_nb(
-                    dirs[t], eprice[t], open_[i, t], high[i, t], low[i, t], close[i, t], params
-                )
-                if reason >= 0:
-                    c = acct[t]
-                    cash[c] = _exit_nb(
-                        trades, slot[t], cash[c], dirs[t], units[t], stop_price, i, reason,
-                        params,
-                    )  # fmt: skip
-                    if per_ticker and not (cash[c] > 0.0):
-                        ruined_at[t] = i  # nothing left to close: ruined
-                    units[t] = 0.0
-                    busy[t] = i
-                    _close_stats_nb(
-                        trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker,
-                        b_event[sig_s[slot[t]]], ev_pnl, ev_cnt,
-                    )  # fmt: skip
+        n_closed = stop_exits_nb(
+            i, open_, high, low, close, real, active, n_active, dirs, units, eprice, eidx, slot,
+            busy, cash, acct, params, trades, closed,
+        )  # fmt: skip
+        if n_closed > 0:
+            _count_closed_nb(
+                closed, n_closed, i, slot, sig_s, cash, ruined_at, per_ticker, trades, b_eblk,
+                b_event, acc, eb, ev_pnl, ev_cnt,
+            )  # fmt: skip
         n_active = _compact_active_nb(active, n_active, units)
 
         if lag == PriceMode.CLOSE or i == n - 1:
             exit_signal = i if lag == PriceMode.CLOSE else n - 1
-            for a in range(n_active):
-                t = active[a]
-                if not runs_open[t] and sig_x[slot[t]] == exit_signal:
-                    c = acct[t]
-                    cash[c] = _exit_nb(
-                        trades, slot[t], cash[c], dirs[t], units[t], close[i, t], i,
-                        ExitReason.TIME, params,
-                    )  # fmt: skip
-                    if per_ticker and not (cash[c] > 0.0):
-                        ruined_at[t] = i
-                    units[t] = 0.0
-                    _close_stats_nb(
-                        trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, per_ticker,
-                        b_event[sig_s[slot[t]]], ev_pnl, ev_cnt,
-                    )  # fmt: skip
+            n_closed = time_exits_nb(
+                exit_signal, i, close[i], active, n_active, runs_open, slot, sig_x, dirs, units,
+                cash, acct, params, trades, closed,
+            )  # fmt: skip
+            if n_closed > 0:
+                _count_closed_nb(
+                    closed, n_closed, i, slot, sig_s, cash, ruined_at, per_ticker, trades,
+                    b_eblk, b_event, acc, eb, ev_pnl, ev_cnt,
+                )  # fmt: skip
             n_active = _compact_active_nb(active, n_active, units)
         if lag == PriceMode.CLOSE:
             k1 = k
