@@ -22,6 +22,7 @@ import numpy as np
 __all__ = [
     "MIN_ORDER_FRAC",
     "CashMode",
+    "Combos",
     "Direction",
     "ExitReason",
     "PriceMode",
@@ -29,6 +30,7 @@ __all__ = [
     "SimParams",
     "SizeType",
     "StopOn",
+    "SweepBase",
     "CAP_TOL",
     "EXIT_REASON_NAMES",
     "STATUS_NAMES",
@@ -184,6 +186,65 @@ class SimParams(NamedTuple):
     max_gross: float = 1.0
     """Shared-cash mode only, in (0, 1]: gross exposure (sum of ``|position value|``) after
     an entry never exceeds ``max_gross * equity``."""
+
+
+class SweepBase(NamedTuple):
+    """What every combination of a sweep shares (``sweep_nb``), from the pandas layer.
+
+    Base signals are the (event, ticker) pairs, sorted by reaction session, ticker and event
+    id; the ``[J, B]`` tables hold one row per value of ``entry_offset``.
+    """
+
+    ticker: np.ndarray
+    """int64 ``[B]``: base signal's ticker (a column of the price arrays)."""
+    eblk: np.ndarray
+    """int64 ``[B]``: its event block (overfitting statistics)."""
+    event: np.ndarray
+    """int64 ``[B]``: its event's index, ``0 .. n_events - 1``."""
+    ent_cal: np.ndarray
+    """int64 ``[J, B]``: entry session on the calendar."""
+    ent_mkt: np.ndarray
+    """int64 ``[J, B]``: entry session on the price index (< 0: not placed)."""
+    pre_skip: np.ndarray
+    """uint8 ``[J, B]``: dropped before the signal rules."""
+    anchor_cal: np.ndarray
+    """int64 ``[J, B]``: next earnings anchor on the calendar (``anchor_mode``)."""
+    scale: np.ndarray
+    """float64 ``[J, B]``: the ``weight_by`` scale (1.0 without ``weight_by``)."""
+    cal2mkt: np.ndarray
+    """int64: calendar session -> price-index session."""
+    last_real: np.ndarray
+    """int64 ``[n_tickers]``: each ticker's last real bar."""
+    n_cal: int
+    n_events: int
+    anchor_mode: bool
+    """Exits at the next earnings anchor plus ``exit_offset`` instead of after ``hold``."""
+    merge: bool
+    """Overlap rule "merge" (else "skip")."""
+    weight: float
+    """``[strategy] weight``: a signal's weight is ``weight * scale[j, s]``."""
+
+
+class Combos(NamedTuple):
+    """A sweep's combinations, one element each (``sweep_nb``); the kernel's codes."""
+
+    eo: np.ndarray
+    """int64: row of the ``entry_offset`` value in :class:`SweepBase`'s ``[J, B]`` tables."""
+    hold: np.ndarray
+    xoff: np.ndarray
+    """int64: ``exit_offset``."""
+    sl: np.ndarray
+    """float64: stop-loss, NaN for none."""
+    tp: np.ndarray
+    """float64: take-profit, NaN for none."""
+    direction: np.ndarray
+    """int64: +1 long, -1 short."""
+    price: np.ndarray
+    """int64: a :data:`PriceMode` code."""
+    stop_on: np.ndarray
+    """int64: a :data:`StopOn` code."""
+    fees: np.ndarray
+    slip: np.ndarray
 
 
 _ENUMS: dict[str, Any] = {

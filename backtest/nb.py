@@ -101,6 +101,7 @@ from evbt.backtest.jit import jit
 __all__ = [
     "check_inputs_nb",
     "compact_trades_nb",
+    "enter_shared_nb",
     "entry_status_nb",
     "entry_units_nb",
     "exit_fill_bar_nb",
@@ -520,19 +521,25 @@ def _compact_active_nb(active, n_active, units):
 
 
 @jit
-def _enter_batch_shared_nb(
-    k0, k1, i, prices, real, last_real, cash, active, n_active, units, directions,
-    entry_price, entry_idx, busy_until, slot, runs_open, sig_ticker, sig_event, sig_entry,
-    sig_exit, sig_direction, sig_weight, params, trades, taken, status, cand, want,
+def enter_shared_nb(
+    k0, i, prices, real, last_real, cash, active, n_active, units, directions, entry_price,
+    entry_idx, busy_until, slot, runs_open, sig_ticker, sig_event, sig_entry, sig_exit,
+    sig_direction, sig_weight, params, trades, taken, status, cand, want,
 ):  # fmt: skip
-    """Shared-cash entries of signals ``k0 .. k1 - 1``, all filling at session ``i``.
+    """The shared-cash entry phase at session ``i``: signals ``k0 ..`` whose entry fills
+    at ``i`` (``sig_entry + lag <= i``; earlier ones are done), paid by the one account,
+    ``cash[0]``. Returns ``(k1, n_active, n_new_trades)``: ``k1`` is the first signal left.
 
     They are sized together from one snapshot (module docstring: sizing). ``prices`` is the
     fill price row (closes or opens), which also marks the open positions. ``cand`` and
-    ``want`` are scratch arrays. Returns ``(cash, n_active, n_new_trades)``.
+    ``want`` are scratch arrays. Shared by the backtest and the sweep.
     """
     n = real.shape[0]
+    n_sig = sig_entry.shape[0]
     lag = params.price_mode
+    k1 = k0
+    while k1 < n_sig and sig_entry[k1] + lag <= i:
+        k1 += 1
     n_cand = 0
     for k in range(k0, k1):
         t = sig_ticker[k]
@@ -548,9 +555,9 @@ def _enter_batch_shared_nb(
         cand[n_cand] = k
         n_cand += 1
     if n_cand == 0:
-        return cash, n_active, 0
+        return k1, n_active, 0
 
-    equity = cash
+    equity = cash[0]
     gross = 0.0
     for a in range(n_active):
         s = active[a]
@@ -560,7 +567,7 @@ def _enter_batch_shared_nb(
     if not (equity > 0.0):
         for c in range(n_cand):
             status[cand[c]] = SignalStatus.NO_CASH
-        return cash, n_active, 0
+        return k1, n_active, 0
     long_need = 0.0
     gross_need = 0.0
     for c in range(n_cand):
@@ -572,8 +579,8 @@ def _enter_batch_shared_nb(
         if d > 0:
             long_need += want[c] * (1.0 + params.fees) * prices[t] * (1.0 + params.slippage)
     f_cash = 1.0
-    if long_need > 0.0 and long_need > cash:
-        f_cash = cash / long_need if cash > 0.0 else 0.0
+    if long_need > 0.0 and long_need > cash[0]:
+        f_cash = cash[0] / long_need if cash[0] > 0.0 else 0.0
     room = params.max_gross * equity - gross
     f_gross = 1.0
     if gross_need > room:
@@ -591,7 +598,7 @@ def _enter_batch_shared_nb(
             status[k] = refused
             continue
         direction = sig_direction[k]
-        cash, fill_price, fees = order_nb(cash, direction, size, price, params)
+        cash[0], fill_price, fees = order_nb(cash[0], direction, size, price, params)
         _write_entry_nb(trades, k, t, sig_event[k], direction, i, fill_price, size, fees, capped)
         taken[k] = True
         status[k] = SignalStatus.TRADED
@@ -605,7 +612,7 @@ def _enter_batch_shared_nb(
         active[n_active] = t
         n_active += 1
         n_new += 1
-    return cash, n_active, n_new
+    return k1, n_active, n_new
 
 
 @jit
@@ -715,17 +722,13 @@ def simulate_shared_nb(
                 units, cash, acct, params, trades, closed,
             )  # fmt: skip
             n_active = _compact_active_nb(active, n_active, units)
-            k1 = k
-            while k1 < n_sig and sig_entry[k1] + 1 <= i:
-                k1 += 1
-            cash[0], n_active, n_new = _enter_batch_shared_nb(
-                k, k1, i, open_[i], real, last_real, cash[0], active, n_active, units,
-                directions, entry_price, entry_idx, busy_until, slot, runs_open, sig_ticker,
-                sig_event, sig_entry, sig_exit, sig_direction, sig_weight, params, trades,
-                taken, status, cand, want,
+            k, n_active, n_new = enter_shared_nb(
+                k, i, open_[i], real, last_real, cash, active, n_active, units, directions,
+                entry_price, entry_idx, busy_until, slot, runs_open, sig_ticker, sig_event,
+                sig_entry, sig_exit, sig_direction, sig_weight, params, trades, taken, status,
+                cand, want,
             )  # fmt: skip
             n_trades += n_new
-            k = k1
 
         stop_exits_nb(
             i, open_, high, low, close, real, active, n_active, directions, units, entry_price,
@@ -741,17 +744,13 @@ def simulate_shared_nb(
             )  # fmt: skip
             n_active = _compact_active_nb(active, n_active, units)
         if lag == PriceMode.CLOSE:
-            k1 = k
-            while k1 < n_sig and sig_entry[k1] <= i:
-                k1 += 1
-            cash[0], n_active, n_new = _enter_batch_shared_nb(
-                k, k1, i, close[i], real, last_real, cash[0], active, n_active, units,
-                directions, entry_price, entry_idx, busy_until, slot, runs_open, sig_ticker,
-                sig_event, sig_entry, sig_exit, sig_direction, sig_weight, params, trades,
-                taken, status, cand, want,
+            k, n_active, n_new = enter_shared_nb(
+                k, i, close[i], real, last_real, cash, active, n_active, units, directions,
+                entry_price, entry_idx, busy_until, slot, runs_open, sig_ticker, sig_event,
+                sig_entry, sig_exit, sig_direction, sig_weight, params, trades, taken, status,
+                cand, want,
             )  # fmt: skip
             n_trades += n_new
-            k = k1
 
         value = cash[0]
         for a in range(n_active):

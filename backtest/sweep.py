@@ -352,6 +352,8 @@ def prepare_inputs(
 
 
 def _kernel_columns(inp: SweepInputs, combos: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The combinations as the kernel's codes, keyed by :class:`~evbt.backtest.enums.Combos`'s
+    fields."""
     from evbt.backtest.enums import TOML_WORDS
 
     cfg = inp.config
@@ -371,16 +373,16 @@ def _kernel_columns(inp: SweepInputs, combos: pd.DataFrame) -> dict[str, np.ndar
     sl = col("stop_loss", np.nan if s.stop_loss is None else s.stop_loss, np.float64)
     tp = col("take_profit", np.nan if s.take_profit is None else s.take_profit, np.float64)
     return {
-        "c_eo": np.array([eo_pos[int(v)] for v in eo], dtype=np.int64),
-        "c_hold": col("hold", s.hold, np.int64).astype(np.int64),
-        "c_xoff": col("exit_offset", s.exit_offset, np.int64).astype(np.int64),
-        "c_sl": np.asarray(sl, dtype=np.float64),
-        "c_tp": np.asarray(tp, dtype=np.float64),
-        "c_dir": np.where(np.asarray(direction) == "long", 1, -1).astype(np.int64),
-        "c_price": np.array([TOML_WORDS["price"][v] for v in price], dtype=np.int64),
-        "c_stopon": np.array([TOML_WORDS["stop_on"][v] for v in stop_on], dtype=np.int64),
-        "c_fees": np.asarray(col("fees", c.fees, np.float64), dtype=np.float64),
-        "c_slip": np.asarray(col("slippage", c.slippage, np.float64), dtype=np.float64),
+        "eo": np.array([eo_pos[int(v)] for v in eo], dtype=np.int64),
+        "hold": col("hold", s.hold, np.int64).astype(np.int64),
+        "xoff": col("exit_offset", s.exit_offset, np.int64).astype(np.int64),
+        "sl": np.asarray(sl, dtype=np.float64),
+        "tp": np.asarray(tp, dtype=np.float64),
+        "direction": np.where(np.asarray(direction) == "long", 1, -1).astype(np.int64),
+        "price": np.array([TOML_WORDS["price"][v] for v in price], dtype=np.int64),
+        "stop_on": np.array([TOML_WORDS["stop_on"][v] for v in stop_on], dtype=np.int64),
+        "fees": np.asarray(col("fees", c.fees, np.float64), dtype=np.float64),
+        "slip": np.asarray(col("slippage", c.slippage, np.float64), dtype=np.float64),
     }
 
 
@@ -415,25 +417,27 @@ def _launch(sweep_nb, inp, k, base, acc, tb, eb) -> None:
     # Every array through the gate (evbt.backtest.jit): Dask may unpickle read-only arrays
     # and pandas 3 hands read-only views, either of which would compile sweep_nb again.
     from evbt.backtest import overfit_nb
+    from evbt.backtest.enums import Combos, SweepBase
     from evbt.backtest.jit import gate, say_if_compiling
 
     say_if_compiling(["sweep"], [sweep_nb, overfit_nb.cscv_best_nb])
 
     f8, i8, u1 = np.float64, np.int64, np.uint8
-    g = {
-        name: gate(v, i8 if name not in ("c_sl", "c_tp", "c_fees", "c_slip") else f8)
-        for name, v in k.items()
-    }
+    sweep_base = SweepBase(
+        ticker=gate(inp.b_ticker, i8), eblk=gate(inp.b_eblk, i8), event=gate(inp.b_event, i8),
+        ent_cal=gate(inp.ent_cal, i8), ent_mkt=gate(inp.ent_mkt, i8),
+        pre_skip=gate(inp.pre_skip, u1), anchor_cal=gate(inp.anchor_cal, i8),
+        scale=gate(inp.b_weight, f8), cal2mkt=gate(inp.cal2mkt, i8),
+        last_real=gate(inp.last_real, i8), n_cal=int(inp.n_cal), n_events=int(inp.n_events),
+        anchor_mode=bool(inp.anchor_mode), merge=bool(inp.merge),
+        weight=float(inp.config.strategy.weight),
+    )  # fmt: skip
+    floats = ("sl", "tp", "fees", "slip")
+    combos = Combos(**{name: gate(v, f8 if name in floats else i8) for name, v in k.items()})
     sweep_nb(
         gate(inp.open, f8), gate(inp.high, f8), gate(inp.low, f8), gate(inp.close, f8),
-        gate(inp.real, np.bool_), gate(inp.last_real, i8), gate(inp.b_ticker, i8),
-        gate(inp.b_eblk, i8), gate(inp.ent_cal, i8), gate(inp.ent_mkt, i8),
-        gate(inp.pre_skip, u1), gate(inp.anchor_cal, i8), gate(inp.cal2mkt, i8),
-        inp.n_cal, inp.anchor_mode, inp.merge, g["c_eo"], g["c_hold"], g["c_xoff"], g["c_sl"],
-        g["c_tp"], g["c_dir"], g["c_price"], g["c_stopon"], g["c_fees"], g["c_slip"], base,
-        float(inp.config.strategy.weight), gate(inp.b_weight, f8), gate(inp.ret_blk, i8),
+        gate(inp.real, np.bool_), sweep_base, combos, base, gate(inp.ret_blk, i8),
         acc, tb, eb,  # outputs: made here by np.zeros, already C and writeable
-        gate(inp.b_event, i8), int(inp.n_events),
     )  # fmt: skip
 
 

@@ -43,10 +43,10 @@ from evbt.backtest.enums import CashMode, ExitReason, PriceMode, SimParams, trad
 from evbt.backtest.jit import JIT_OPTIONS, jit
 from evbt.backtest.nb import (
     _compact_active_nb,
-    _enter_batch_shared_nb,
     _mark_exit_nb,
     _write_entry_nb,
     _write_exit_nb,
+    enter_shared_nb,
     entry_status_nb,
     entry_units_nb,
     exit_fill_bar_nb,
@@ -97,19 +97,19 @@ NZ_TOL = 1e-12
 
 
 @jit
-def derive_signals_nb(
-    j, hold, exit_offset, anchor_mode, merge, b_ticker, ent_cal, ent_mkt, pre_skip,
-    anchor_cal, cal2mkt, n_cal, sig_t, sig_e, sig_x, sig_s, n_sig_table,
-):  # fmt: skip
+def derive_signals_nb(j, hold, exit_offset, base, sig_t, sig_e, sig_x, sig_s, n_sig_table):
     """One combination's signals: ``(n_placed)``; placed ones go to ``sig_*`` in entry order.
 
     ``j`` is the combination's ``entry_offset`` index into the ``[J, B]`` tables of base
-    signals (event x ticker pairs, sorted by reaction session, ticker, event id). Mirrors
+    signals of ``base`` (:class:`~evbt.backtest.enums.SweepBase`). Mirrors
     ``signals.rules.build_signals`` (exit, calendar bound, overlap "skip" or, with
     ``merge``, "merge": a signal entering while its ticker's window is open extends that
     window's exit) and ``to_arrays`` (placement: an entry on a price bar, an exit after
     it). ``n_sig_table[t]`` counts ticker ``t``'s signal-table rows.
     """
+    b_ticker, ent_cal, ent_mkt, pre_skip = base.ticker, base.ent_cal, base.ent_mkt, base.pre_skip
+    anchor_cal, cal2mkt, n_cal = base.anchor_cal, base.cal2mkt, base.n_cal
+    anchor_mode, merge = base.anchor_mode, base.merge
     m = n_sig_table.shape[0]
     last_x = np.full(m, -1, dtype=np.int64)
     slot = np.full(m, -1, dtype=np.int64)  # the open window's placed signal, or -1
@@ -248,21 +248,25 @@ def _observe_nb(a, i, e, blk, tb):
 
 @jit
 def sweep_combo_nb(
-    open_, high, low, close, real, last_real, sig_t, sig_e, sig_x, sig_s, nk, b_eblk,
-    sig_w, direction, params, ret_blk, acc, tb, eb, b_event, ev_pnl, ev_cnt,
+    open_, high, low, close, real, sig_t, sig_e, sig_x, sig_s, sig_w, direction, base, params,
+    ret_blk, acc, tb, eb, ev_pnl, ev_cnt,
 ):  # fmt: skip
-    """Simulate one combination's ``nk`` placed signals and fill ``acc``, ``tb``, ``eb``.
+    """Simulate one combination's placed signals ``sig_*`` and fill ``acc``, ``tb``, ``eb``.
 
-    ``b_event[s]`` is base signal ``s``'s event index; ``ev_pnl`` and ``ev_cnt`` (one entry
-    per event) are scratch and come zeroed.
+    ``sig_s[k]`` is placed signal ``k``'s base signal in ``base``
+    (:class:`~evbt.backtest.enums.SweepBase`); ``ev_pnl`` and ``ev_cnt`` (one entry per
+    event) are scratch and come zeroed.
 
     ``sig_w[k]`` is signal ``k``'s weight: ``[strategy] weight`` times its ``weight_by``
-    scale, as ``build_signals`` writes it (at least one element, like the other ``sig_*``).
+    scale, as ``build_signals`` writes it. The ``sig_*`` arrays hold exactly the placed
+    signals (the shared entry phase reads the signal count from their length).
 
     ``acc`` is ``[1 + n_tickers, N_ACC]`` (scope 0 the total) with ``A_INTOTAL`` and
     ``A_SIGNALS`` already set; ``tb`` ``[S, 2]`` and ``eb`` ``[W, 2]`` come zeroed.
     """
     n, m = close.shape
+    nk = sig_e.shape[0]
+    last_real, b_eblk, b_event = base.last_real, base.eblk, base.event
     lag = params.price_mode
     shared = params.mode == CashMode.SHARED
     per_ticker = not shared
@@ -332,20 +336,20 @@ def sweep_combo_nb(
                     b_eblk, b_event, acc, eb, ev_pnl, ev_cnt,
                 )  # fmt: skip
             n_active = _compact_active_nb(active, n_active, units)
-            k1 = k
-            while k1 < nk and sig_e[k1] + 1 <= i:
-                k1 += 1
             if shared:
                 before = n_active
-                cash[0], n_active, n_new = _enter_batch_shared_nb(
-                    k, k1, i, open_[i], real, last_real, cash[0], active, n_active, units, dirs,
-                    eprice, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir,
-                    sig_w, params, trades, taken, status, cand, want,
+                k, n_active, n_new = enter_shared_nb(
+                    k, i, open_[i], real, last_real, cash, active, n_active, units, dirs, eprice,
+                    eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir, sig_w,
+                    params, trades, taken, status, cand, want,
                 )  # fmt: skip
                 for a in range(before, n_active):
                     touched[active[a]] = True
                 acc[0, A_TRADES] += n_new
             else:
+                k1 = k
+                while k1 < nk and sig_e[k1] + 1 <= i:
+                    k1 += 1
                 for kk in range(k, k1):
                     if sig_e[kk] + 1 == i:
                         n_active = _enter_pt_nb(
@@ -353,7 +357,7 @@ def sweep_combo_nb(
                             dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched,
                             sig_t, sig_e, sig_x, direction, sig_w[kk], params, trades, acc,
                         )  # fmt: skip
-            k = k1
+                k = k1
 
         n_closed = stop_exits_nb(
             i, open_, high, low, close, real, active, n_active, dirs, units, eprice, eidx, slot,
@@ -379,20 +383,20 @@ def sweep_combo_nb(
                 )  # fmt: skip
             n_active = _compact_active_nb(active, n_active, units)
         if lag == PriceMode.CLOSE:
-            k1 = k
-            while k1 < nk and sig_e[k1] <= i:
-                k1 += 1
             if shared:
                 before = n_active
-                cash[0], n_active, n_new = _enter_batch_shared_nb(
-                    k, k1, i, close[i], real, last_real, cash[0], active, n_active, units, dirs,
-                    eprice, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir,
-                    sig_w, params, trades, taken, status, cand, want,
+                k, n_active, n_new = enter_shared_nb(
+                    k, i, close[i], real, last_real, cash, active, n_active, units, dirs, eprice,
+                    eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir, sig_w,
+                    params, trades, taken, status, cand, want,
                 )  # fmt: skip
                 for a in range(before, n_active):
                     touched[active[a]] = True
                 acc[0, A_TRADES] += n_new
             else:
+                k1 = k
+                while k1 < nk and sig_e[k1] <= i:
+                    k1 += 1
                 for kk in range(k, k1):
                     if sig_e[kk] == i:
                         n_active = _enter_pt_nb(
@@ -400,7 +404,7 @@ def sweep_combo_nb(
                             dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched,
                             sig_t, sig_e, sig_x, direction, sig_w[kk], params, trades, acc,
                         )  # fmt: skip
-            k = k1
+                k = k1
 
         # marking at the close
         if shared:
@@ -524,36 +528,31 @@ def _enter_pt_nb(
 
 
 @njit(parallel=True, **JIT_OPTIONS)
-def sweep_nb(
-    open_, high, low, close, real, last_real, b_ticker, b_eblk, ent_cal, ent_mkt, pre_skip,
-    anchor_cal, cal2mkt, n_cal, anchor_mode, merge, c_eo, c_hold, c_xoff, c_sl, c_tp, c_dir,
-    c_price, c_stopon, c_fees, c_slip, params, weight, b_weight, ret_blk, acc, tb, eb, b_event,
-    n_events,
-):  # fmt: skip
-    """Run every combination ``c`` (arrays ``c_*``) and write ``acc[c]``, ``tb[c]``, ``eb[c]``.
+def sweep_nb(open_, high, low, close, real, base, combos, params, ret_blk, acc, tb, eb):
+    """Run every combination ``c`` of ``combos`` and write ``acc[c]``, ``tb[c]``, ``eb[c]``.
 
-    Base signals ``b_*`` and the ``[J, B]`` tables come from the pandas layer (one row per
-    ``entry_offset`` value). ``c_eo`` holds indices into those rows; ``c_sl``/``c_tp`` NaN
-    mean no stop; ``c_dir`` +1/-1; ``c_price``/``c_stopon`` kernel codes. ``params``
+    ``base`` (:class:`~evbt.backtest.enums.SweepBase`) and ``combos``
+    (:class:`~evbt.backtest.enums.Combos`: ``eo`` indexes the ``[J, B]`` tables' rows,
+    ``sl``/``tp`` NaN mean no stop) come from the pandas layer. ``params``
     (:class:`SimParams`) holds the settings no combination changes (size type, size, initial
     cash, portfolio mode, gross cap); each combination's fees, slippage, stops, price and
-    stop-on replace its other fields. A signal's weight is
-    ``weight * b_weight[j, s]`` (the ``weight_by`` scale of base signal ``s`` at entry offset
-    ``j``, 1.0 without ``weight_by``). ``b_event[s]`` is base signal ``s``'s event index
-    (``0..n_events-1``). ``acc``, ``tb``
-    and ``eb`` must come zeroed. Combinations run in parallel; each uses scratch arrays
-    the size of its signal list and of the number of events.
+    stop-on replace its other fields. A signal's weight is ``base.weight * base.scale[j, s]``
+    (base signal ``s`` at entry offset ``j``). ``acc``, ``tb`` and ``eb`` must come zeroed.
+    Combinations run in parallel; each uses scratch arrays the size of its signal list and
+    of the number of events.
     """
-    n_combo = c_eo.shape[0]
+    n_combo = combos.eo.shape[0]
     m = close.shape[1]
-    n_base = b_ticker.shape[0]
+    n_base = base.ticker.shape[0]
+    n_events = base.n_events
     for c in prange(n_combo):
         p = SimParams(
-            fees=c_fees[c], slippage=c_slip[c], sl_stop=c_sl[c], tp_stop=c_tp[c],
-            price_mode=c_price[c], stop_on=c_stopon[c], size_type=params.size_type,
-            size=params.size, init_cash=params.init_cash, mode=params.mode,
-            max_gross=params.max_gross,
+            fees=combos.fees[c], slippage=combos.slip[c], sl_stop=combos.sl[c],
+            tp_stop=combos.tp[c], price_mode=combos.price[c], stop_on=combos.stop_on[c],
+            size_type=params.size_type, size=params.size, init_cash=params.init_cash,
+            mode=params.mode, max_gross=params.max_gross,
         )  # fmt: skip
+        j = combos.eo[c]
         sig_t = np.empty(n_base, dtype=np.int64)
         sig_e = np.empty(n_base, dtype=np.int64)
         sig_x = np.empty(n_base, dtype=np.int64)
@@ -563,17 +562,16 @@ def sweep_nb(
         ev_pnl = np.zeros(max(n_events, 1))
         ev_cnt = np.zeros(max(n_events, 1), dtype=np.int64)
         nk = derive_signals_nb(
-            c_eo[c], c_hold[c], c_xoff[c], anchor_mode, merge, b_ticker, ent_cal, ent_mkt,
-            pre_skip, anchor_cal, cal2mkt, n_cal, sig_t, sig_e, sig_x, sig_s, n_tab,
-        )  # fmt: skip
+            j, combos.hold[c], combos.xoff[c], base, sig_t, sig_e, sig_x, sig_s, n_tab
+        )
         for q in range(nk):
-            sig_w[q] = weight * b_weight[c_eo[c], sig_s[q]]
+            sig_w[q] = base.weight * base.scale[j, sig_s[q]]
         a = acc[c]
         for t in range(m):
             a[1 + t, A_SIGNALS] = n_tab[t]
             a[0, A_SIGNALS] += n_tab[t]
             a[1 + t, A_INTOTAL] = 1.0 if n_tab[t] > 0 else 0.0
         sweep_combo_nb(
-            open_, high, low, close, real, last_real, sig_t, sig_e, sig_x, sig_s, nk, b_eblk,
-            sig_w, c_dir[c], p, ret_blk, a, tb[c], eb[c], b_event, ev_pnl, ev_cnt,
+            open_, high, low, close, real, sig_t[:nk], sig_e[:nk], sig_x[:nk], sig_s[:nk],
+            sig_w[:nk], combos.direction[c], base, p, ret_blk, a, tb[c], eb[c], ev_pnl, ev_cnt,
         )  # fmt: skip
