@@ -247,6 +247,16 @@ def _observe_nb(a, i, e, blk, tb):
 
 
 @jit
+def _time_exit_due_nb(x_sig, active, n_active, slot, sig_x) -> bool:
+    """Whether an open position's trade has its time-exit signal at ``x_sig`` (a cheap test
+    before :func:`evbt.backtest.nb.time_exits_nb`)."""
+    for a in range(n_active):  # noqa: SIM110 (a loop Numba compiles; no generator)
+        if sig_x[slot[active[a]]] == x_sig:
+            return True
+    return False
+
+
+@jit
 def sweep_combo_nb(
     open_, high, low, close, real, sig_t, sig_e, sig_x, sig_s, sig_w, direction, base, params,
     ret_blk, acc, tb, eb, ev_pnl, ev_cnt,
@@ -316,6 +326,9 @@ def sweep_combo_nb(
     n_active = 0
     k = 0
     i = 0
+    # fast paths: a session without a due time exit, or a combination without stops, skips
+    # the exit helpers' calls (each passes a dozen arrays; once per session they cost)
+    has_stops = not (np.isnan(params.sl_stop) and np.isnan(params.tp_stop))
     while i < n:
         if n_active == 0:
             if k >= nk or sig_e[k] + lag >= n:
@@ -326,10 +339,12 @@ def sweep_combo_nb(
             touched[active[a]] = True
 
         if lag == PriceMode.NEXT_OPEN:
-            n_closed = time_exits_nb(
-                i - 1, i, open_[i], active, n_active, runs_open, slot, sig_x, dirs, units,
-                cash, acct, params, trades, closed,
-            )  # fmt: skip
+            n_closed = 0
+            if _time_exit_due_nb(i - 1, active, n_active, slot, sig_x):
+                n_closed = time_exits_nb(
+                    i - 1, i, open_[i], active, n_active, runs_open, slot, sig_x, dirs, units,
+                    cash, acct, params, trades, closed,
+                )  # fmt: skip
             if n_closed > 0:
                 _count_closed_nb(
                     closed, n_closed, i, slot, sig_s, cash, ruined_at, per_ticker, trades,
@@ -359,10 +374,12 @@ def sweep_combo_nb(
                         )  # fmt: skip
                 k = k1
 
-        n_closed = stop_exits_nb(
-            i, open_, high, low, close, real, active, n_active, dirs, units, eprice, eidx, slot,
-            busy, cash, acct, params, trades, closed,
-        )  # fmt: skip
+        n_closed = 0
+        if has_stops:
+            n_closed = stop_exits_nb(
+                i, open_, high, low, close, real, active, n_active, dirs, units, eprice, eidx,
+                slot, busy, cash, acct, params, trades, closed,
+            )  # fmt: skip
         if n_closed > 0:
             _count_closed_nb(
                 closed, n_closed, i, slot, sig_s, cash, ruined_at, per_ticker, trades, b_eblk,
@@ -372,10 +389,12 @@ def sweep_combo_nb(
 
         if lag == PriceMode.CLOSE or i == n - 1:
             exit_signal = i if lag == PriceMode.CLOSE else n - 1
-            n_closed = time_exits_nb(
-                exit_signal, i, close[i], active, n_active, runs_open, slot, sig_x, dirs, units,
-                cash, acct, params, trades, closed,
-            )  # fmt: skip
+            n_closed = 0
+            if _time_exit_due_nb(exit_signal, active, n_active, slot, sig_x):
+                n_closed = time_exits_nb(
+                    exit_signal, i, close[i], active, n_active, runs_open, slot, sig_x, dirs,
+                    units, cash, acct, params, trades, closed,
+                )  # fmt: skip
             if n_closed > 0:
                 _count_closed_nb(
                     closed, n_closed, i, slot, sig_s, cash, ruined_at, per_ticker, trades,
