@@ -251,7 +251,14 @@ class BacktestResult:
         if self.study is not None:
             frames |= {"event_study": self.study.panel, "study_summary": self.study.summary}
         if self.events is not None:
-            frames["events"] = self.events.reset_index(drop=True)
+            events = self.events.reset_index(drop=True)
+            # the catalog named as the manifest names it (relative to the config, or
+            # "<bundled>"), not by this machine's absolute path: a shared run folder does not
+            # carry the user's folders, and two checkouts write the same bytes
+            where = self.manifest.get("catalog", {}).get("path")
+            if where is not None and "origin" in events.attrs:
+                events.attrs = {**events.attrs, "origin": str(where)}
+            frames["events"] = events
         windows = self._price_windows(pad)
         if windows is not None:
             frames["prices_window"] = windows

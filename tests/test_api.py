@@ -214,3 +214,18 @@ def test_run_and_study_load_a_path(tmp_path):
     )
     s = evbt.study(EXAMPLE)
     assert s.manifest["run_id"].startswith("study-")
+
+
+def test_run_folder_names_the_catalog_as_the_manifest_does_not_by_absolute_path(tmp_path):
+    # events.parquet kept the catalog's absolute path in its pandas attrs: a shared run
+    # folder carried the user's folders, and two checkouts wrote different bytes
+    import pyarrow.parquet as pq
+
+    folder = evbt.run(Path(__file__).parents[1] / "examples" / "launch_shock.toml").write(tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    raw = pq.read_schema(folder / "events.parquet").metadata[b"PANDAS_ATTRS"].decode()
+    assert json.loads(raw)["origin"] == manifest["catalog"]["path"] == "<bundled>"
+    root = str(Path(evbt.__file__).resolve().parents[1])
+    assert not any(
+        root.encode() in v for v in pq.read_schema(folder / "events.parquet").metadata.values()
+    )
