@@ -10,6 +10,7 @@ write nothing, so a cluster needs no storage shared with the client.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
@@ -22,12 +23,17 @@ def chunks(n: int, size: int) -> list[tuple[int, int, int]]:
     return [(i, lo, min(lo + size, n)) for i, lo in enumerate(range(0, n, size))]
 
 
-def chunk_task(inp: SweepInputs, lo: int, hi: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Combinations ``lo:hi`` of ``inp.grid`` as ``(part, blocks)`` (what a task returns)."""
-    return chunk_frames(inp, inp.grid.rows(lo, hi))
+Encode = Callable[[pd.DataFrame, pd.DataFrame], tuple[Any, Any]]
 
 
-Sink = Callable[[int, int, int, pd.DataFrame, pd.DataFrame], None]
+def chunk_task(inp: SweepInputs, lo: int, hi: int, encode: Encode | None = None) -> tuple[Any, Any]:
+    """Combinations ``lo:hi`` of ``inp.grid`` as ``(part, blocks)`` (what a task returns),
+    passed through ``encode`` when one is given."""
+    part, blocks = chunk_frames(inp, inp.grid.rows(lo, hi))
+    return (part, blocks) if encode is None else encode(part, blocks)
+
+
+Sink = Callable[[int, int, int, Any, Any], None]
 
 
 CONNECT_TIMEOUT = 10.0
@@ -43,9 +49,12 @@ def run_chunks(
     workers: int | None = None,
     scheduler: str | None = None,
     connect_timeout: float = CONNECT_TIMEOUT,
+    encode: Encode | None = None,
 ) -> None:
     """Compute every chunk ``(i, lo, hi)`` of ``todo`` and hand ``sink(i, lo, hi, part,
     blocks)`` each result, in this process: the application's sink writes the part. With
+    ``encode``, each task hands ``encode(part, blocks)`` instead (on a Dask cluster the
+    encoding runs on the worker, beside the computation, not on the client). With
     ``executor="dask"`` each chunk is a task on the cluster (``scheduler``, or an in-process
     LocalCluster) that returns its tables; workers write nothing. A scheduler that does not
     answer within ``connect_timeout`` seconds, a bad address, or a cluster without a worker
@@ -57,10 +66,10 @@ def run_chunks(
         threads = min(workers or most, most)
         numba.set_num_threads(max(1, threads))
         for i, lo, hi in todo:
-            part, blocks = chunk_task(inp, lo, hi)
+            part, blocks = chunk_task(inp, lo, hi, encode)
             sink(i, lo, hi, part, blocks)
     else:
-        _run_dask(inp, todo, sink, workers, scheduler, connect_timeout)
+        _run_dask(inp, todo, sink, workers, scheduler, connect_timeout, encode)
 
 
 _RESUME = "the finished parts are kept: rerun with --resume once it is fixed"
@@ -106,7 +115,7 @@ def _no_workers(scheduler: str, timeout: float) -> InputError:
     )
 
 
-def _run_dask(inp, todo, sink, workers, scheduler, connect_timeout) -> None:
+def _run_dask(inp, todo, sink, workers, scheduler, connect_timeout, encode=None) -> None:
     """Each chunk is a task that returns its (part, blocks) tables to the client; the inputs
     travel once to each worker (a broadcast scatter). A worker lost mid-sweep: Dask reruns
     its tasks elsewhere. All workers lost: the scattered inputs are gone with them and Dask
@@ -145,7 +154,7 @@ def _run_dask(inp, todo, sink, workers, scheduler, connect_timeout) -> None:
             client = Client(cluster)
             scheduler = str(cluster.scheduler_address)
         try:
-            _drive(client, inp, todo, sink, scheduler, timeout)
+            _drive(client, inp, todo, sink, scheduler, timeout, encode)
         finally:
             with contextlib.suppress(Exception):
                 client.close()
@@ -159,7 +168,7 @@ def _run_dask(inp, todo, sink, workers, scheduler, connect_timeout) -> None:
 _MAX_RESTARTS = 3
 
 
-def _drive(client, inp, todo, sink, scheduler: str, timeout: float) -> None:
+def _drive(client, inp, todo, sink, scheduler: str, timeout: float, encode=None) -> None:
     """Submit the chunks of ``todo``, hand each result to ``sink``; see :func:`_run_dask`."""
     import contextlib
     import time
@@ -191,7 +200,7 @@ def _drive(client, inp, todo, sink, scheduler: str, timeout: float) -> None:
         except TimeoutError:
             raise _no_workers(scheduler, timeout) from None
         futs = {
-            client.submit(chunk_task, data, lo, hi, pure=False): (i, lo, hi)
+            client.submit(chunk_task, data, lo, hi, encode, pure=False): (i, lo, hi)
             for i, lo, hi in left.values()
         }
         pending = set(futs)

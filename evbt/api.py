@@ -681,7 +681,7 @@ def sweep(
         bar.update(task, skipped=skip)
         finished = sorted(have)
 
-        def sink(i: int, lo: int, hi: int, part: pd.DataFrame, blocks: pd.DataFrame) -> None:
+        def sink(i: int, lo: int, hi: int, part: bytes, blocks: bytes) -> None:
             parts.write_part(folder, i, part, blocks)
             finished.append(i)
             bar.advance(task, hi - lo)
@@ -699,6 +699,7 @@ def sweep(
             workers=workers,
             scheduler=scheduler,
             connect_timeout=CONNECT_TIMEOUT if connect_timeout is None else connect_timeout,
+            encode=parts.encode,  # a Dask task encodes its tables; the client writes bytes
         )
     elapsed = time.perf_counter() - started
     total = parts.read_totals(folder)

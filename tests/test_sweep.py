@@ -415,6 +415,28 @@ def test_dask_local_cluster_equals_local(tmp_path):
     pd.testing.assert_frame_equal(local.blocks(), dask.blocks())
     assert dask.manifest["executor"] == "dask"
     assert dask.manifest["parts"] == local.manifest["parts"]
+    # the workers encoded their tables; the client wrote those bytes: the same files
+    for sub in ("parts", "blocks"):
+        a = sorted((local.run_dir / "sweep" / sub).iterdir())
+        b = sorted((dask.run_dir / "sweep" / sub).iterdir())
+        assert [p.name for p in a] == [p.name for p in b] and len(a) > 1
+        assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
+
+
+def test_encoded_part_is_the_file_to_parquet_writes(tmp_path):
+    """A Dask task hands the client ``parts.encode``'s bytes; written, they are the file
+    ``to_parquet(path)`` writes (so a part's bytes do not depend on the executor)."""
+    cfg = load_config(_small(tmp_path))
+    inp = api.sweep_inputs(cfg)
+    part, blocks = S.chunk_frames(inp, inp.combos.iloc[:7])
+    enc = parts.encode(part, blocks)
+    parts.write_part(tmp_path / "enc", 0, *enc)
+    parts.write_part(tmp_path / "frames", 0, part, blocks)
+    for sub in ("parts", "blocks"):
+        name = parts.part_name(0)
+        got = (tmp_path / "enc" / "sweep" / sub / name).read_bytes()
+        assert got == (tmp_path / "frames" / "sweep" / sub / name).read_bytes()
+    assert enc[0] == (tmp_path / "frames" / "sweep" / "parts" / parts.part_name(0)).read_bytes()
 
 
 def test_merge_overlap_is_swept_and_merges(tmp_path):
