@@ -1,7 +1,7 @@
 """Dask scaling of the sweep: the same job locally, on a LocalCluster of 1 and 2 worker
 processes, and on a ``dask scheduler`` plus ``dask worker`` processes started as commands.
 
-python benchmarks/bench_dask.py [--workers 1 2] [--skip-commands] [--json FILE]
+python benchmarks/bench_dask.py [--workers 1 2] [--repeat 3] [--skip-commands] [--json FILE]
 
 The job: S2's twin, an eighth of its grid (one fee level, one slippage level, fills at the
 close) on bench_sweep's SYNTHETIC market: 12,672 combinations x 10 tickers = 126,720
@@ -17,7 +17,10 @@ with the client but the scheduler file), on free ports (port 0, the address read
 thread (``NUMBA_NUM_THREADS=1``), so N workers use N cores; the local row runs in this
 process with every core.
 
-Printed per setup: wall time, speed-up over the 1-worker LocalCluster, efficiency (speed-up /
+Each setup runs the sweep ``--repeat`` times (a fresh folder each) and reports the median:
+on a 2-core machine one run's wall time moves by 10-20% from run to run.
+
+Printed per setup: wall time (the median), speed-up over the 1-worker LocalCluster, efficiency (speed-up /
 workers), the inputs each worker received (one broadcast scatter: the pickled
 ``SweepInputs``) and the results each worker sent back to the client (distributed's own
 transfer log: ``transfer_outgoing_bytes_total`` and the number of transfers), the share of
@@ -33,6 +36,7 @@ import json
 import os
 import pickle
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -80,19 +84,24 @@ def _sweep(cfg: Path, out: Path, **kw) -> tuple[float, object]:
     return time.perf_counter() - t0, res
 
 
-def _on_cluster(cfg: Path, inp, folder: Path, address: str, tag: str) -> dict:
-    """Warm every worker, then time one sweep and the results each worker sent."""
+def _on_cluster(cfg: Path, inp, folder: Path, address: str, tag: str, repeat: int = 1) -> dict:
+    """Warm every worker, then time ``repeat`` sweeps (the median) and the results each
+    worker sent in the last one."""
     from dask.distributed import Client
 
+    walls = []
     with Client(address, timeout=60) as client:
         n = len(client.scheduler_info()["workers"])
         client.run(_warm, inp)  # every worker loads the kernels (untimed)
         client.get_task_stream(count=1)  # the scheduler starts recording the task stream
-        before = client.run(_counters)
-        t0 = time.time()
-        wall, res = _sweep(cfg, folder / tag, executor="dask", scheduler=address)
-        after = client.run(_counters)
-        stream = client.get_task_stream(start=t0)
+        for _ in range(repeat):
+            before = client.run(_counters)
+            t0 = time.time()
+            wall, res = _sweep(cfg, folder / tag, executor="dask", scheduler=address)
+            walls.append(wall)
+            after = client.run(_counters)
+            stream = client.get_task_stream(start=t0)
+    wall = statistics.median(walls)
     sent = {w: (after[w][0] - before[w][0], after[w][1] - before[w][1]) for w in after}
     compute = sum(
         ss["stop"] - ss["start"]
@@ -103,10 +112,16 @@ def _on_cluster(cfg: Path, inp, folder: Path, address: str, tag: str) -> dict:
     return {
         "workers": n,
         "seconds": wall,
+        "runs": walls,
         "sent": sent,
         "compute": compute,
         "table": res.table(),
     }
+
+
+def _runs(walls: list[float]) -> str:
+    """``median s (run, run, run)``."""
+    return f"{statistics.median(walls):.2f} s ({', '.join(f'{w:.2f}' for w in walls)})"
 
 
 def _dask_exe() -> str:
@@ -115,7 +130,7 @@ def _dask_exe() -> str:
     return str(here) if here.exists() else (shutil.which("dask") or "dask")
 
 
-def _commands(cfg: Path, inp, folder: Path, n_workers: int) -> dict:
+def _commands(cfg: Path, inp, folder: Path, n_workers: int, repeat: int = 1) -> dict:
     """A `dask scheduler` and ``n_workers`` `dask worker` processes, each started in its own
     working folder; the scheduler on a free port (0), its address read from the scheduler
     file; no dashboards. Stopped (SIGTERM) at the end; their logs stay in their folders."""
@@ -155,7 +170,7 @@ def _commands(cfg: Path, inp, folder: Path, n_workers: int) -> dict:
 
         with Client(address, timeout=60) as c:
             c.wait_for_workers(n_workers, timeout=180)
-        r = _on_cluster(cfg, inp, folder, address, "cmd")
+        r = _on_cluster(cfg, inp, folder, address, "cmd", repeat)
         r["address"] = address
         return r
     finally:
@@ -178,6 +193,9 @@ def main() -> int:
         nargs="+",
         default=[1, 2],
         help="LocalCluster sizes (worker processes of 1 thread); the first is the baseline",
+    )
+    ap.add_argument(
+        "--repeat", type=int, default=3, help="Sweeps per setup; the median is reported."
     )
     ap.add_argument(
         "--skip-commands", action="store_true", help="No `dask scheduler` + `dask worker` run."
@@ -209,11 +227,14 @@ def main() -> int:
             flush=True,
         )
         _warm(inp)
-        wall, local = _sweep(cfg, folder / "local")
+        walls = []
+        for _ in range(a.repeat):
+            wall, local = _sweep(cfg, folder / "local")
+            walls.append(wall)
         ref = local.table()
         rows.append({"setup": "local executor (this process, all cores)", "workers": 1})
-        rows[-1]["seconds"] = wall
-        print(f"  local: {wall:.2f} s", flush=True)
+        rows[-1].update(seconds=statistics.median(walls), runs=walls)
+        print(f"  local: {_runs(walls)}", flush=True)
 
         # for the worker processes LocalCluster starts from here (spawned: they read it)
         os.environ["NUMBA_NUM_THREADS"] = "1"
@@ -221,16 +242,16 @@ def main() -> int:
             with LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
             ) as cluster:
-                r = _on_cluster(cfg, inp, folder, cluster.scheduler_address, f"lc{n}")
+                r = _on_cluster(cfg, inp, folder, cluster.scheduler_address, f"lc{n}", a.repeat)
             r["setup"] = f"LocalCluster, {n} worker process{'es' if n > 1 else ''}"
             rows.append(r)
-            print(f"  {r['setup']}: {r['seconds']:.2f} s", flush=True)
+            print(f"  {r['setup']}: {_runs(r['runs'])}", flush=True)
         if not a.skip_commands:
             n = max(a.workers)
-            r = _commands(cfg, inp, folder, n)
+            r = _commands(cfg, inp, folder, n, a.repeat)
             r["setup"] = f"dask scheduler + {n} dask worker commands"
             rows.append(r)
-            print(f"  {r['setup']}: {r['seconds']:.2f} s", flush=True)
+            print(f"  {r['setup']}: {_runs(r['runs'])}", flush=True)
 
     base = next((r for r in rows if r["setup"].startswith("LocalCluster")), rows[0])
     print(
@@ -259,6 +280,7 @@ def main() -> int:
                 "setup": r["setup"],
                 "workers": r["workers"],
                 "seconds": r["seconds"],
+                "runs": r.get("runs"),
                 "speedup_vs_1_worker": speed,
                 "efficiency": eff,
                 "input_bytes_per_worker": in_bytes if sent else 0,

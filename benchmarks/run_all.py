@@ -14,8 +14,8 @@ quick suite from a cold Numba cache on 2 workers. Each figure is one whole proce
 here. Measured, never asserted: run it on an idle machine.
 
 The slow rows can be left out for a quick check: ``--skip-suite`` (about 3-5 minutes),
-``--skip-s2`` (about 1 minute), ``--skip-dask`` (about 3 minutes); ``--quick`` skips all
-three. A row left out is printed as "not run".
+``--skip-s2`` (about 1 minute), ``--skip-dask`` (about 5 minutes: each Dask setup is timed
+3 times, the median kept); ``--quick`` skips all three. A row left out is printed as "not run".
 
 ``--write`` puts the table, with the machine and the date, into docs/benchmarks.md and a
 short one into the README's "Benchmarks" section (between their ``benchmarks:begin`` and
