@@ -15,6 +15,7 @@ import sys
 
 import click
 
+from evbt.cli._common import leaving, own_process
 from evbt.errors import InputError
 
 EXIT_INPUT, EXIT_INTERNAL = 2, 1
@@ -128,8 +129,19 @@ def warnings_seen() -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point: run the CLI and map errors to exit codes."""
-    args = sys.argv[1:] if argv is None else argv
+    """Console entry point: run the CLI and map errors to exit codes. With no ``argv`` (the
+    ``evbt`` command, ``python -m evbt.cli``) this interpreter is the command's own, and its
+    cyclic collector is tuned for a short process (:mod:`evbt.cli._common`, ``loading``)."""
+    if argv is not None:
+        return _main(argv)
+    own_process()
+    try:
+        return _main(sys.argv[1:])
+    finally:
+        leaving()
+
+
+def _main(args: list[str]) -> int:
     debug = "--debug" in args
     _show_warnings()
     try:

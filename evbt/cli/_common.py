@@ -2,11 +2,53 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import click
+
+# True in the evbt process itself (``evbt.cli.main()`` called with no arguments, as the
+# console script and ``python -m evbt.cli`` call it); False when Python code calls
+# ``main([...])`` (tests, notebooks): only the command's own interpreter has its cyclic
+# collector tuned (:func:`loading`, :func:`leaving`).
+_own_process = False
+
+
+def own_process() -> None:
+    """Say that this interpreter runs one evbt command and exits (``evbt.cli.main()``)."""
+    global _own_process
+    _own_process = True
+
+
+@contextlib.contextmanager
+def loading() -> Iterator[None]:
+    """A command's imports (pandas, pyarrow, ...). In the evbt process the cyclic collector
+    pauses while they run and what they made is frozen after (``gc.freeze``): modules,
+    classes and functions live as long as the process, and every full collection would
+    walk them again (the collector took about 0.28 s of a 2.4 s demo backtest, 0.11 s with
+    this). Anywhere else it does nothing."""
+    if not _own_process or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.enable()
+
+
+def leaving() -> None:
+    """The evbt process is about to exit: freeze every object, so that the interpreter's
+    last collections do not walk pandas, Numba and the loaded kernels (150,000 objects;
+    about 0.4 s of a demo backtest's exit). Atexit handlers and ``weakref.finalize`` run as
+    before; the memory goes back with the process."""
+    if _own_process:
+        gc.freeze()
 
 
 def json_safe(obj: Any) -> Any:

@@ -72,13 +72,15 @@ def preearnings_cmd(
     import json
     import zoneinfo
 
-    import pandas as pd
+    from evbt.cli._common import emit_json, frame_records, loading
 
-    from evbt.api import pre_earnings
-    from evbt.cli._common import emit_json, frame_records
-    from evbt.data.catalog import horizon_sessions, load_catalog
-    from evbt.manifest import catalog_digest, code_version
-    from evbt.store import results_root, write_run
+    with loading():
+        import pandas as pd
+
+        from evbt.api import pre_earnings
+        from evbt.data.catalog import horizon_sessions, load_catalog
+        from evbt.manifest import catalog_digest, code_version
+        from evbt.store import results_root, write_run
 
     if asof is None:
         asof = dt.datetime.now(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%d")

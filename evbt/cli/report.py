@@ -55,7 +55,10 @@ def resolve_run(run: str, root: str | None) -> Path:
 )
 def report(run: str, out: str | None, root: str | None, metric: str, standalone: bool) -> None:
     """Write the offline HTML tearsheet of RUN (a run folder or a run id) and print its path."""
-    from evbt.report import write_report
+    from evbt.cli._common import loading
+
+    with loading():
+        from evbt.report import write_report
 
     path = write_report(resolve_run(run, root), out, metric=metric, standalone=standalone)
     click.echo(str(path))

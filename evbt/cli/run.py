@@ -9,6 +9,7 @@ from evbt.cli._common import (
     emit_json,
     escape,
     frame_records,
+    loading,
     no_report_option,
     text,
     write_report_for,
@@ -129,10 +130,11 @@ def backtest_cmd(
     no_report: bool,
 ) -> None:
     """Backtest CONFIG (TOML): signals -> Numba core -> Parquet results and a summary."""
-    from evbt.api import run
-    from evbt.errors import InputError
-    from evbt.store import write_result
-    from evbt.strategies.config import load_config
+    with loading():
+        from evbt.api import run
+        from evbt.errors import InputError
+        from evbt.store import write_result
+        from evbt.strategies.config import load_config
 
     cfg = load_config(config)
     if cfg.sweep:
@@ -251,9 +253,10 @@ def study_cmd(
     no_report: bool,
 ) -> None:
     """Event study of the events CONFIG selects: abnormal returns, CAAR and its tests."""
-    from evbt.api import study
-    from evbt.store import write_study
-    from evbt.strategies.config import load_config
+    with loading():
+        from evbt.api import study
+        from evbt.store import write_study
+        from evbt.strategies.config import load_config
 
     cfg = load_config(config)
     res = study(cfg, prices_path=prices, events_path=events)

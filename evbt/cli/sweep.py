@@ -10,6 +10,7 @@ from evbt.cli._common import (
     common_options,
     emit_json,
     frame_records,
+    loading,
     no_report_option,
     write_report_for,
 )
@@ -185,10 +186,11 @@ def sweep_cmd(
     no_report: bool,
 ) -> None:
     """Run every combination of CONFIG's [sweep] table; write parts, summary and manifest."""
-    from evbt.api import sweep as run_sweep
-    from evbt.errors import InputError
-    from evbt.strategies.config import load_config
-    from evbt.strategies.grid import MAX_GRID
+    with loading():
+        from evbt.api import sweep as run_sweep
+        from evbt.errors import InputError
+        from evbt.strategies.config import load_config
+        from evbt.strategies.grid import MAX_GRID
 
     if scheduler and executor != "dask":
         raise InputError("--scheduler needs --executor dask")
