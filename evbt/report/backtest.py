@@ -406,10 +406,11 @@ def windows(pg: Page, run: RunFolder) -> None:
 
 def _group_stats(df: pd.DataFrame, by: str) -> pd.DataFrame:
     g = df.groupby(by, sort=True, dropna=False)
+    won = (df["pnl"] > 0).groupby(df[by], sort=True, dropna=False)
     out = pd.DataFrame(
         {
             "n_trades": g.size(),
-            "hit_rate": g["pnl"].apply(lambda s: float((s > 0).mean())),
+            "hit_rate": won.mean(),  # a share of whole counts: exact either way
             "mean_ret": g["ret"].mean(),
             "median_ret": g["ret"].median(),
             "total_pnl": g["pnl"].sum(),

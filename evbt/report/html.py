@@ -139,12 +139,12 @@ FORMATS: dict[str, Formatter] = {
 }
 
 
-def _auto(series: pd.Series) -> Formatter:
-    if pd.api.types.is_datetime64_any_dtype(series):
+def _auto(dtype: Any) -> Formatter:
+    if pd.api.types.is_datetime64_any_dtype(dtype):
         return day
-    if pd.api.types.is_bool_dtype(series):
+    if pd.api.types.is_bool_dtype(dtype):
         return gnum
-    if pd.api.types.is_numeric_dtype(series):
+    if pd.api.types.is_numeric_dtype(dtype):
         return gnum
     return FORMATS["text"]
 
@@ -171,14 +171,12 @@ def table(
     labels = dict(labels or {})
     shown = df if max_rows is None else df.head(max_rows)
     funcs: dict[str, Formatter] = {}
-    for c in shown.columns:
+    numeric = set()
+    for c, dtype in shown.dtypes.items():  # the dtypes, not a Series per column: 15 tables
         f = fmt.get(c)
-        funcs[c] = FORMATS[f] if isinstance(f, str) else (f or _auto(shown[c]))
-    numeric = {
-        c
-        for c in shown.columns
-        if pd.api.types.is_numeric_dtype(shown[c]) and not pd.api.types.is_bool_dtype(shown[c])
-    }
+        funcs[c] = FORMATS[f] if isinstance(f, str) else (f or _auto(dtype))
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+            numeric.add(c)
     head = "".join(
         f'<th class="{"n" if c in numeric else ""}">{esc(labels.get(c, c))}</th>'
         for c in shown.columns
