@@ -243,6 +243,12 @@ def main() -> int:
     a = ap.parse_args()
     if a.quick:
         a.skip_suite = a.skip_s2 = a.skip_dask = True
+    # Every process started here (and by bench_sweep.py, bench_dask.py) writes and reads
+    # compiled bytecode as a user's does: an environment with PYTHONDONTWRITEBYTECODE set
+    # would make every run compile evbt's ~60 modules from source (about 0.35 s a run that
+    # no user pays after their first). The first row can read evbt's .pyc from an earlier
+    # run here; a fresh checkout compiles them once, in its first run.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
     started = dt.datetime.now(dt.UTC)
     load0 = os.getloadavg()
