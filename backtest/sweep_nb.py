@@ -57,6 +57,12 @@ from evbt.backtest.nb import (
 
 __all__ = ["ACC_FIELDS", "N_ACC", "derive_signals_nb", "sweep_combo_nb", "sweep_nb"]
 
+#: For the helpers called in the per-session loop: Numba does not inline one jitted function
+#: into another (the callee is linked after optimisation), and a call passes every array as
+#: its whole struct (a 2-D array is nine words), so a small helper called a dozen times a
+#: session costs more than its body. ``inline="always"`` inlines it at Numba's IR level.
+inline_jit = njit(inline="always", **JIT_OPTIONS)
+
 #: Running sums per (combination, scope); index names of the last axis of ``acc``.
 ACC_FIELDS = (
     "sum",  # sum of daily returns
@@ -85,15 +91,19 @@ ACC_FIELDS = (
     "ev_n",  # events with at least one trade (in a ticker scope: that ticker's trades)
     "ev_sum",  # sum over those events of the event's P&L (sum of its trades' pnl)
     "ev_sumsq",  # sum of squared event P&Ls
+    "ddthr",  # scratch: an equity at or above it cannot set a new mdd (_observe_nb)
 )
 N_ACC = len(ACC_FIELDS)
 A_SUM, A_SUMSQ, A_SUM3, A_SUM4, A_MAXABS, A_NEGSQ, A_E0, A_ELAST, A_PEAK, A_MDD = range(10)
 A_HELD, A_TRADES, A_CLOSED, A_WIN, A_GWIN, A_GLOSS, A_RETSUM, A_LOSS, A_SIGNALS = range(10, 19)
 A_PREV, A_INTOTAL, A_RUIN = 19, 20, 21
-A_NZ, A_EVN, A_EVSUM, A_EVSQ = 22, 23, 24, 25
+A_NZ, A_EVN, A_EVSUM, A_EVSQ, A_DDTHR = 22, 23, 24, 25, 26
 #: A daily return of at most this size is rounding (a fill at the close with no cost leaves
 #: equity equal up to 1 ulp), not a move: ``n_nonzero`` counts returns with ``|r| > NZ_TOL``.
 NZ_TOL = 1e-12
+#: ``ddthr = peak * (1 + mdd + DD_MARGIN)``: far above the rounding of ``e / peak - 1`` (a
+#: few 1e-16), so an equity at or above it has a drawdown that cannot be below ``mdd``.
+DD_MARGIN = 1e-9
 
 
 @jit
@@ -211,39 +221,53 @@ def _count_closed_nb(
         _close_stats_nb(trades, k, t, b_eblk[s], acc, eb, per_ticker, b_event[s], ev_pnl, ev_cnt)
 
 
-@jit
-def _observe_nb(a, i, e, blk, tb):
-    """Equity ``e`` of one scope at visited session ``i``: update its running sums."""
-    if a[A_RUIN] >= 0.0:
+@inline_jit
+def _observe_nb(acc, q, i, e, blk, tb):
+    """Equity ``e`` of scope ``q`` (a row of ``acc``) at visited session ``i``: update its running sums.
+
+    Written without data-dependent branches where the result allows it (daily returns
+    change sign at random): adding ``0.0`` to a sum that is never ``-0.0`` leaves its bits
+    as they were, so ``negsq += r2 if r < 0 else 0.0`` is the sum of the negative days'
+    squares exactly. A session at or above the running peak has drawdown ``e / e - 1 ==
+    0.0``, which cannot lower ``mdd`` (``<= 0`` from its start at 0), so its division is
+    skipped; so is that of a session at or above ``ddthr = peak * (1 + mdd + DD_MARGIN)``
+    (kept up to date when the peak rises): there ``e / peak`` rounds to at least ``1 + mdd``
+    plus the margin, so ``e / peak - 1`` rounds to at least ``mdd`` and would not replace
+    it. ``ddthr`` only needs ``peak > 0`` and ``mdd > -1``, which hold until ruin.
+    """
+    if acc[q, A_RUIN] >= 0.0:
         return
     if i == 0:
-        a[A_E0] = e
-        a[A_PEAK] = e
+        acc[q, A_E0] = e
+        acc[q, A_PEAK] = e
     else:
-        r = e / a[A_PREV] - 1.0
+        r = e / acc[q, A_PREV] - 1.0
         r2 = r * r
-        a[A_SUM] += r
-        a[A_SUMSQ] += r2
-        a[A_SUM3] += r2 * r
-        a[A_SUM4] += r2 * r2
-        if abs(r) > a[A_MAXABS]:
-            a[A_MAXABS] = abs(r)
-        if r < 0.0:
-            a[A_NEGSQ] += r2
-        if abs(r) > NZ_TOL:
-            a[A_NZ] += 1.0
+        acc[q, A_SUM] += r
+        acc[q, A_SUMSQ] += r2
+        acc[q, A_SUM3] += r2 * r
+        acc[q, A_SUM4] += r2 * r2
+        ar = abs(r)
+        mx = acc[q, A_MAXABS]
+        acc[q, A_MAXABS] = ar if ar > mx else mx
+        acc[q, A_NEGSQ] += r2 if r < 0.0 else 0.0
+        acc[q, A_NZ] += 1.0 if ar > NZ_TOL else 0.0
         if blk >= 0:
             tb[blk, 0] += r
             tb[blk, 1] += r2
-    if e > a[A_PEAK]:
-        a[A_PEAK] = e
-    dd = e / a[A_PEAK] - 1.0
-    if dd < a[A_MDD]:
-        a[A_MDD] = dd
-    a[A_PREV] = e
-    a[A_ELAST] = e
+    peak = acc[q, A_PEAK]
+    if e >= peak:
+        acc[q, A_PEAK] = e
+        acc[q, A_DDTHR] = e * ((1.0 + acc[q, A_MDD]) + DD_MARGIN)
+    elif not (e >= acc[q, A_DDTHR]):
+        dd = e / peak - 1.0
+        if dd < acc[q, A_MDD]:
+            acc[q, A_MDD] = dd
+            acc[q, A_DDTHR] = peak * ((1.0 + dd) + DD_MARGIN)
+    acc[q, A_PREV] = e
+    acc[q, A_ELAST] = e
     if not (e > 0.0):
-        a[A_RUIN] = i
+        acc[q, A_RUIN] = i
 
 
 @jit
@@ -299,6 +323,7 @@ def sweep_combo_nb(
         acc[q, A_ELAST] = e0
         acc[q, A_PEAK] = e0
         acc[q, A_PREV] = e0
+        acc[q, A_DDTHR] = e0 * (1.0 + DD_MARGIN)
         acc[q, A_RUIN] = -1.0
 
     trades = np.empty(max(nk, 1), dtype=trade_dt)
@@ -447,10 +472,10 @@ def sweep_combo_nb(
                     )  # fmt: skip
                 n_active = 0
                 value = cash[0]
-                _observe_nb(acc[0], i, value, ret_blk[i], tb)
+                _observe_nb(acc, 0, i, value, ret_blk[i], tb)
                 k = nk  # ruined: nothing more is entered
                 break
-            _observe_nb(acc[0], i, value, ret_blk[i], tb)
+            _observe_nb(acc, 0, i, value, ret_blk[i], tb)
         else:
             any_held = False
             for t in range(m):
@@ -477,7 +502,7 @@ def sweep_combo_nb(
                     e = cash[t]
                     if not (e > 0.0) and ruined_at[t] > i:
                         ruined_at[t] = i
-                _observe_nb(acc[1 + t], i, e, -1, tb)
+                _observe_nb(acc, 1 + t, i, e, -1, tb)
             n_active = _compact_active_nb(active, n_active, units)
             if any_held:
                 acc[0, A_HELD] += 1.0
@@ -486,7 +511,7 @@ def sweep_combo_nb(
                 if acc[1 + t, A_INTOTAL] > 0.0:
                     total += acc[1 + t, A_PREV]
             if has_total:
-                _observe_nb(acc[0], i, total, ret_blk[i], tb)
+                _observe_nb(acc, 0, i, total, ret_blk[i], tb)
         i += 1
 
     # positions still open at the end are valued at their ticker's last real bar
