@@ -83,6 +83,7 @@ Semantics (contract C1; :mod:`backtest.reference` implements the same in plain P
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from evbt.backtest.enums import (
     CAP_TOL,
@@ -96,7 +97,14 @@ from evbt.backtest.enums import (
     StopOn,
     trade_dt,
 )
-from evbt.backtest.jit import jit
+from evbt.backtest.jit import JIT_OPTIONS, jit
+
+#: For the small helpers called once per session or per position in the session loops:
+#: Numba does not inline one jitted function into another (the callee is linked after
+#: optimisation), and a call passes every array as its whole struct (a 2-D array is nine
+#: words), so such a helper costs more in the call than in its body. ``inline="always"``
+#: inlines it at Numba's IR level, in every kernel that calls it.
+inline_jit = njit(inline="always", **JIT_OPTIONS)
 
 __all__ = [
     "check_inputs_nb",
@@ -223,7 +231,7 @@ def entry_units_nb(
     return units, capped
 
 
-@jit
+@inline_jit
 def stop_exit_nb(
     direction: int,
     entry_price: float,
@@ -508,7 +516,7 @@ def simulate_1d_nb(
     return n_trades
 
 
-@jit
+@inline_jit
 def _compact_active_nb(active, n_active, units):
     """Drop closed positions (``units == 0``) from ``active``, keeping entry order."""
     m = 0
@@ -615,7 +623,7 @@ def enter_shared_nb(
     return k1, n_active, n_new
 
 
-@jit
+@inline_jit
 def time_exits_nb(
     x_sig, i, prices, active, n_active, runs_open, slot, sig_exit, dirs, units, cash, acct,
     params, trades, closed,
@@ -642,7 +650,7 @@ def time_exits_nb(
     return n_closed
 
 
-@jit
+@inline_jit
 def stop_exits_nb(
     i, open_, high, low, close, real, active, n_active, dirs, units, entry_price, entry_idx,
     slot, busy_until, cash, acct, params, trades, closed,

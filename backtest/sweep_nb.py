@@ -50,18 +50,13 @@ from evbt.backtest.nb import (
     entry_status_nb,
     entry_units_nb,
     exit_fill_bar_nb,
+    inline_jit,
     order_nb,
     stop_exits_nb,
     time_exits_nb,
 )
 
 __all__ = ["ACC_FIELDS", "N_ACC", "derive_signals_nb", "sweep_combo_nb", "sweep_nb"]
-
-#: For the helpers called in the per-session loop: Numba does not inline one jitted function
-#: into another (the callee is linked after optimisation), and a call passes every array as
-#: its whole struct (a 2-D array is nine words), so a small helper called a dozen times a
-#: session costs more than its body. ``inline="always"`` inlines it at Numba's IR level.
-inline_jit = njit(inline="always", **JIT_OPTIONS)
 
 #: Running sums per (combination, scope); index names of the last axis of ``acc``.
 ACC_FIELDS = (
@@ -203,7 +198,7 @@ def _close_stats_nb(trades, k, t, blk, acc, eb, per_ticker, ev, ev_pnl, ev_cnt):
     eb[blk, 1] += 1.0
 
 
-@jit
+@inline_jit
 def _count_closed_nb(
     closed, n_closed, i, slot, sig_s, cash, ruined_at, per_ticker, trades, b_eblk, b_event, acc,
     eb, ev_pnl, ev_cnt,
@@ -270,7 +265,7 @@ def _observe_nb(acc, q, i, e, blk, tb):
         acc[q, A_RUIN] = i
 
 
-@jit
+@inline_jit
 def _time_exit_due_nb(x_sig, active, n_active, slot, sig_x) -> bool:
     """Whether an open position's trade has its time-exit signal at ``x_sig`` (a cheap test
     before :func:`evbt.backtest.nb.time_exits_nb`)."""
@@ -531,7 +526,7 @@ def sweep_combo_nb(
             a0[A_EVSQ] += x * x
 
 
-@jit
+@inline_jit
 def _enter_pt_nb(
     kk, i, prices, real, last_real, cash, acct, active, n_active, units, dirs, eprice, eidx, busy,
     slot, runs_open, ruined_at, touched, sig_t, sig_e, sig_x, direction, weight, params,
