@@ -536,3 +536,78 @@ def test_shared_cash_sizes_do_not_depend_on_ticker_order(case, rnd):
         np.testing.assert_allclose(ta[name], tb[name], rtol=1e-9, atol=1e-9, err_msg=name)
     assert sorted(a[3].tolist()) == sorted(b[3].tolist())
     np.testing.assert_allclose(a[1], b[1], rtol=1e-9, atol=1e-9)
+
+
+def _observe_branchy(a, i, e, blk, tb, K):
+    """The sweep's running sums as first written (one branch per statistic, the drawdown
+    divided at every session): the reference the faster ``_observe_nb`` must match."""
+    if a[K.A_RUIN] >= 0.0:
+        return
+    if i == 0:
+        a[K.A_E0] = e
+        a[K.A_PEAK] = e
+    else:
+        r = e / a[K.A_PREV] - 1.0
+        r2 = r * r
+        a[K.A_SUM] += r
+        a[K.A_SUMSQ] += r2
+        a[K.A_SUM3] += r2 * r
+        a[K.A_SUM4] += r2 * r2
+        if abs(r) > a[K.A_MAXABS]:
+            a[K.A_MAXABS] = abs(r)
+        if r < 0.0:
+            a[K.A_NEGSQ] += r2
+        if abs(r) > K.NZ_TOL:
+            a[K.A_NZ] += 1.0
+        if blk >= 0:
+            tb[blk, 0] += r
+            tb[blk, 1] += r2
+    if e > a[K.A_PEAK]:
+        a[K.A_PEAK] = e
+    dd = e / a[K.A_PEAK] - 1.0
+    if dd < a[K.A_MDD]:
+        a[K.A_MDD] = dd
+    a[K.A_PREV] = e
+    a[K.A_ELAST] = e
+    if not (e > 0.0):
+        a[K.A_RUIN] = i
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_observe_equals_the_branchy_running_sums_bit_for_bit(seed):
+    """``_observe_nb`` skips the drawdown division at or above the peak and above ``ddthr``
+    and sums without branches; on random paths with equities placed within a few ulps of
+    ``peak * (1 + mdd)`` (where the skip bound must hold) and of the peak, every field is
+    bit-identical to the plain version (regression test for the sweep's exactness)."""
+    from evbt.backtest import sweep_nb as K
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    a = np.zeros((1, K.N_ACC))
+    ref = np.zeros(K.N_ACC)
+    init = float(rng.uniform(50.0, 1e6))
+    for row in (a[0], ref):
+        row[K.A_E0] = row[K.A_ELAST] = row[K.A_PEAK] = row[K.A_PREV] = init
+        row[K.A_RUIN] = -1.0
+    a[0, K.A_DDTHR] = init * (1.0 + K.DD_MARGIN)
+    tb, tb_ref = np.zeros((4, 2)), np.zeros((4, 2))
+    fields = [f for f in range(K.N_ACC) if f != K.A_DDTHR]
+    e = init
+    for i in range(n):
+        u = rng.random()
+        if u < 0.15:  # a few ulps around the equity that would set a new drawdown
+            e = ref[K.A_PEAK] * (1.0 + ref[K.A_MDD])
+            e = float(e + rng.integers(-4, 5) * np.spacing(e))
+        elif u < 0.25:  # at, just above or just below the peak
+            e = float(ref[K.A_PEAK] + rng.integers(-2, 3) * np.spacing(ref[K.A_PEAK]))
+        elif u < 0.3:
+            e = float(ref[K.A_PREV])  # unchanged
+        else:
+            e = float(e * np.exp(rng.normal(0.0, 0.02)))
+        blk = int(rng.integers(-1, 4))
+        K._observe_nb(a, 0, i, e, blk, tb)
+        _observe_branchy(ref, i, e, blk, tb_ref, K)
+        # at every session: a later, deeper drawdown would hide a missed one in the end
+        assert np.array_equal(a[0, fields].view(np.uint64), ref[fields].view(np.uint64)), i
+    assert np.array_equal(tb.view(np.uint64), tb_ref.view(np.uint64))
+    assert ref[K.A_MDD] < 0.0  # the paths did draw down
