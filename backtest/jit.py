@@ -40,6 +40,18 @@ def jit(func):
     return disp
 
 
+def inline_jit(func):
+    """Compile ``func`` inlined at Numba's IR level into every kernel that calls it.
+
+    For the small helpers called once per session or per position in the session loops:
+    Numba does not inline one jitted function into another (the callee is linked after
+    optimisation), and a call passes every array as its whole struct (a 2-D array is nine
+    words), so such a helper costs more in the call than in its body. An inlined helper
+    has no compiled signature of its own; each caller compiles its body.
+    """
+    return njit(inline="always", **JIT_OPTIONS)(func)
+
+
 def gate(a: Any, dtype: Any) -> np.ndarray:
     """``a`` as an array Numba compiles once for: C-contiguous, writeable, of ``dtype``.
 

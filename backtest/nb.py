@@ -83,7 +83,6 @@ Semantics (contract C1; :mod:`backtest.reference` implements the same in plain P
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from evbt.backtest.enums import (
     CAP_TOL,
@@ -97,14 +96,7 @@ from evbt.backtest.enums import (
     StopOn,
     trade_dt,
 )
-from evbt.backtest.jit import JIT_OPTIONS, jit
-
-#: For the small helpers called once per session or per position in the session loops:
-#: Numba does not inline one jitted function into another (the callee is linked after
-#: optimisation), and a call passes every array as its whole struct (a 2-D array is nine
-#: words), so such a helper costs more in the call than in its body. ``inline="always"``
-#: inlines it at Numba's IR level, in every kernel that calls it.
-inline_jit = njit(inline="always", **JIT_OPTIONS)
+from evbt.backtest.jit import inline_jit, jit
 
 __all__ = [
     "check_inputs_nb",

@@ -40,7 +40,7 @@ import numpy as np
 from numba import njit, prange
 
 from evbt.backtest.enums import CashMode, ExitReason, PriceMode, SimParams, trade_dt
-from evbt.backtest.jit import JIT_OPTIONS, jit
+from evbt.backtest.jit import JIT_OPTIONS, inline_jit, jit
 from evbt.backtest.nb import (
     _compact_active_nb,
     _mark_exit_nb,
@@ -50,7 +50,6 @@ from evbt.backtest.nb import (
     entry_status_nb,
     entry_units_nb,
     exit_fill_bar_nb,
-    inline_jit,
     order_nb,
     stop_exits_nb,
     time_exits_nb,
