@@ -139,6 +139,36 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             _quick(test)
 
 
+# After xdist's own pytest_collection_modifyitems, which should have done this.
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_group_suffix(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Give each test its ``@group`` suffix where xdist's hook could not (on a worker).
+
+    xdist's loadgroup scheduler reads a test's group from its nodeid (``...::test@group``),
+    which xdist 3.8 writes to ``item._nodeid``; pytest 9.2 keeps the nodeid in ``item._id``
+    (a ``NodeId``), so the suffix never lands and the groups are silently ignored (every
+    test is scheduled on its own: pytest-xdist issue 1386). Here the suffix is written to
+    ``_id`` when it is missing; once xdist writes it itself, this does nothing.
+    """
+    if not getattr(config.option, "loadgroup", False):  # set on xdist's workers only
+        return
+    for item in items:
+        marks = item.iter_markers("xdist_group")
+        names = {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in marks}
+        suffix = "@" + "_".join(sorted(names))
+        if names and not item.nodeid.endswith(suffix):
+            from _pytest.nodeid import NodeId  # pytest >= 9.2
+
+            item._id = NodeId.parse(item.nodeid + suffix)
+            if not item.nodeid.endswith(suffix):
+                raise RuntimeError(
+                    "pytest no longer keeps a test's nodeid in item._id: update the xdist "
+                    "group suffix in tests/conftest.py"
+                )
+
+
 @pytest.fixture(scope="session")
 def real_prices() -> pd.DataFrame:
     """The real daily prices (never copied into the repo); skip where absent."""
