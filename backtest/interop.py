@@ -327,9 +327,6 @@ def to_vectorbt(
     def frame(a: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(a, index=index, columns=columns)
 
-    ohlc: dict[str, Any] = {}
-    if params.stop_on == StopOn.INTRABAR:
-        ohlc = {"open": frame(open_a), "high": frame(high_a), "low": frame(low_a)}
     bench = None
     if benchmark is not None:
         bench = (
@@ -340,23 +337,39 @@ def to_vectorbt(
         if len(bench) != n:
             raise ValueError(f"benchmark has {len(bench)} closes but close has {n} sessions")
         bench = bench.astype(np.float64).rename("benchmark")
+    # vectorbt's simulate_from_signals_nb takes functions, so Numba cannot cache it: it
+    # compiles (several seconds) once per process for each combination of argument types.
+    # Every call here therefore passes the same types, whatever the inputs and settings:
+    # close as the labelled frame, every other 2-D input as a C-contiguous writable array,
+    # the per-ticker settings as [1, n_tickers] rows and the cash as one value per ticker
+    # (vectorbt broadcasts all of these to the same values a scalar gives), and open, high
+    # and low always (all NaN unless stops are checked intrabar: vectorbt's own default).
+    m = shape[1]
+
+    def row(value: float) -> np.ndarray:
+        return np.full((1, m), value, dtype=np.float64)
+
+    intrabar = params.stop_on == StopOn.INTRABAR
+    no_bar = np.full(shape, np.nan)
     pf = portfolio_cls.from_signals(
         frame(close_a),
-        entries=frame(long_entries),
-        exits=frame(long_exits),
-        short_entries=frame(short_entries),
-        short_exits=frame(short_exits),
-        price=frame(price),
-        size=frame(size),
-        size_type=frame(size_type),
-        fees=params.fees,
-        slippage=params.slippage,
-        sl_stop=params.sl_stop,
-        tp_stop=params.tp_stop,
+        entries=long_entries,
+        exits=long_exits,
+        short_entries=short_entries,
+        short_exits=short_exits,
+        price=np.require(price, np.float64, ["C", "W"]),
+        size=size,
+        size_type=size_type,
+        fees=row(params.fees),
+        slippage=row(params.slippage),
+        sl_stop=row(params.sl_stop),
+        tp_stop=row(params.tp_stop),
         **VBT_SEMANTICS,
-        init_cash=params.init_cash,
+        init_cash=np.full(m, params.init_cash, dtype=np.float64),
         cash_sharing=False,
         freq=freq,
-        **ohlc,
+        open=open_a.copy() if intrabar else no_bar,
+        high=high_a.copy() if intrabar else no_bar,
+        low=low_a.copy() if intrabar else no_bar,
     )
     return pf if bench is None else pf.replace(benchmark_close=bench)

@@ -313,6 +313,10 @@ def _raw_vbt(close, entry, exit_, **kwargs):
     entries, exits = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     entries[list(entry)] = True
     exits[[x for x in exit_ if x < n]] = True
+    # The fill price given as the closes (vectorbt's default, np.inf, means the close): every
+    # call here then has the argument types of the next-open test's, which passes a price,
+    # and vectorbt's uncacheable simulate_from_signals_nb compiles once for both.
+    kwargs.setdefault("price", pd.Series(close))
     return vbt.Portfolio.from_signals(pd.Series(close), entries, exits, **kwargs)
 
 
