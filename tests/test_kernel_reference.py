@@ -34,6 +34,7 @@ from evbt.backtest.enums import (
     sim_params,
     trade_dt,
 )
+from evbt.backtest.jit import gate
 from evbt.backtest.nb import entry_units_nb, order_nb, simulate_nb, stop_exit_nb, ticker_groups_nb
 from evbt.backtest.reference import simulate_reference
 
@@ -46,6 +47,7 @@ def fill_gaps(open_, high, low, close, real):
     import pandas as pd
 
     c = pd.DataFrame(np.where(real, close, np.nan)).ffill().bfill().fillna(100.0).to_numpy()
+    c = gate(c, np.float64)  # writeable, as the engine passes it (pandas' view is read-only)
     o, h, lo = (np.where(real, a, c) for a in (open_, high, low))
     return o, h, lo, c, real
 

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from evbt.backtest import study_nb as nb
+from evbt.backtest.jit import gate
 from evbt.backtest.study import (
     MIN_EST_OBS,
     SUMMARY_COLUMNS,
@@ -946,8 +947,8 @@ def test_placebo_sessions_avoid_real_event_windows():
     rets, bench, _ = make_data(seed=14)
     rets.iloc[395:411, 0] += 1.0
     cand = nb.placebo_car_nb(
-        np.ascontiguousarray(rets.to_numpy().T),
-        bench.to_numpy(),
+        gate(rets.to_numpy().T, np.float64),  # as study.py passes them: C, writeable
+        gate(bench.to_numpy(), np.float64),
         np.array([0]),
         np.array([0, 1]),
         np.array([400]),

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from evbt.api import run
 from evbt.backtest.engine import to_vectorbt
 from evbt.backtest.enums import STATUS_NAMES, ExitReason, SignalStatus, sim_params
+from evbt.backtest.jit import gate
 from evbt.backtest.market import align_prices
 from evbt.backtest.nb import simulate_nb
 from evbt.errors import InputError
@@ -167,8 +168,12 @@ def test_no_trade_ever_fills_on_a_filled_cell(case):
     prices, tickers, signals, params = case
     mk = align_prices(prices, tickers)
     n = len(mk.index)
+    # Through the gate, as the engine passes them: the Market's arrays are read-only views,
+    # and a read-only array is another signature Numba compiles the kernels for.
+    f8 = np.float64
+    prices_in = (gate(mk.open, f8), gate(mk.high, f8), gate(mk.low, f8), gate(mk.close, f8))
     trades, _, _, status = simulate_nb(
-        mk.open, mk.high, mk.low, mk.close, mk.real, *signals.values(), params
+        *prices_in, gate(mk.real, np.bool_), *signals.values(), params
     )
     assert (status >= 0).all()
     bars = prices.set_index(["ticker", "date"]).sort_index()
