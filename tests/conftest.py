@@ -16,7 +16,8 @@ Also the suite's speed settings (issue 17):
 - The order the groups are handed out (``--no-loadscope-reorder``; the tests are sorted
   here): the three families that compile first, one per worker as they come free (the
   backtest kernel with vectorbt's, then the study kernels, then the sweep and overfitting
-  kernels), then the other groups, largest first. By the time those run, the kernels they
+  kernels), then the long groups that compile nothing of their own (LONG_GROUPS), then the
+  other groups, largest first. By the time those run, the kernels they
   need are in the Numba cache (shared by the workers), so a cold run compiles each kernel
   once instead of on both workers at once.
 """
@@ -84,6 +85,11 @@ KERNEL_FAMILY = {
 
 # Groups handed out first, in this order (see the module docstring).
 FIRST_GROUPS = ("vectorbt", "study", "sweep")
+# Then the long groups that are not a kernel family, longest first (worker seconds in a cold
+# run on 2026-12-03, load 3.5: 76, 28, 24), so none is the last to start and leaves the
+# other worker idle at the end (the browser test, started last, cost a 31 s tail). By the
+# time they start, the kernels their subprocesses run are in the Numba cache.
+LONG_GROUPS = ("test_report_browser.py", "test_alerts.py", "test_watch.py")
 
 
 def _group(item: pytest.Item) -> str:
@@ -95,16 +101,19 @@ def _group(item: pytest.Item) -> str:
 
 def _in_schedule_order(items: list[pytest.Item], group: dict[pytest.Item, str]) -> None:
     """Sort ``items`` (in place, stable) so that xdist hands out FIRST_GROUPS first, then
-    the other groups, largest first (as xdist's own reorder would), ties by name."""
+    LONG_GROUPS, then the other groups, largest first (as xdist's own reorder would), ties
+    by name."""
     size: dict[str, int] = {}
     for item in items:
         size[group[item]] = size.get(group[item], 0) + 1
 
+    first = (*FIRST_GROUPS, *LONG_GROUPS)
+
     def rank(item: pytest.Item) -> tuple[int, int, str]:
         g = group[item]
-        if g in FIRST_GROUPS:
-            return (FIRST_GROUPS.index(g), 0, "")
-        return (len(FIRST_GROUPS), -size[g], g)
+        if g in first:
+            return (first.index(g), 0, "")
+        return (len(first), -size[g], g)
 
     items.sort(key=rank)
 
