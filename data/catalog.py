@@ -129,6 +129,10 @@ def _loaded(catalog: pd.DataFrame) -> pd.DataFrame:
     return catalog
 
 
+#: The fields :func:`~evbt.data.catalog_rows.known_on` reads (with ``event_day``'s two).
+_KNOWN_ON_FIELDS = ("id", "status", "known_at", "supersedes", "date", "window_start")
+
+
 def as_of(catalog: pd.DataFrame, date: Any) -> pd.DataFrame:
     """The catalog as the market knew it on ``date`` (rows known on or before it).
 
@@ -142,10 +146,6 @@ def as_of(catalog: pd.DataFrame, date: Any) -> pd.DataFrame:
     # (a replay calls this once per day; the whole table's records were most of its time)
     rows = cat[list(_KNOWN_ON_FIELDS)].to_dict("records")
     return cat.iloc[known_on(rows, day)].reset_index(drop=True)
-
-
-#: The fields :func:`~evbt.data.catalog_rows.known_on` reads (with ``event_day``'s two).
-_KNOWN_ON_FIELDS = ("id", "status", "known_at", "supersedes", "date", "window_start")
 
 
 def select(
