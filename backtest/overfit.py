@@ -283,8 +283,8 @@ def _halves(n_blocks: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     weights = np.int64(1) << np.arange(n_blocks, dtype=np.int64)
     full = (np.int64(1) << n_blocks) - 1
     code = (weights[halves]).sum(axis=1)
-    lookup = {int(c): i for i, c in enumerate(code)}
-    comp = np.array([lookup[int(full ^ c)] for c in code], dtype=np.int64)
+    by_code = np.argsort(code)
+    comp = by_code[np.searchsorted(code, full ^ code, sorter=by_code)]
     a = code & ((1 << h) - 1)
     b = code >> h
     order = np.lexsort((b, a))
@@ -484,21 +484,11 @@ def pbo_cscv(tb_sum, tb_sumsq, tb_n, *, n_jobs: int | None = None) -> PBOResult:
     masks_a[hidx] = ha
     masks_b[hidx] = hb
     winner_of_test = arg[comp]
-    thresh = np.array(
-        [
-            nb.half_key_nb(s, q, n, int(winner_of_test[u]), int(masks_a[u]), int(masks_b[u]))
-            for u in range(n_half)
-        ]
-    )
+    thresh = nb.half_keys_nb(s, q, n, winner_of_test, masks_a, masks_b)
     less = np.zeros(n_half, dtype=np.int64)
     equal = np.zeros(n_half, dtype=np.int64)
     if (n == n[0]).all():  # same counts on every row: the lighter kernel, same keys
-        counts = np.array(
-            [
-                nb._mask_sum_nb(n, 0, 0, int(a), h) + nb._mask_sum_nb(n, 0, h, int(b), h)
-                for a, b in zip(ha, hb, strict=True)
-            ]
-        )
+        counts = nb.half_counts_nb(n, ha, hb)
         parts = _run_rows(
             nb.cscv_rank_const_nb, (s, q), ha, hb, hidx, (counts, thresh), n_rows, chunk, jobs
         )

@@ -92,6 +92,27 @@ def half_key_nb(tb_sum, tb_sumsq, tb_n, row, a, b):
 
 
 @jit
+def half_keys_nb(tb_sum, tb_sumsq, tb_n, rows, masks_a, masks_b):
+    """:func:`half_key_nb` of row ``rows[u]`` on the half ``(masks_a[u], masks_b[u])``, for
+    every ``u``: one call instead of one per split (12,870 for ``S = 16``)."""
+    out = np.empty(rows.shape[0])
+    for u in range(rows.shape[0]):
+        out[u] = half_key_nb(tb_sum, tb_sumsq, tb_n, rows[u], masks_a[u], masks_b[u])
+    return out
+
+
+@jit
+def half_counts_nb(tb_n, ha, hb):
+    """Per half ``(ha[j], hb[j])``, the count of row 0 on it, summed as
+    :func:`half_key_nb` sums it (A's blocks, then B's)."""
+    h = tb_n.shape[1] // 2
+    out = np.empty(ha.shape[0])
+    for j in range(ha.shape[0]):
+        out[j] = _mask_sum_nb(tb_n, 0, 0, ha[j], h) + _mask_sum_nb(tb_n, 0, h, hb[j], h)
+    return out
+
+
+@jit
 def _build_masks_nb(x, c0, m, off, n_bits, out):
     """``out[mask, i]`` = sum of ``x[c0 + i, off + bit]`` over the set bits of ``mask``.
 
