@@ -1,9 +1,9 @@
 """Numba kernels of the event backtest: NumPy arrays, scalars and :class:`SimParams` in, arrays out.
 
-Entry point: :func:`simulate_nb`, a plain function that runs one of two kernels,
-:func:`simulate_per_ticker_nb` or :func:`simulate_shared_cash_nb`, by portfolio mode (a run
-compiles only the one it needs). It never imports pandas; the pandas face validates and
-labels. The pieces are small so each can be tested alone:
+Entry point: :func:`simulate_nb`, a plain function that checks the inputs, allocates the
+outputs with NumPy and runs one of two kernels, :func:`simulate_per_ticker_nb` or
+:func:`simulate_shared_nb`, by portfolio mode (a run compiles only the one it needs). It
+never imports pandas; the pandas face validates and labels. The pieces are small so each can be tested alone:
 
 - :func:`order_nb`: one fill (slippage, fees, cash), the step every entry and exit goes through.
 - :func:`entry_units_nb`: how many units a per-ticker entry buys or sells short.
@@ -99,8 +99,7 @@ from evbt.backtest.enums import (
 from evbt.backtest.jit import inline_jit, jit
 
 __all__ = [
-    "check_inputs_nb",
-    "compact_trades_nb",
+    "check_inputs",
     "enter_shared_nb",
     "entry_status_nb",
     "entry_units_nb",
@@ -111,71 +110,13 @@ __all__ = [
     "simulate_kernel",
     "simulate_nb",
     "simulate_per_ticker_nb",
-    "simulate_shared_cash_nb",
     "simulate_shared_nb",
     "stop_exit_nb",
     "stop_exits_nb",
-    "ticker_groups_nb",
+    "ticker_groups",
     "time_exits_nb",
     "trade_stats_nb",
 ]
-
-
-@jit
-def check_inputs_nb(
-    open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
-    sig_weight, params,
-):  # fmt: skip
-    """Raise ``ValueError`` when the arrays or params break the kernel's preconditions."""
-    if (
-        open_.shape != close.shape
-        or high.shape != close.shape
-        or low.shape != close.shape
-        or real.shape != close.shape
-    ):
-        raise ValueError("open_, high, low, close and real must have the same shape")
-    n_sig = sig_ticker.shape[0]
-    if (
-        sig_event.shape[0] != n_sig
-        or sig_entry.shape[0] != n_sig
-        or sig_exit.shape[0] != n_sig
-        or sig_direction.shape[0] != n_sig
-        or sig_weight.shape[0] != n_sig
-    ):
-        raise ValueError("all signal arrays must have the same length")
-    if params.mode != CashMode.PER_TICKER and params.mode != CashMode.SHARED:
-        raise ValueError("params.mode must be 0 (per_ticker) or 1 (shared_cash)")
-    if params.price_mode != PriceMode.CLOSE and params.price_mode != PriceMode.NEXT_OPEN:
-        raise ValueError("params.price_mode must be 0 (close) or 1 (next open)")
-    if params.stop_on != StopOn.CLOSE and params.stop_on != StopOn.INTRABAR:
-        raise ValueError("params.stop_on must be 0 (close) or 1 (intrabar)")
-    if params.size_type != SizeType.EQUITY_FRACTION and params.size_type != SizeType.NOTIONAL:
-        raise ValueError("params.size_type must be 0 (equity fraction) or 1 (notional)")
-    if not (params.init_cash > 0.0 and params.init_cash < np.inf):
-        raise ValueError("params.init_cash must be positive and finite")
-    if not (params.size > 0.0 and params.size < np.inf):
-        raise ValueError("params.size must be positive and finite")
-    if params.size_type == SizeType.EQUITY_FRACTION and params.size > 1.0:
-        raise ValueError("params.size must be in (0, 1] for equity fractions (no leverage)")
-    if not (params.max_gross > 0.0 and params.max_gross <= 1.0):
-        raise ValueError("params.max_gross must be in (0, 1] (no leverage)")
-    n_tickers = close.shape[1]
-    for k in range(n_sig):
-        if sig_ticker[k] < 0 or sig_ticker[k] >= n_tickers:
-            raise ValueError("sig_ticker must be a column index of the price arrays")
-        if sig_entry[k] < 0:
-            raise ValueError("sig_entry must be >= 0")
-        if sig_exit[k] <= sig_entry[k]:
-            raise ValueError("sig_exit must be after sig_entry")
-        if sig_direction[k] != 1 and sig_direction[k] != -1:
-            raise ValueError("sig_direction must be +1 (long) or -1 (short)")
-        if not (sig_weight[k] > 0.0 and sig_weight[k] <= 1.0):
-            raise ValueError("sig_weight must be in (0, 1] (no leverage)")
-        if k > 0 and (
-            sig_entry[k] < sig_entry[k - 1]
-            or (sig_entry[k] == sig_entry[k - 1] and sig_ticker[k] < sig_ticker[k - 1])
-        ):
-            raise ValueError("signals must be sorted by (sig_entry, sig_ticker)")
 
 
 @jit
@@ -381,26 +322,6 @@ def _mark_exit_nb(trades, k, cash, direction, size, price, exit_idx, reason):
     """Close trade ``k`` as a valuation at ``price`` (open at the end, ruin): no fee, no slip."""
     _write_exit_nb(trades, k, exit_idx, price, 0.0, reason)
     return cash + direction * size * price
-
-
-@jit
-def ticker_groups_nb(sig_ticker, n_tickers):
-    """Stable counting sort of signals by ticker: ``(order, starts)``.
-
-    Ticker ``t``'s signals are ``order[starts[t]:starts[t + 1]]``, in their original order.
-    """
-    starts = np.zeros(n_tickers + 1, dtype=np.int64)
-    for k in range(sig_ticker.shape[0]):
-        starts[sig_ticker[k] + 1] += 1
-    for t in range(n_tickers):
-        starts[t + 1] += starts[t]
-    nxt = starts[:-1].copy()
-    order = np.empty(sig_ticker.shape[0], dtype=np.int64)
-    for k in range(sig_ticker.shape[0]):
-        t = sig_ticker[k]
-        order[nxt[t]] = k
-        nxt[t] += 1
-    return order, starts
 
 
 @jit
@@ -789,19 +710,93 @@ def simulate_shared_nb(
 
 
 @jit
-def compact_trades_nb(trades, taken):
-    """The records of ``trades`` whose ``taken`` flag is set, in signal order."""
-    n_taken = 0
-    for k in range(taken.shape[0]):
-        if taken[k]:
-            n_taken += 1
-    out = np.empty(n_taken, dtype=trade_dt)
-    j = 0
-    for k in range(taken.shape[0]):
-        if taken[k]:
-            out[j] = trades[k]
-            j += 1
-    return out
+def simulate_per_ticker_nb(
+    open_, high, low, close, real, order, starts, sig_event, sig_entry, sig_exit, sig_direction,
+    sig_weight, params, trades, taken, status, equity, position,
+):  # fmt: skip
+    """:func:`simulate_nb` for ``CashMode.PER_TICKER``: each ticker its own account
+    (:func:`simulate_1d_nb`). Ticker ``t``'s signals are ``order[starts[t]:starts[t + 1]]``
+    (:func:`ticker_groups`); ``equity`` is ``[n_sessions, n_tickers]``, ``position`` comes
+    zeroed, and the outputs are written in place."""
+    for t in range(close.shape[1]):
+        simulate_1d_nb(
+            open_[:, t], high[:, t], low[:, t], close[:, t], real[:, t],
+            order[starts[t] : starts[t + 1]], sig_event, sig_entry, sig_exit, sig_direction,
+            sig_weight, params, t, trades, taken, status, equity[:, t], position[:, t],
+        )  # fmt: skip
+
+
+# ------------------------------------------------------------------ the plain-NumPy face
+# Input checks, output allocation, the grouping of signals by ticker and the compaction of
+# the trade records are NumPy here, not kernels: each would be one more kernel to compile
+# on a cold cache (together more than the simulation loops themselves) for work that
+# NumPy does in microseconds.
+
+
+def check_inputs(
+    open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
+    sig_weight, params,
+) -> None:  # fmt: skip
+    """Raise ``ValueError`` when the arrays or params break the kernels' preconditions
+    (for the first signal that breaks one, the first rule it breaks)."""
+    if (
+        open_.shape != close.shape
+        or high.shape != close.shape
+        or low.shape != close.shape
+        or real.shape != close.shape
+    ):
+        raise ValueError("open_, high, low, close and real must have the same shape")
+    n_sig = sig_ticker.shape[0]
+    if (
+        sig_event.shape[0] != n_sig
+        or sig_entry.shape[0] != n_sig
+        or sig_exit.shape[0] != n_sig
+        or sig_direction.shape[0] != n_sig
+        or sig_weight.shape[0] != n_sig
+    ):
+        raise ValueError("all signal arrays must have the same length")
+    if params.mode != CashMode.PER_TICKER and params.mode != CashMode.SHARED:
+        raise ValueError("params.mode must be 0 (per_ticker) or 1 (shared_cash)")
+    if params.price_mode != PriceMode.CLOSE and params.price_mode != PriceMode.NEXT_OPEN:
+        raise ValueError("params.price_mode must be 0 (close) or 1 (next open)")
+    if params.stop_on != StopOn.CLOSE and params.stop_on != StopOn.INTRABAR:
+        raise ValueError("params.stop_on must be 0 (close) or 1 (intrabar)")
+    if params.size_type != SizeType.EQUITY_FRACTION and params.size_type != SizeType.NOTIONAL:
+        raise ValueError("params.size_type must be 0 (equity fraction) or 1 (notional)")
+    if not (params.init_cash > 0.0 and params.init_cash < np.inf):
+        raise ValueError("params.init_cash must be positive and finite")
+    if not (params.size > 0.0 and params.size < np.inf):
+        raise ValueError("params.size must be positive and finite")
+    if params.size_type == SizeType.EQUITY_FRACTION and params.size > 1.0:
+        raise ValueError("params.size must be in (0, 1] for equity fractions (no leverage)")
+    if not (params.max_gross > 0.0 and params.max_gross <= 1.0):
+        raise ValueError("params.max_gross must be in (0, 1] (no leverage)")
+    e, t = sig_entry, sig_ticker
+    unsorted = np.zeros(n_sig, dtype=np.bool_)
+    unsorted[1:] = (e[1:] < e[:-1]) | ((e[1:] == e[:-1]) & (t[1:] < t[:-1]))
+    rules = (
+        ((t < 0) | (t >= close.shape[1]), "sig_ticker must be a column index of the price arrays"),
+        (e < 0, "sig_entry must be >= 0"),
+        (sig_exit <= e, "sig_exit must be after sig_entry"),
+        ((sig_direction != 1) & (sig_direction != -1), "sig_direction must be +1 (long) or -1 (short)"),
+        (~((sig_weight > 0.0) & (sig_weight <= 1.0)), "sig_weight must be in (0, 1] (no leverage)"),
+        (unsorted, "signals must be sorted by (sig_entry, sig_ticker)"),
+    )  # fmt: skip
+    broken = np.logical_or.reduce([bad for bad, _ in rules])
+    if broken.any():
+        k = int(np.argmax(broken))
+        raise ValueError(next(message for bad, message in rules if bad[k]))
+
+
+def ticker_groups(sig_ticker: np.ndarray, n_tickers: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stable sort of signals by ticker: ``(order, starts)``, both int64.
+
+    Ticker ``t``'s signals are ``order[starts[t]:starts[t + 1]]``, in their original order.
+    """
+    order = np.argsort(sig_ticker, kind="stable").astype(np.int64, copy=False)
+    starts = np.zeros(n_tickers + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sig_ticker, minlength=n_tickers), out=starts[1:])
+    return order, starts
 
 
 def simulate_nb(
@@ -817,77 +812,37 @@ def simulate_nb(
     close; ``status`` int8, one :data:`SignalStatus` code per signal. See the module
     docstring for the semantics.
 
-    A plain function that calls the kernel of ``params.mode`` (:func:`simulate_kernel`), so
-    a run compiles only the kernel of its portfolio mode: a cold first run spends seconds
-    per kernel, and one kernel holding both modes compiled both.
+    A plain function: it checks the inputs (:func:`check_inputs`), allocates the outputs and
+    calls the kernel of ``params.mode`` (:func:`simulate_kernel`), so a run compiles only
+    the kernel of its portfolio mode, and no kernel for the bookkeeping around it.
     """
-    return simulate_kernel(params.mode)(
-        open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
-        sig_direction, sig_weight, params,
-    )  # fmt: skip
-
-
-def simulate_kernel(mode: int):
-    """The kernel :func:`simulate_nb` runs for portfolio mode ``mode`` (a ``CashMode``)."""
-    return simulate_shared_cash_nb if mode == CashMode.SHARED else simulate_per_ticker_nb
-
-
-@jit
-def _outputs_nb(
-    open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
-    sig_weight, params,
-):  # fmt: skip
-    """Check the inputs; the empty outputs ``(trades, taken, status, position)``."""
-    check_inputs_nb(
+    check_inputs(
         open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
         sig_direction, sig_weight, params,
     )  # fmt: skip
     n, m = close.shape
     n_sig = sig_ticker.shape[0]
-    trades = np.empty(n_sig, dtype=trade_dt)
+    trades = np.empty(n_sig, dtype=trade_dt)  # record k is written when signal k is taken
     taken = np.zeros(n_sig, dtype=np.bool_)
     status = np.full(n_sig, -1, dtype=np.int8)
     position = np.zeros((n, m))
-    return trades, taken, status, position
-
-
-@jit
-def simulate_per_ticker_nb(
-    open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
-    sig_weight, params,
-):  # fmt: skip
-    """:func:`simulate_nb` for ``CashMode.PER_TICKER``: each ticker its own account
-    (:func:`simulate_1d_nb`); ``equity`` is ``[n_sessions, n_tickers]``."""
-    trades, taken, status, position = _outputs_nb(
-        open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
-        sig_direction, sig_weight, params,
-    )  # fmt: skip
-    n, m = close.shape
-    equity = np.empty((n, m))
-    order, starts = ticker_groups_nb(sig_ticker, m)
-    for t in range(m):
-        simulate_1d_nb(
-            open_[:, t], high[:, t], low[:, t], close[:, t], real[:, t],
-            order[starts[t] : starts[t + 1]], sig_event, sig_entry, sig_exit, sig_direction,
-            sig_weight, params, t, trades, taken, status, equity[:, t], position[:, t],
+    if params.mode == CashMode.SHARED:
+        equity = np.empty(n)
+        simulate_shared_nb(
+            open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
+            sig_direction, sig_weight, params, trades, taken, status, equity, position,
         )  # fmt: skip
-    return compact_trades_nb(trades, taken), equity, position, status
+        equity = equity.reshape(n, 1)
+    else:
+        equity = np.empty((n, m))
+        order, starts = ticker_groups(sig_ticker, m)
+        simulate_per_ticker_nb(
+            open_, high, low, close, real, order, starts, sig_event, sig_entry, sig_exit,
+            sig_direction, sig_weight, params, trades, taken, status, equity, position,
+        )  # fmt: skip
+    return trades[taken], equity, position, status
 
 
-@jit
-def simulate_shared_cash_nb(
-    open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
-    sig_weight, params,
-):  # fmt: skip
-    """:func:`simulate_nb` for ``CashMode.SHARED``: one account for all tickers
-    (:func:`simulate_shared_nb`); ``equity`` is ``[n_sessions, 1]``."""
-    trades, taken, status, position = _outputs_nb(
-        open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
-        sig_direction, sig_weight, params,
-    )  # fmt: skip
-    equity = np.empty((close.shape[0], 1))
-    simulate_shared_nb(
-        open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
-        sig_direction, sig_weight, params, trades, taken, status, equity[:, 0], position,
-    )  # fmt: skip
-    return compact_trades_nb(trades, taken), equity, position, status
+def simulate_kernel(mode: int):
+    """The kernel :func:`simulate_nb` runs for portfolio mode ``mode`` (a ``CashMode``)."""
+    return simulate_shared_nb if mode == CashMode.SHARED else simulate_per_ticker_nb

@@ -65,7 +65,7 @@ def test_every_kernel_compiles_one_signature(tmp_path):
     assert p.returncode == 0, p.stderr
     sigs = json.loads(p.stdout.strip().splitlines()[-1])
     # the commands reach the kernels of every family (a walk that found none proves nothing)
-    kernels = ("nb.simulate_per_ticker_nb", "nb.simulate_shared_cash_nb", "study_nb.event_ar_nb")
+    kernels = ("nb.simulate_per_ticker_nb", "nb.simulate_shared_nb", "study_nb.event_ar_nb")
     for kernel in (*kernels, "sweep_nb.sweep_nb"):
         assert sigs[kernel], f"{kernel} was never called"
     many = {k: v for k, v in sigs.items() if len(v) > 1}
@@ -195,7 +195,7 @@ def test_a_run_compiles_only_the_kernel_of_its_portfolio_mode():
         "import evbt\nfrom evbt.backtest import nb\n"
         "evbt.run('examples/launch_shock.toml', study=False)\n"
         "print(len(nb.simulate_per_ticker_nb.signatures), "
-        "len(nb.simulate_shared_cash_nb.signatures))\n"
+        "len(nb.simulate_shared_nb.signatures))\n"
     )
     p = _run(code)
     assert p.returncode == 0, p.stderr

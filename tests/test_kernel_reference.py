@@ -35,7 +35,7 @@ from evbt.backtest.enums import (
     trade_dt,
 )
 from evbt.backtest.jit import gate
-from evbt.backtest.nb import entry_units_nb, order_nb, simulate_nb, stop_exit_nb, ticker_groups_nb
+from evbt.backtest.nb import entry_units_nb, order_nb, simulate_nb, stop_exit_nb, ticker_groups
 from evbt.backtest.reference import simulate_reference
 
 RTOL = 1e-9
@@ -287,7 +287,7 @@ def test_stop_exit_on_close_ignores_the_range():
 
 
 def test_ticker_groups_is_a_stable_sort():
-    order, starts = ticker_groups_nb(np.array([2, 0, 2, 1, 0], dtype=np.int64), 4)
+    order, starts = ticker_groups(np.array([2, 0, 2, 1, 0], dtype=np.int64), 4)
     assert order.tolist() == [1, 4, 3, 0, 2]
     assert starts.tolist() == [0, 2, 3, 5, 5]
 
@@ -423,6 +423,33 @@ def test_bad_signals_raise(change, message):
         sig_exit=np.array([2, 3]),
         sig_direction=np.array([1, 1]),
         sig_weight=np.ones(2),
+    )
+    signals.update(change)
+    signals = {k: v if k == "sig_weight" else v.astype(np.int64) for k, v in signals.items()}
+    with pytest.raises(ValueError, match=message):
+        simulate_nb(close, close, close, close, close > 0, *signals.values(), sim_params())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        # the first signal that breaks a rule decides, whatever rule a later one breaks
+        (dict(sig_weight=np.array([1.0, 1.0, -1.0]), sig_ticker=np.array([0, 9, 1])), "column"),
+        (dict(sig_exit=np.array([2, 3, 1]), sig_direction=np.array([1, 0, 1])), r"\+1 \(long\)"),
+        # and of its rules, the first in the kernel's order (ticker, entry, exit, ...)
+        (dict(sig_exit=np.array([2, 1, 4]), sig_weight=np.array([1.0, 0.0, 1.0])), "after"),
+        (dict(sig_entry=np.array([1, 0, 2]), sig_weight=np.array([1.0, 1.0, 0.0])), "sorted"),
+    ],
+)
+def test_bad_signals_name_the_first_broken_rule(change, message):
+    close = np.full((6, 2), 10.0)
+    signals = dict(
+        sig_ticker=np.array([0, 1, 1]),
+        sig_event=np.arange(3),
+        sig_entry=np.array([0, 1, 2]),
+        sig_exit=np.array([2, 3, 4]),
+        sig_direction=np.array([1, 1, 1]),
+        sig_weight=np.ones(3),
     )
     signals.update(change)
     signals = {k: v if k == "sig_weight" else v.astype(np.int64) for k, v in signals.items()}
