@@ -296,23 +296,14 @@ def compile_kernels(*, reverse: bool = False) -> None:
     m2, m3, flags = np.zeros((0, 0)), np.zeros((0, 0, 0)), np.zeros((0, 0), np.bool_)
     order = np.zeros((0, 0), i8)
     calls = [
-        lambda: nb.ticker_pos_key_nb(ints, ints),
-        lambda: nb.est_exclusion_nb(ints, ints, ints, 1, 0, 0, 0, 0),
-        lambda: nb.event_ar_nb(m2, reals, ints, ints, 0, 0, 0, 0, 0, 0, flags),
-        lambda: nb.overlap_flags_nb(ints, ints, ints, 0),
-        lambda: nb.car_nb(m2, m2, reals, ints, reals, reals, 0, ints, ints),
-        lambda: nb.uniform_ranks_nb(m2, order),
-        lambda: nb.group_tests_nb(m2, m2, reals, m2, reals, ptr, ints, ints, ints, 0),
-        lambda: nb.shared_date_rbar_nb(m2, ints, ptr, ints, 0),
-        lambda: nb.kp_adjust_nb(ints, reals, m2, m2),
-        lambda: nb.cluster_sums_nb(m2, ints, 0, ptr, ints),
-        lambda: nb.bootstrap_caar_nb(ptr, m2, ints, m2),
-        lambda: nb.percentile_ci_nb(m3, 0.95),
-        lambda: nb.placebo_car_nb(m2, reals, ints, ptr, ints, 0, 0, 0, 0, 0, 0, ints, ints),
-        lambda: nb.placebo_sessions_nb(flags, ptr, ints),
-        lambda: nb.placebo_caar_nb(m3, ints, ints, ptr, ints, m2, ptr, ints),
-        lambda: nb.empirical_p_nb(m2, m3),
-        lambda: nb.est_overlap_flags_nb(ints, ints, ints, 1, 0, 0, 0, 0),
+        lambda: nb.event_ar(m2, reals, ints, ints, 0, 0, 0, 0, 0, 0, flags),
+        lambda: nb.car(m2, m2, reals, ints, reals, reals, 0, ints, ints),
+        lambda: nb.uniform_ranks(m2, order),
+        lambda: nb.group_tests(m2, m2, reals, m2, reals, ptr, ints, ints, ints, 0),
+        lambda: nb.shared_date_rbar(m2, ints, ptr, ints, 0),
+        lambda: nb.bootstrap_caar(ptr, m2, ints, m2),
+        lambda: nb.placebo_car(m2, reals, ints, ptr, ints, 0, 0, 0, 0, 0, 0, ints, ints),
+        lambda: nb.placebo_caar(m3, ints, ints, ptr, ints, m2, ptr, ints),
     ]
     for call in reversed(calls) if reverse else calls:
         call()
@@ -362,13 +353,13 @@ def study_arrays(
 
     # The kernels do not sort (Numba compiles its own sorts for each kernel, seconds each):
     # NumPy sorts here and the kernels take the sorted keys or the order.
-    key, span = nb.ticker_pos_key_nb(col, pos)
+    key, span = nb.ticker_pos_key(col, pos)
     skey = np.sort(key)
-    excl, n_excl = nb.est_exclusion_nb(col, pos, skey, span, lo, hi, estimation, gap)
-    ar, est_ar, status, alpha, beta, sigma2, n_est, xbar, sxx, frac_pos = nb.event_ar_nb(
+    excl, n_excl = nb.est_exclusion(col, pos, skey, span, lo, hi, estimation, gap)
+    ar, est_ar, status, alpha, beta, sigma2, n_est, xbar, sxx, frac_pos = nb.event_ar(
         rets, bench, col, pos, lo, hi, estimation, gap, model, MIN_EST_OBS, excl
     )
-    overlap = nb.overlap_flags_nb(col, pos, np.argsort(key, kind="stable"), hi - lo)
+    overlap = nb.overlap_flags(col, pos, np.argsort(key, kind="stable"), hi - lo)
     inc = status == nb.STATUS_OK
     # thin: few estimation returns, or a missing one (days left out for earlier events are
     # not missing)
@@ -388,7 +379,7 @@ def study_arrays(
     n_thin = np.bincount(grp_of[keep], weights=thin[grp_idx[keep]], minlength=n_grp)
 
     bench_ev = bench[pos[inc_rows, None] + np.arange(lo, hi + 1)[None, :]]
-    car_i, scar_i = nb.car_nb(
+    car_i, scar_i = nb.car(
         ar[inc_rows],
         bench_ev,
         sigma2[inc_rows],
@@ -402,8 +393,8 @@ def study_arrays(
     n_par = 2 if model == nb.MODEL_MARKET_MODEL else 1
     dof = (n_est[inc_rows] - n_par).astype(np.float64)
     ar_all = np.concatenate([est_ar[inc_rows], ar[inc_rows]], axis=1)
-    ranks = nb.uniform_ranks_nb(ar_all, np.argsort(ar_all, axis=1))
-    n, caar, t_cs, patell, bmp, corrado, gsign = nb.group_tests_nb(
+    ranks = nb.uniform_ranks(ar_all, np.argsort(ar_all, axis=1))
+    n, caar, t_cs, patell, bmp, corrado, gsign = nb.group_tests(
         car_i, scar_i, dof, ranks, frac_pos[inc_rows], g_ptr, g_idx, win_a, win_b, estimation
     )
     df = (n - 1)[:, None]
@@ -416,8 +407,8 @@ def study_arrays(
     # groups are contiguous in g_idx): the order rbar sums the pair correlations in.
     pos_i = pos[inc_rows]
     day0_idx = g_idx[np.lexsort((pos_i[g_idx], grp_of[keep]))]
-    rbar, n_shared = nb.shared_date_rbar_nb(est_ar[inc_rows], pos_i, g_ptr, day0_idx, MIN_EST_OBS)
-    bmp_kp, patell_kp = nb.kp_adjust_nb(n, rbar, bmp, patell)
+    rbar, n_shared = nb.shared_date_rbar(est_ar[inc_rows], pos_i, g_ptr, day0_idx, MIN_EST_OBS)
+    bmp_kp, patell_kp = nb.kp_adjust(n, rbar, bmp, patell)
 
     # Independent random streams, so changing one resample count leaves the other's draws.
     boot_ss, plac_ss = np.random.SeedSequence(seed).spawn(2)
@@ -427,11 +418,11 @@ def study_arrays(
     placebo_p = np.full((n_grp, n_win), np.nan)
     n_cl = int(cluster.max()) + 1 if n_rows else 0
     if bootstrap > 0 and inc_rows.size:
-        cl_ptr, cl_sum, cl_cnt = nb.cluster_sums_nb(car_i, cl_inc, n_cl, g_ptr, g_idx)
+        cl_ptr, cl_sum, cl_cnt = nb.cluster_sums(car_i, cl_inc, n_cl, g_ptr, g_idx)
         width = max(int(np.diff(cl_ptr).max()), 1)
         u = np.random.default_rng(boot_ss).random((bootstrap, width))
-        draws = nb.bootstrap_caar_nb(cl_ptr, cl_sum, cl_cnt, u)
-        boot_lo, boot_hi = nb.percentile_ci_nb(np.sort(draws, axis=1), CI_LEVEL)
+        draws = nb.bootstrap_caar(cl_ptr, cl_sum, cl_cnt, u)
+        boot_lo, boot_hi = nb.percentile_ci(np.sort(draws, axis=1), CI_LEVEL)
         # One event resampled is always itself: a zero-width interval that means nothing.
         boot_lo[n_events < MIN_BOOT_EVENTS] = np.nan
         boot_hi[n_events < MIN_BOOT_EVENTS] = np.nan
@@ -439,7 +430,7 @@ def study_arrays(
         ucols, row_ucol = np.unique(col[inc_rows], return_inverse=True)
         excl = [np.sort(pos[col == c]) for c in ucols]
         excl_ptr, excl_pos = _csr(excl)
-        cand = nb.placebo_car_nb(
+        cand = nb.placebo_car(
             rets,
             bench,
             ucols.astype(np.int64),
@@ -458,14 +449,14 @@ def study_arrays(
         order = np.lexsort((row_ucol, cl_inc))
         cc_ptr = np.zeros(n_cl + 1, dtype=np.int64)
         cc_ptr[1:] = np.cumsum(np.bincount(cl_inc, minlength=n_cl))
-        el_ptr, el_pos = nb.placebo_sessions_nb(
+        el_ptr, el_pos = nb.placebo_sessions(
             np.isfinite(cand[:, :, 0]), cc_ptr, row_ucol[order].astype(np.int64)
         )
         u = np.random.default_rng(plac_ss).random((placebo, n_cl))
-        draws = nb.placebo_caar_nb(
+        draws = nb.placebo_caar(
             cand, row_ucol.astype(np.int64), cl_inc, el_ptr, el_pos, u, g_ptr, g_idx
         )
-        placebo_p = nb.empirical_p_nb(caar, draws)
+        placebo_p = nb.empirical_p(caar, draws)
 
     car = np.full((n_rows, n_win), np.nan)
     scar = np.full((n_rows, n_win), np.nan)
@@ -478,7 +469,7 @@ def study_arrays(
         beta=beta,
         sigma2=sigma2,
         overlap=overlap & inc,
-        est_overlap=nb.est_overlap_flags_nb(col, pos, skey, span, lo, hi, estimation, gap) & inc,
+        est_overlap=nb.est_overlap_flags(col, pos, skey, span, lo, hi, estimation, gap) & inc,
         n_est_excl=n_excl,
         thin=thin,
         ar=ar,

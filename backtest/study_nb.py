@@ -1,4 +1,12 @@
-"""Numba kernels for the event study: arrays in, arrays out, no pandas.
+"""Numba kernels for the event study and their NumPy faces: arrays in, arrays out, no pandas.
+
+Callers use the faces (:func:`event_ar`, :func:`car`, :func:`group_tests`, ...): each
+allocates the arrays its kernel (``event_ar_nb``, ``car_nb``, ...) writes and returns them,
+so no kernel allocates (an allocation inside a kernel compiles NumPy's allocator into it,
+a tenth of a second or more each on a cold cache). Steps that NumPy does whole-array
+(keys, overlap flags, searches, counts, element-wise formulas) are plain NumPy here, with
+the same results bit for bit: a kernel each was most of a second of compile for
+microseconds of work.
 
 Conventions shared by every kernel here:
 
@@ -109,16 +117,16 @@ def fit_1d_nb(y, x, model):
 
 
 @jit
-def event_1d_nb(r, bench, p, lo, hi, est_len, gap, model, min_obs, excl, ar_out, est_out):
+def event_1d_nb(r, bench, p, lo, hi, est_len, gap, model, min_obs, excl, ar_out, est_out, y):
     """One event row: fit on the estimation window, abnormal returns on the event window.
 
     ``r`` is one ticker's returns, ``p`` the position of day 0. ``excl`` (length
     ``est_len``) marks estimation days left out of the fit (they lie in an earlier event
-    window of the ticker, :func:`est_exclusion_nb`); they count as missing. Writes the
+    window of the ticker, :func:`est_exclusion`); they count as missing. Writes the
     event-window abnormal returns into ``ar_out`` (length ``hi - lo + 1``) and the
     estimation-window abnormal returns (NaN where a return is missing or the day is left
     out) into ``est_out`` (length ``est_len``); both stay NaN unless the status is
-    ``STATUS_OK``.
+    ``STATUS_OK``. ``y`` (length ``est_len``) is scratch.
 
     Returns ``(status, alpha, beta, sigma2, n, xbar, sxx, frac_pos)``.
     """
@@ -135,10 +143,8 @@ def event_1d_nb(r, bench, p, lo, hi, est_len, gap, model, min_obs, excl, ar_out,
         t = p + lo + j
         if not (np.isfinite(r[t]) and np.isfinite(bench[t])):
             return STATUS_MISSING_EVENT, nan, nan, nan, 0, nan, nan, nan
-    y = r[e0 : e0 + est_len].copy()
     for j in range(est_len):
-        if excl[j]:
-            y[j] = nan
+        y[j] = nan if excl[j] else r[e0 + j]
     alpha, beta, sigma2, n, xbar, sxx, frac_pos = fit_1d_nb(y, bench[e0 : e0 + est_len], model)
     if n < min_obs:
         return STATUS_FEW_EST, alpha, beta, sigma2, n, xbar, sxx, frac_pos
@@ -155,54 +161,34 @@ def event_1d_nb(r, bench, p, lo, hi, est_len, gap, model, min_obs, excl, ar_out,
 
 
 @jit
-def event_ar_nb(rets, bench, col, pos, lo, hi, est_len, gap, model, min_obs, excl):
-    """Abnormal returns for every event row (loops :func:`event_1d_nb`); ``excl``
-    ``(n_rows, est_len)`` marks the estimation days each row leaves out.
-
-    Returns ``(ar, est_ar, status, alpha, beta, sigma2, n_est, xbar, sxx, frac_pos)``
-    with ``ar`` of shape ``(n_rows, hi - lo + 1)`` and ``est_ar`` of shape
-    ``(n_rows, est_len)``.
+def event_ar_nb(
+    rets, bench, col, pos, lo, hi, est_len, gap, model, min_obs, excl, ar, est_ar, status, n_est,
+    fit, y,
+):  # fmt: skip
+    """Abnormal returns for every event row (loops :func:`event_1d_nb`) into the outputs
+    :func:`event_ar` allocates: ``ar`` ``(n_rows, hi - lo + 1)``, ``est_ar``
+    ``(n_rows, est_len)``, ``status`` and ``n_est`` ``(n_rows,)`` int64, and ``fit``
+    ``(6, n_rows)``: alpha, beta, sigma2, xbar, sxx, frac_pos. ``excl``
+    ``(n_rows, est_len)`` marks the estimation days each row leaves out; ``y``
+    (``est_len``) is scratch.
     """
-    n_rows = col.shape[0]
-    n_w = hi - lo + 1
-    ar = np.empty((n_rows, n_w))
-    est_ar = np.empty((n_rows, est_len))
-    status = np.empty(n_rows, dtype=np.int64)
-    n_est = np.empty(n_rows, dtype=np.int64)
-    alpha = np.empty(n_rows)
-    beta = np.empty(n_rows)
-    sigma2 = np.empty(n_rows)
-    xbar = np.empty(n_rows)
-    sxx = np.empty(n_rows)
-    frac_pos = np.empty(n_rows)
-    for i in range(n_rows):
+    for i in range(col.shape[0]):
         out = event_1d_nb(
-            rets[col[i]],
-            bench,
-            pos[i],
-            lo,
-            hi,
-            est_len,
-            gap,
-            model,
-            min_obs,
-            excl[i],
-            ar[i],
-            est_ar[i],
-        )
+            rets[col[i]], bench, pos[i], lo, hi, est_len, gap, model, min_obs, excl[i], ar[i],
+            est_ar[i], y,
+        )  # fmt: skip
         status[i] = out[0]
-        alpha[i] = out[1]
-        beta[i] = out[2]
-        sigma2[i] = out[3]
         n_est[i] = out[4]
-        xbar[i] = out[5]
-        sxx[i] = out[6]
-        frac_pos[i] = out[7]
-    return ar, est_ar, status, alpha, beta, sigma2, n_est, xbar, sxx, frac_pos
+        fit[0, i] = out[1]
+        fit[1, i] = out[2]
+        fit[2, i] = out[3]
+        fit[3, i] = out[5]
+        fit[4, i] = out[6]
+        fit[5, i] = out[7]
 
 
 @jit
-def car_nb(ar, bench_ev, sigma2, n_est, xbar, sxx, model, win_a, win_b):
+def car_nb(ar, bench_ev, sigma2, n_est, xbar, sxx, model, win_a, win_b, car, scar):
     """CAR and standardized CAR per event row and CAR window.
 
     ``CAR_i = sum_{t=a..b} AR_it`` over ``tau = b - a + 1`` days.
@@ -220,12 +206,10 @@ def car_nb(ar, bench_ev, sigma2, n_est, xbar, sxx, model, win_a, win_b):
     freedom.
 
     ``bench_ev`` holds the benchmark returns over the event window, shape like ``ar``.
-    Returns ``(car, scar)``, each ``(n_rows, n_windows)``.
+    Writes ``car`` and ``scar``, each ``(n_rows, n_windows)`` (:func:`car` allocates them).
     """
     n_rows = ar.shape[0]
     n_win = win_a.shape[0]
-    car = np.empty((n_rows, n_win))
-    scar = np.empty((n_rows, n_win))
     for i in range(n_rows):
         for w in range(n_win):
             tau = win_b[w] - win_a[w] + 1
@@ -241,11 +225,10 @@ def car_nb(ar, bench_ev, sigma2, n_est, xbar, sxx, model, win_a, win_b):
             car[i, w] = c
             den = np.sqrt(sigma2[i] * v)
             scar[i, w] = c / den if den > 0.0 else np.nan
-    return car, scar
 
 
 @jit
-def uniform_ranks_nb(x, order):
+def uniform_ranks_nb(x, order, out, vals, where):
     """Per row, ranks of the finite entries divided by (their count + 1); NaN elsewhere.
 
     Ties get the average rank. This is the Corrado & Zivney (1992) standardized rank
@@ -255,11 +238,11 @@ def uniform_ranks_nb(x, order):
     axis 1 (the caller sorts with NumPy: Numba's own sort takes seconds to compile). NaN
     sort last and -inf first, so the finite entries come in ascending order; the order of
     tied values does not change their average rank.
+
+    Writes ``out`` (like ``x``, NaN-filled by :func:`uniform_ranks`); ``vals`` and ``where``
+    (``n_cols``) are scratch.
     """
     n_rows, n_cols = x.shape
-    out = np.full((n_rows, n_cols), np.nan)
-    vals = np.empty(n_cols)
-    where = np.empty(n_cols, dtype=np.int64)
     for i in range(n_rows):
         m = 0
         for q in range(n_cols):
@@ -279,128 +262,13 @@ def uniform_ranks_nb(x, order):
             for q in range(k, k2 + 1):
                 out[i, where[q]] = rank / (m + 1.0)
             k = k2 + 1
-    return out
 
 
 @jit
-def ticker_pos_key_nb(col, pos):
-    """One int64 key per event row that sorts by ticker, then by session position, and the
-    span (max position + 1) that separates tickers in the key.
-
-    The caller sorts the key with NumPy for :func:`overlap_flags_nb`,
-    :func:`est_overlap_flags_nb` and :func:`est_exclusion_nb`.
-    """
-    n = col.shape[0]
-    span = 0
-    for i in range(n):
-        if pos[i] > span:
-            span = pos[i]
-    span += 1
-    key = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        key[i] = col[i] * span + pos[i]
-    return key, span
-
-
-@jit
-def overlap_flags_nb(col, pos, order, width):
-    """True for each event row whose window intersects another row's on the same ticker.
-
-    Two windows ``[p + lo, p + hi]`` of the same length intersect iff
-    ``|p1 - p2| <= width`` with ``width = hi - lo``.
-
-    ``order``: the rows by ticker, then by day 0: the stable ``argsort`` of the key from
-    :func:`ticker_pos_key_nb` (the caller sorts with NumPy: Numba's own sort takes seconds
-    to compile).
-    """
-    n = col.shape[0]
-    flags = np.zeros(n, dtype=np.bool_)
-    if n < 2:
-        return flags
-    for q in range(n - 1):
-        i = order[q]
-        j = order[q + 1]
-        if col[i] == col[j] and pos[j] - pos[i] <= width:
-            flags[i] = True
-            flags[j] = True
-    return flags
-
-
-@jit
-def est_overlap_flags_nb(col, pos, skey, span, lo, hi, est_len, gap):
-    """True for each event row whose estimation window holds part of the event window of
-    another row on the same ticker (so an event effect there would bias alpha and beta).
-
-    The event window ``[q + lo, q + hi]`` of a row at ``q`` meets the estimation window
-    ``[p + lo - gap - est_len, p + lo - gap - 1]`` of a row at ``p`` iff
-    ``p - gap - est_len - (hi - lo) <= q <= p - gap - 1``.
-
-    ``skey``, ``span``: the key and span from :func:`ticker_pos_key_nb`, the key sorted
-    ascending (the caller sorts with NumPy: Numba's own sort takes seconds to compile).
-    """
-    n = col.shape[0]
-    flags = np.zeros(n, dtype=np.bool_)
-    if n < 2:
-        return flags
-    for i in range(n):
-        q_hi = pos[i] - gap - 1
-        q_lo = max(pos[i] - gap - est_len - (hi - lo), 0)
-        if q_hi < q_lo:
-            continue
-        a = np.searchsorted(skey, col[i] * span + q_lo)
-        b = np.searchsorted(skey, col[i] * span + q_hi, side="right")
-        flags[i] = b > a
-    return flags
-
-
-@jit
-def est_exclusion_nb(col, pos, skey, span, lo, hi, est_len, gap):
-    """The estimation days each event row leaves out: those inside the event window of an
-    earlier row on the same ticker (event-study practice: an estimation window measures
-    normal returns, and an event window is not normal).
-
-    ``excl[i, j]`` is True when estimation day ``j`` of row ``i`` (session
-    ``pos[i] + lo - gap - est_len + j``) lies in ``[q + lo, q + hi]`` for the day 0 ``q``
-    of another row of the same ticker. Only earlier rows can qualify: the estimation window
-    ends before the row's own event window starts. Returns ``(excl, n_excl)``, ``n_excl``
-    the count per row.
-
-    ``skey``, ``span``: the key and span from :func:`ticker_pos_key_nb`, the key sorted
-    ascending (the caller sorts with NumPy: Numba's own sort takes seconds to compile).
-    """
-    n = col.shape[0]
-    excl = np.zeros((n, est_len), dtype=np.bool_)
-    n_excl = np.zeros(n, dtype=np.int64)
-    if n < 2:
-        return excl, n_excl
-    for i in range(n):
-        e0 = pos[i] + lo - gap - est_len
-        # rows whose event window [q + lo, q + hi] meets [e0, e0 + est_len - 1]
-        q_lo = max(e0 - hi, 0)
-        q_hi = e0 + est_len - 1 - lo
-        if q_hi < q_lo:
-            continue
-        a = np.searchsorted(skey, col[i] * span + q_lo)
-        b = np.searchsorted(skey, col[i] * span + min(q_hi, span - 1), side="right")
-        for k in range(a, b):
-            q = skey[k] - col[i] * span
-            for t in range(max(q + lo, e0), min(q + hi, e0 + est_len - 1) + 1):
-                excl[i, t - e0] = True
-        c = 0
-        for j in range(est_len):
-            if excl[i, j]:
-                c += 1
-        n_excl[i] = c
-    return excl, n_excl
-
-
-# --------------------------------------------------------------------------------------
-# Cross-sectional test statistics
-# --------------------------------------------------------------------------------------
-
-
-@jit
-def group_tests_nb(car, scar, dof, ranks, frac_pos, grp_ptr, grp_idx, win_a, win_b, n_est_days):
+def group_tests_nb(
+    car, scar, dof, ranks, frac_pos, grp_ptr, grp_idx, win_a, win_b, n_est_days, n_out, stats,
+    kbar, n_t,
+):  # fmt: skip
     """Test statistics per group and CAR window.
 
     For group members ``i = 1..N`` and a CAR window of ``tau`` days:
@@ -426,22 +294,19 @@ def group_tests_nb(car, scar, dof, ranks, frac_pos, grp_ptr, grp_idx, win_a, win
 
     ``ranks`` is ``(n_rows, n_est_days + W)``: estimation days first, then the event
     window, so window day ``t`` of the event window is column ``n_est_days + t``.
-    Returns ``(n, caar, t_cs, patell, bmp, corrado, gsign)``; ``n`` has shape
-    ``(n_groups,)``, the rest ``(n_groups, n_windows)``. Undefined values are NaN.
+    Writes ``n_out`` ``(n_groups,)`` and ``stats`` ``(6, n_groups, n_windows)``: caar, t_cs,
+    patell, bmp, corrado, gsign, NaN where undefined (:func:`group_tests` allocates them,
+    NaN-filled); ``kbar`` and ``n_t`` (``n_days``) are scratch.
     """
-    nan = np.nan
     n_grp = grp_ptr.shape[0] - 1
     n_win = win_a.shape[0]
     n_days = ranks.shape[1]
-    n_out = np.zeros(n_grp, dtype=np.int64)
-    caar = np.full((n_grp, n_win), nan)
-    t_cs = np.full((n_grp, n_win), nan)
-    patell = np.full((n_grp, n_win), nan)
-    bmp = np.full((n_grp, n_win), nan)
-    corrado = np.full((n_grp, n_win), nan)
-    gsign = np.full((n_grp, n_win), nan)
-    kbar = np.empty(n_days)
-    n_t = np.empty(n_days, dtype=np.int64)
+    caar = stats[0]
+    t_cs = stats[1]
+    patell = stats[2]
+    bmp = stats[3]
+    corrado = stats[4]
+    gsign = stats[5]
     for g in range(n_grp):
         start = grp_ptr[g]
         stop = grp_ptr[g + 1]
@@ -515,11 +380,10 @@ def group_tests_nb(car, scar, dof, ranks, frac_pos, grp_ptr, grp_idx, win_a, win
                 corrado[g, w] = sk / (np.sqrt(tau) * s_k)
             if 0.0 < p_hat < 1.0:
                 gsign[g, w] = (n_pos - n * p_hat) / np.sqrt(n * p_hat * (1.0 - p_hat))
-    return n_out, caar, t_cs, patell, bmp, corrado, gsign
 
 
 @jit
-def shared_date_rbar_nb(est_ar, pos, grp_ptr, day0_idx, min_obs):
+def shared_date_rbar_nb(est_ar, pos, grp_ptr, day0_idx, min_obs, rbar, n_shared):
     """Kolari & Pynnonen (2010): mean cross-correlation of abnormal returns per group.
 
     Rows whose day 0 is the same session (``pos`` equal) share their estimation window
@@ -535,7 +399,7 @@ def shared_date_rbar_nb(est_ar, pos, grp_ptr, day0_idx, min_obs):
     ``Var(mean SCAR) = s^2 (1 + (N - 1) rbar) / N`` while the cross-sectional variance
     estimates ``s^2 (1 - rbar)``, hence KP's adjusted BMP
     ``t_kp = t_bmp sqrt((1 - rbar) / (1 + (N - 1) rbar))`` and adjusted Patell
-    ``z_kp = z_patell / sqrt(1 + (N - 1) rbar)`` (:func:`kp_adjust_nb`).
+    ``z_kp = z_patell / sqrt(1 + (N - 1) rbar)`` (:func:`kp_adjust`).
 
     Returns ``(rbar, n_shared)`` per group: ``n_shared`` counts rows that share their day 0
     with another row of the group (0: no clustering, ``rbar = 0``). ``rbar`` is NaN for
@@ -544,10 +408,10 @@ def shared_date_rbar_nb(est_ar, pos, grp_ptr, day0_idx, min_obs):
     ``day0_idx``: the groups' rows (CSR with ``grp_ptr``), each group's rows in the stable
     order of their day 0 ``pos`` (the caller sorts with NumPy, ``kind="stable"``: Numba's
     own sort takes seconds to compile). Pair correlations are summed in this order.
+    ``rbar`` (NaN-filled) and ``n_shared`` (zeroed) are the outputs
+    (:func:`shared_date_rbar` allocates them).
     """
     n_grp = grp_ptr.shape[0] - 1
-    rbar = np.full(n_grp, np.nan)
-    n_shared = np.zeros(n_grp, dtype=np.int64)
     for g in range(n_grp):
         start = grp_ptr[g]
         stop = grp_ptr[g + 1]
@@ -570,7 +434,6 @@ def shared_date_rbar_nb(est_ar, pos, grp_ptr, day0_idx, min_obs):
                         )
             a = b + 1
         rbar[g] = total / (n * (n - 1.0))
-    return rbar, n_shared
 
 
 @jit
@@ -604,96 +467,17 @@ def _pair_corr_nb(u, v, min_obs):
 
 
 @jit
-def kp_adjust_nb(n, rbar, bmp, patell):
-    """Kolari-Pynnonen adjusted BMP and Patell statistics (see :func:`shared_date_rbar_nb`).
-
-    ``n`` and ``rbar`` are per group, ``bmp`` and ``patell`` ``(n_groups, n_windows)``.
-    The adjustment uses ``max(rbar, 0)``: it corrects for positive cross-correlation, and
-    a negative estimate (noise, or a benchmark that holds the studied tickers, whose
-    residuals then move against each other) would inflate the statistics, so it leaves
-    them as they are. NaN where ``rbar`` is NaN or the variance factors are not positive.
-    """
-    n_grp, n_win = bmp.shape
-    bmp_kp = np.full((n_grp, n_win), np.nan)
-    patell_kp = np.full((n_grp, n_win), np.nan)
-    for g in range(n_grp):
-        r = rbar[g]
-        if not np.isfinite(r):
-            continue
-        r = max(r, 0.0)
-        infl = 1.0 + (n[g] - 1.0) * r
-        if not (infl > 0.0 and 1.0 - r > 0.0):
-            continue
-        f_bmp = np.sqrt((1.0 - r) / infl)
-        f_pat = 1.0 / np.sqrt(infl)
-        for w in range(n_win):
-            bmp_kp[g, w] = bmp[g, w] * f_bmp
-            patell_kp[g, w] = patell[g, w] * f_pat
-    return bmp_kp, patell_kp
-
-
-# --------------------------------------------------------------------------------------
-# Bootstrap (events resampled with replacement, an event = a cluster of rows)
-# --------------------------------------------------------------------------------------
-
-
-@jit
-def cluster_sums_nb(car, cluster, n_clusters, grp_ptr, grp_idx):
-    """Per group, the CAR sums and row counts of each event (cluster) it contains.
-
-    An event that moves several tickers is one cluster, so the bootstrap resamples events,
-    not rows. Returns CSR ``(cl_ptr, cl_sum, cl_cnt)``: the clusters of group ``g`` are
-    entries ``cl_ptr[g]:cl_ptr[g + 1]`` of ``cl_sum`` (``(n, n_windows)``) and ``cl_cnt``,
-    in increasing cluster id.
-    """
-    n_grp = grp_ptr.shape[0] - 1
-    n_win = car.shape[1]
-    acc = np.zeros((n_clusters, n_win))
-    cnt = np.zeros(n_clusters, dtype=np.int64)
-    cl_ptr = np.zeros(n_grp + 1, dtype=np.int64)
-    total = 0
-    for g in range(n_grp):
-        seen = np.zeros(n_clusters, dtype=np.bool_)
-        for q in range(grp_ptr[g], grp_ptr[g + 1]):
-            c = cluster[grp_idx[q]]
-            if not seen[c]:
-                seen[c] = True
-                total += 1
-        cl_ptr[g + 1] = total
-    cl_sum = np.zeros((total, n_win))
-    cl_cnt = np.zeros(total, dtype=np.int64)
-    for g in range(n_grp):
-        for q in range(grp_ptr[g], grp_ptr[g + 1]):
-            i = grp_idx[q]
-            c = cluster[i]
-            cnt[c] += 1
-            for w in range(n_win):
-                acc[c, w] += car[i, w]
-        k = cl_ptr[g]
-        for c in range(n_clusters):
-            if cnt[c] > 0:
-                cl_cnt[k] = cnt[c]
-                for w in range(n_win):
-                    cl_sum[k, w] = acc[c, w]
-                    acc[c, w] = 0.0
-                cnt[c] = 0
-                k += 1
-    return cl_ptr, cl_sum, cl_cnt
-
-
-@jit
-def bootstrap_caar_nb(cl_ptr, cl_sum, cl_cnt, u):
+def bootstrap_caar_nb(cl_ptr, cl_sum, cl_cnt, u, out, acc):
     """Bootstrap CAARs: draw ``C_g`` of group ``g``'s ``C_g`` events with replacement.
 
     Draw ``b`` picks event ``floor(u[b, j] * C_g)`` for ``j < C_g``; the CAAR of the draw
     is the sum of the picked events' CARs over the number of rows they hold.
-    ``u`` is ``(n_draws, >= max C_g)``. Returns ``(n_groups, n_draws, n_windows)``.
+    ``u`` is ``(n_draws, >= max C_g)``. Writes ``out`` ``(n_groups, n_draws, n_windows)``,
+    NaN-filled by :func:`bootstrap_caar`; ``acc`` (``n_windows``) is scratch.
     """
     n_grp = cl_ptr.shape[0] - 1
     n_draw = u.shape[0]
     n_win = cl_sum.shape[1]
-    out = np.full((n_grp, n_draw, n_win), np.nan)
-    acc = np.empty(n_win)
     for g in range(n_grp):
         base = cl_ptr[g]
         n_cl = cl_ptr[g + 1] - base
@@ -710,69 +494,13 @@ def bootstrap_caar_nb(cl_ptr, cl_sum, cl_cnt, u):
                     acc[w] += cl_sum[k, w]
             for w in range(n_win):
                 out[g, b, w] = acc[w] / rows
-    return out
-
-
-@jit
-def quantile_sorted_nb(xs, q):
-    """Quantile ``q`` of the sorted finite array ``xs``, NumPy's default 'linear' method."""
-    n = xs.shape[0]
-    if n == 0:
-        return np.nan
-    h = (n - 1) * q
-    i = int(np.floor(h))
-    if i >= n - 1:
-        return xs[n - 1]
-    t = h - i
-    a = xs[i]
-    b = xs[i + 1]
-    d = b - a
-    # NumPy's _lerp: a + d t, computed from the nearer end for t >= 1/2.
-    if t >= 0.5:
-        return b - d * (1.0 - t)
-    return a + d * t
-
-
-@jit
-def percentile_ci_nb(sdraws, level):
-    """Percentile interval ``[q(1 - level) / 2, q(1 + level) / 2]`` over axis 1 of the
-    draws ``(n_groups, n_draws, n_windows)``, ignoring NaN. Returns ``(lo, hi)``.
-
-    ``sdraws``: the draws sorted along axis 1 (the caller sorts with NumPy: Numba's own sort
-    takes seconds to compile). NaN sort last and -inf first, so the finite draws come in
-    ascending order.
-    """
-    n_grp, n_draw, n_win = sdraws.shape
-    lo = np.full((n_grp, n_win), np.nan)
-    hi = np.full((n_grp, n_win), np.nan)
-    buf = np.empty(n_draw)
-    q_lo = 0.5 * (1.0 - level)
-    q_hi = 0.5 * (1.0 + level)
-    for g in range(n_grp):
-        for w in range(n_win):
-            m = 0
-            for b in range(n_draw):
-                v = sdraws[g, b, w]
-                if np.isfinite(v):
-                    buf[m] = v
-                    m += 1
-            if m == 0:
-                continue
-            xs = buf[:m]
-            lo[g, w] = quantile_sorted_nb(xs, q_lo)
-            hi[g, w] = quantile_sorted_nb(xs, q_hi)
-    return lo, hi
-
-
-# --------------------------------------------------------------------------------------
-# Placebo (pseudo-events on non-event sessions)
-# --------------------------------------------------------------------------------------
 
 
 @jit
 def placebo_car_nb(
-    rets, bench, cols, excl_ptr, excl_pos, lo, hi, est_len, gap, model, min_obs, win_a, win_b
-):
+    rets, bench, cols, excl_ptr, excl_pos, lo, hi, est_len, gap, model, min_obs, win_a, win_b,
+    out, blocked, inwin, c_n, sums,
+):  # fmt: skip
     """CAR of a pseudo-event at every session of every ticker in ``cols``.
 
     ``out[u, p, w]`` is the CAR in window ``w`` of a pseudo-event of ticker ``cols[u]``
@@ -783,30 +511,32 @@ def placebo_car_nb(
     benchmark or zero residual variance), or its event window intersects the event window
     of a real event of that ticker (``|p - q| <= hi - lo`` for a real day 0 ``q`` in
     ``excl_pos[excl_ptr[u]:excl_ptr[u + 1]]``). As for a real event
-    (:func:`est_exclusion_nb`), estimation days inside a real event window of the ticker
+    (:func:`est_exclusion`), estimation days inside a real event window of the ticker
     are left out of the fit.
 
     Every session needs its own fit, so the estimation sums come from prefix sums of the
     returns (shifted by their mean, which keeps the centred sums accurate): O(1) per
     session instead of O(est_len). Results equal the direct fit to rounding (~1e-13
     relative); degenerate fits are detected with a 1e-10 relative threshold.
+
+    Writes ``out`` ``(n_cols, n_sessions, n_windows)``, NaN-filled by :func:`placebo_car`,
+    which also allocates the scratch: ``blocked`` and ``inwin`` (``n_sessions``, bool),
+    the prefix sums ``c_n`` (``n_sessions + 1``, int64) and ``sums`` (``(7, n_sessions +
+    1)``), zeroed.
     """
     n_cols = cols.shape[0]
     n_ses = rets.shape[1]
     n_win = win_a.shape[0]
     n_w = hi - lo + 1
     width = hi - lo
-    out = np.full((n_cols, n_ses, n_win), np.nan)
-    blocked = np.empty(n_ses, dtype=np.bool_)
-    inwin = np.empty(n_ses, dtype=np.bool_)  # inside a real event window: not estimation
-    c_n = np.zeros(n_ses + 1, dtype=np.int64)
-    c_x = np.zeros(n_ses + 1)
-    c_y = np.zeros(n_ses + 1)
-    c_xx = np.zeros(n_ses + 1)
-    c_xy = np.zeros(n_ses + 1)
-    c_yy = np.zeros(n_ses + 1)
-    c_r = np.zeros(n_ses + 1)
-    c_m = np.zeros(n_ses + 1)
+    # inwin: inside a real event window, so not an estimation day
+    c_x = sums[0]
+    c_y = sums[1]
+    c_xx = sums[2]
+    c_xy = sums[3]
+    c_yy = sums[4]
+    c_r = sums[5]
+    c_m = sums[6]
     for u in range(n_cols):
         r = rets[cols[u]]
         inwin[:] = False
@@ -880,60 +610,25 @@ def placebo_car_nb(
                 a = p + lo + win_a[w]
                 b = p + lo + win_b[w] + 1
                 out[u, p, w] = (c_r[b] - c_r[a]) - (b - a) * alpha - beta * (c_m[b] - c_m[a])
-    return out
 
 
 @jit
-def placebo_sessions_nb(ok, cl_ptr, cl_cols):
-    """Sessions eligible for each event: eligible for every ticker the event holds.
-
-    ``ok`` is ``(n_cols, n_sessions)`` (a finite placebo CAR); the tickers (rows of ``ok``)
-    of event ``c`` are ``cl_cols[cl_ptr[c]:cl_ptr[c + 1]]``. A multi-ticker event draws one
-    pseudo date for all its tickers, which keeps the cross-sectional dependence of events
-    that share a date. Returns CSR ``(el_ptr, el_pos)`` of eligible sessions (ascending).
-    """
-    n_cl = cl_ptr.shape[0] - 1
-    n_ses = ok.shape[1]
-    el_ptr = np.zeros(n_cl + 1, dtype=np.int64)
-    keep = np.empty((n_cl, n_ses), dtype=np.bool_)
-    total = 0
-    for c in range(n_cl):
-        for p in range(n_ses):
-            good = cl_ptr[c + 1] > cl_ptr[c]
-            for q in range(cl_ptr[c], cl_ptr[c + 1]):
-                if not ok[cl_cols[q], p]:
-                    good = False
-                    break
-            keep[c, p] = good
-            if good:
-                total += 1
-        el_ptr[c + 1] = total
-    el_pos = np.empty(total, dtype=np.int64)
-    k = 0
-    for c in range(n_cl):
-        for p in range(n_ses):
-            if keep[c, p]:
-                el_pos[k] = p
-                k += 1
-    return el_ptr, el_pos
-
-
-@jit
-def placebo_caar_nb(cand_car, row_ucol, row_cluster, el_ptr, el_pos, u, grp_ptr, grp_idx):
+def placebo_caar_nb(
+    cand_car, row_ucol, row_cluster, el_ptr, el_pos, u, grp_ptr, grp_idx, out, sess, acc
+):
     """Placebo CAARs: per draw, one eligible pseudo session per event, mean CAR per group.
 
     Draw ``d`` puts event ``c`` at session ``el_pos[el_ptr[c] + floor(u[d, c] * E_c)]``
     (``E_c`` eligible sessions); row ``i`` then takes ``cand_car[row_ucol[i], session]``.
     A group holding an event with no eligible session gets NaN.
-    ``u`` is ``(n_draws, n_clusters)``. Returns ``(n_groups, n_draws, n_windows)``.
+    ``u`` is ``(n_draws, n_clusters)``. Writes ``out`` ``(n_groups, n_draws, n_windows)``,
+    NaN-filled by :func:`placebo_caar`; ``sess`` (``n_clusters``, int64) and ``acc``
+    (``n_windows``) are scratch.
     """
     n_grp = grp_ptr.shape[0] - 1
     n_draw = u.shape[0]
     n_cl = el_ptr.shape[0] - 1
     n_win = cand_car.shape[2]
-    out = np.full((n_grp, n_draw, n_win), np.nan)
-    sess = np.empty(n_cl, dtype=np.int64)
-    acc = np.empty(n_win)
     for d in range(n_draw):
         for c in range(n_cl):
             e = el_ptr[c + 1] - el_ptr[c]
@@ -956,11 +651,174 @@ def placebo_caar_nb(cand_car, row_ucol, row_cluster, el_ptr, el_pos, u, grp_ptr,
             if ok:
                 for w in range(n_win):
                     out[g, d, w] = acc[w] / n
-    return out
 
 
-@jit
-def empirical_p_nb(obs, draws):
+# --------------------------------------------------------------------------------------
+# NumPy, not kernels: the steps whose work NumPy does whole-array (searches, flags, counts,
+# element-wise formulas). A kernel each cost 0.2-1.2 s of compile on a cold cache for work
+# that takes NumPy microseconds; every result here equals the loop it replaced bit for bit
+# (integer work, or the same IEEE operations element by element).
+# --------------------------------------------------------------------------------------
+
+
+def ticker_pos_key(col, pos):
+    """One int64 key per event row that sorts by ticker, then by session position, and the
+    span (max position + 1, at least 1) that separates tickers in the key.
+
+    The caller sorts the key for :func:`overlap_flags`, :func:`est_overlap_flags` and
+    :func:`est_exclusion`.
+    """
+    span = max(int(pos.max()), 0) + 1 if pos.shape[0] else 1
+    return (col * span + pos).astype(np.int64, copy=False), span
+
+
+def overlap_flags(col, pos, order, width):
+    """True for each event row whose window intersects another row's on the same ticker.
+
+    Two windows ``[p + lo, p + hi]`` of the same length intersect iff
+    ``|p1 - p2| <= width`` with ``width = hi - lo``. ``order``: the rows by ticker, then by
+    day 0 (the stable ``argsort`` of the key from :func:`ticker_pos_key`).
+    """
+    flags = np.zeros(col.shape[0], dtype=np.bool_)
+    i, j = order[:-1], order[1:]
+    hit = (col[i] == col[j]) & (pos[j] - pos[i] <= width)
+    flags[i[hit]] = True
+    flags[j[hit]] = True
+    return flags
+
+
+def est_overlap_flags(col, pos, skey, span, lo, hi, est_len, gap):
+    """True for each event row whose estimation window holds part of the event window of
+    another row on the same ticker (so an event effect there would bias alpha and beta).
+
+    The event window ``[q + lo, q + hi]`` of a row at ``q`` meets the estimation window
+    ``[p + lo - gap - est_len, p + lo - gap - 1]`` of a row at ``p`` iff
+    ``p - gap - est_len - (hi - lo) <= q <= p - gap - 1``.
+
+    ``skey``, ``span``: the key and span from :func:`ticker_pos_key`, the key sorted.
+    """
+    if col.shape[0] < 2:
+        return np.zeros(col.shape[0], dtype=np.bool_)
+    q_hi = pos - gap - 1
+    q_lo = np.maximum(pos - gap - est_len - (hi - lo), 0)
+    a = np.searchsorted(skey, col * span + q_lo)
+    b = np.searchsorted(skey, col * span + q_hi, side="right")
+    return (q_hi >= q_lo) & (b > a)
+
+
+def est_exclusion(col, pos, skey, span, lo, hi, est_len, gap):
+    """The estimation days each event row leaves out: those inside the event window of an
+    earlier row on the same ticker (event-study practice: an estimation window measures
+    normal returns, and an event window is not normal).
+
+    ``excl[i, j]`` is True when estimation day ``j`` of row ``i`` (session
+    ``pos[i] + lo - gap - est_len + j``) lies in ``[q + lo, q + hi]`` for the day 0 ``q``
+    of another row of the same ticker. Only earlier rows can qualify: the estimation window
+    ends before the row's own event window starts. Returns ``(excl, n_excl)``, ``n_excl``
+    the count per row.
+
+    ``skey``, ``span``: the key and span from :func:`ticker_pos_key`, the key sorted.
+    """
+    n = col.shape[0]
+    if n < 2:
+        return np.zeros((n, est_len), dtype=np.bool_), np.zeros(n, dtype=np.int64)
+    e0 = pos + lo - gap - est_len
+    # rows whose event window [q + lo, q + hi] meets [e0, e0 + est_len - 1]
+    q_lo = np.maximum(e0 - hi, 0)
+    q_hi = e0 + est_len - 1 - lo
+    a = np.searchsorted(skey, col * span + q_lo)
+    b = np.searchsorted(skey, col * span + np.minimum(q_hi, span - 1), side="right")
+    cnt = np.where(q_hi >= q_lo, np.maximum(b - a, 0), 0)
+    # one (row, earlier day 0) pair per entry of skey[a[i]:b[i]]
+    row = np.repeat(np.arange(n), cnt)
+    k = np.arange(row.shape[0]) + np.repeat(a - (np.cumsum(cnt) - cnt), cnt)
+    q = skey[k] - col[row] * span
+    first = np.maximum(q + lo, e0[row]) - e0[row]
+    last = np.minimum(q + hi, e0[row] + est_len - 1) - e0[row]
+    some = first <= last
+    # each pair covers days first..last of its row: +1 at first, -1 after last, cumulated
+    cover = np.zeros((n, est_len + 1), dtype=np.int64)
+    np.add.at(cover, (row[some], first[some]), 1)
+    np.add.at(cover, (row[some], last[some] + 1), -1)
+    excl = np.cumsum(cover[:, :est_len], axis=1) > 0
+    return excl, np.count_nonzero(excl, axis=1).astype(np.int64)
+
+
+def kp_adjust(n, rbar, bmp, patell):
+    """Kolari-Pynnonen adjusted BMP and Patell statistics (see :func:`shared_date_rbar_nb`).
+
+    ``n`` and ``rbar`` are per group, ``bmp`` and ``patell`` ``(n_groups, n_windows)``.
+    The adjustment uses ``max(rbar, 0)``: it corrects for positive cross-correlation, and
+    a negative estimate (noise, or a benchmark that holds the studied tickers, whose
+    residuals then move against each other) would inflate the statistics, so it leaves
+    them as they are. NaN where ``rbar`` is NaN or the variance factors are not positive.
+    """
+    bmp_kp = np.full(bmp.shape, np.nan)
+    patell_kp = np.full(bmp.shape, np.nan)
+    fin = np.isfinite(rbar)
+    r = np.maximum(rbar[fin], 0.0)
+    infl = 1.0 + (n[fin] - 1.0) * r
+    ok = (infl > 0.0) & (1.0 - r > 0.0)
+    g = np.flatnonzero(fin)[ok]
+    r, infl = r[ok], infl[ok]
+    bmp_kp[g] = bmp[g] * np.sqrt((1.0 - r) / infl)[:, None]
+    patell_kp[g] = patell[g] * (1.0 / np.sqrt(infl))[:, None]
+    return bmp_kp, patell_kp
+
+
+def percentile_ci(sdraws, level):
+    """Percentile interval ``[q(1 - level) / 2, q(1 + level) / 2]`` over axis 1 of the
+    draws ``(n_groups, n_draws, n_windows)``, ignoring NaN and infinities. Returns
+    ``(lo, hi)``.
+
+    ``sdraws``: the draws sorted along axis 1 (NaN sort last and -inf first, so the finite
+    draws of a (group, window) are one ascending run). Each quantile is NumPy's default
+    'linear' method on that run, its ``_lerp`` written out (``a + d t``, from the nearer
+    end for ``t >= 1/2``).
+    """
+    n_grp, n_draw, n_win = sdraws.shape
+    if n_draw == 0:
+        return np.full((n_grp, n_win), np.nan), np.full((n_grp, n_win), np.nan)
+    start = np.count_nonzero(sdraws == -np.inf, axis=1)
+    m = np.count_nonzero(np.isfinite(sdraws), axis=1)
+
+    def draw(j):  # the j-th finite draw (clipped into the array where there is none)
+        at = np.clip(start + np.clip(j, 0, np.maximum(m - 1, 0)), 0, n_draw - 1)
+        return np.take_along_axis(sdraws, at[:, None], axis=1)[:, 0]
+
+    out = []
+    for q in (0.5 * (1.0 - level), 0.5 * (1.0 + level)):
+        h = (m - 1) * q
+        i = np.floor(h).astype(np.int64)
+        a = draw(i)
+        b = draw(i + 1)
+        t = h - i
+        with np.errstate(invalid="ignore"):  # the masked-out cells may hold inf or NaN
+            d = b - a
+            v = np.where(t >= 0.5, b - d * (1.0 - t), a + d * t)
+        v = np.where(i >= m - 1, b, v)  # b is the last finite draw there
+        out.append(np.where(m > 0, v, np.nan))
+    return out[0], out[1]
+
+
+def placebo_sessions(ok, cl_ptr, cl_cols):
+    """Sessions eligible for each event: eligible for every ticker the event holds.
+
+    ``ok`` is ``(n_cols, n_sessions)`` (a finite placebo CAR); the tickers (rows of ``ok``)
+    of event ``c`` are ``cl_cols[cl_ptr[c]:cl_ptr[c + 1]]``. A multi-ticker event draws one
+    pseudo date for all its tickers, which keeps the cross-sectional dependence of events
+    that share a date. Returns CSR ``(el_ptr, el_pos)`` of eligible sessions (ascending).
+    """
+    # not-ok counts per event and session, from running sums over the events' ticker rows
+    bad = np.zeros((cl_cols.shape[0] + 1, ok.shape[1]), dtype=np.int64)
+    np.cumsum(~ok[cl_cols], axis=0, out=bad[1:])
+    keep = (bad[cl_ptr[1:]] == bad[cl_ptr[:-1]]) & (cl_ptr[1:] > cl_ptr[:-1])[:, None]
+    el_ptr = np.zeros(cl_ptr.shape[0], dtype=np.int64)
+    np.cumsum(np.count_nonzero(keep, axis=1), out=el_ptr[1:])
+    return el_ptr, np.nonzero(keep)[1].astype(np.int64)
+
+
+def empirical_p(obs, draws):
     """Two-sided empirical p-value with the +1 correction (Davison & Hinkley 1997, 4.2):
 
     ``p = min(1, 2 min(1 + #{D >= obs}, 1 + #{D <= obs}) / (n + 1))`` over the ``n``
@@ -968,26 +826,135 @@ def empirical_p_nb(obs, draws):
     handled. ``obs`` is ``(n_groups, n_windows)``, ``draws`` ``(n_groups, n_draws,
     n_windows)``; NaN where ``obs`` is NaN or there are no finite draws.
     """
-    n_grp, n_draw, n_win = draws.shape
-    out = np.full((n_grp, n_win), np.nan)
-    for g in range(n_grp):
-        for w in range(n_win):
-            x = obs[g, w]
-            if not np.isfinite(x):
-                continue
-            n = 0
-            ge = 0
-            le = 0
-            for d in range(n_draw):
-                v = draws[g, d, w]
-                if np.isfinite(v):
-                    n += 1
-                    if v >= x:
-                        ge += 1
-                    if v <= x:
-                        le += 1
-            if n == 0:
-                continue
-            p = 2.0 * (1.0 + min(ge, le)) / (n + 1.0)
-            out[g, w] = min(p, 1.0)
+    fin = np.isfinite(draws)
+    x = obs[:, None, :]
+    n = np.count_nonzero(fin, axis=1)
+    ge = np.count_nonzero(fin & (draws >= x), axis=1)
+    le = np.count_nonzero(fin & (draws <= x), axis=1)
+    p = 2.0 * (1.0 + np.minimum(ge, le)) / (n + 1.0)
+    return np.where(np.isfinite(obs) & (n > 0), np.minimum(p, 1.0), np.nan)
+
+
+# --------------------------------------------------------------------------------------
+# The kernels' NumPy faces: each allocates what its kernel writes (an allocation inside a
+# kernel compiles NumPy's allocator for it, about 0.1-0.3 s each on a cold cache) and
+# returns what the kernel used to.
+# --------------------------------------------------------------------------------------
+
+
+def event_ar(rets, bench, col, pos, lo, hi, est_len, gap, model, min_obs, excl):
+    """Abnormal returns for every event row (:func:`event_ar_nb`); ``excl``
+    ``(n_rows, est_len)`` marks the estimation days each row leaves out.
+
+    Returns ``(ar, est_ar, status, alpha, beta, sigma2, n_est, xbar, sxx, frac_pos)``
+    with ``ar`` of shape ``(n_rows, hi - lo + 1)`` and ``est_ar`` of shape
+    ``(n_rows, est_len)``.
+    """
+    n_rows = col.shape[0]
+    ar = np.empty((n_rows, hi - lo + 1))
+    est_ar = np.empty((n_rows, est_len))
+    status = np.empty(n_rows, dtype=np.int64)
+    n_est = np.empty(n_rows, dtype=np.int64)
+    fit = np.empty((6, n_rows))
+    event_ar_nb(
+        rets, bench, col, pos, lo, hi, est_len, gap, model, min_obs, excl, ar, est_ar, status,
+        n_est, fit, np.empty(est_len),
+    )  # fmt: skip
+    alpha, beta, sigma2, xbar, sxx, frac_pos = fit
+    return ar, est_ar, status, alpha, beta, sigma2, n_est, xbar, sxx, frac_pos
+
+
+def car(ar, bench_ev, sigma2, n_est, xbar, sxx, model, win_a, win_b):
+    """CAR and standardized CAR per event row and CAR window (:func:`car_nb`): ``(car,
+    scar)``, each ``(n_rows, n_windows)``."""
+    shape = (ar.shape[0], win_a.shape[0])
+    out, s_out = np.empty(shape), np.empty(shape)
+    car_nb(ar, bench_ev, sigma2, n_est, xbar, sxx, model, win_a, win_b, out, s_out)
+    return out, s_out
+
+
+def uniform_ranks(x, order):
+    """Per row, ranks of the finite entries divided by (their count + 1); NaN elsewhere
+    (:func:`uniform_ranks_nb`)."""
+    out = np.full(x.shape, np.nan)
+    uniform_ranks_nb(x, order, out, np.empty(x.shape[1]), np.empty(x.shape[1], dtype=np.int64))
+    return out
+
+
+def group_tests(car, scar, dof, ranks, frac_pos, grp_ptr, grp_idx, win_a, win_b, n_est_days):
+    """Test statistics per group and CAR window (:func:`group_tests_nb`): ``(n, caar, t_cs,
+    patell, bmp, corrado, gsign)``; ``n`` has shape ``(n_groups,)``, the rest
+    ``(n_groups, n_windows)``. Undefined values are NaN."""
+    n_grp = grp_ptr.shape[0] - 1
+    n_out = np.zeros(n_grp, dtype=np.int64)
+    stats = np.full((6, n_grp, win_a.shape[0]), np.nan)
+    n_days = ranks.shape[1]
+    group_tests_nb(
+        car, scar, dof, ranks, frac_pos, grp_ptr, grp_idx, win_a, win_b, n_est_days, n_out,
+        stats, np.empty(n_days), np.empty(n_days, dtype=np.int64),
+    )  # fmt: skip
+    return (n_out, *stats)
+
+
+def shared_date_rbar(est_ar, pos, grp_ptr, day0_idx, min_obs):
+    """Kolari & Pynnonen's mean cross-correlation per group (:func:`shared_date_rbar_nb`):
+    ``(rbar, n_shared)``."""
+    n_grp = grp_ptr.shape[0] - 1
+    rbar = np.full(n_grp, np.nan)
+    n_shared = np.zeros(n_grp, dtype=np.int64)
+    shared_date_rbar_nb(est_ar, pos, grp_ptr, day0_idx, min_obs, rbar, n_shared)
+    return rbar, n_shared
+
+
+def cluster_sums(car, cluster, n_clusters, grp_ptr, grp_idx):
+    """Per group, the CAR sums and row counts of each event (cluster) it contains.
+
+    An event that moves several tickers is one cluster, so the bootstrap resamples events,
+    not rows. Returns CSR ``(cl_ptr, cl_sum, cl_cnt)``: the clusters of group ``g`` are
+    entries ``cl_ptr[g]:cl_ptr[g + 1]`` of ``cl_sum`` (``(n, n_windows)``) and ``cl_cnt``,
+    in increasing cluster id. Each sum adds its rows' CARs in group order, from 0.0
+    (``np.add.at`` applies its indices in order).
+    """
+    n_grp = grp_ptr.shape[0] - 1
+    grp_of = np.repeat(np.arange(n_grp, dtype=np.int64), np.diff(grp_ptr))
+    # one key per (group, cluster), in the output's order
+    keys, slot = np.unique(grp_of * n_clusters + cluster[grp_idx], return_inverse=True)
+    cl_ptr = np.zeros(n_grp + 1, dtype=np.int64)
+    if keys.shape[0]:
+        np.cumsum(np.bincount(keys // n_clusters, minlength=n_grp), out=cl_ptr[1:])
+    cl_sum = np.zeros((keys.shape[0], car.shape[1]))
+    np.add.at(cl_sum, slot, car[grp_idx])
+    return cl_ptr, cl_sum, np.bincount(slot, minlength=keys.shape[0]).astype(np.int64)
+
+
+def bootstrap_caar(cl_ptr, cl_sum, cl_cnt, u):
+    """Bootstrap CAARs (:func:`bootstrap_caar_nb`): ``(n_groups, n_draws, n_windows)``."""
+    out = np.full((cl_ptr.shape[0] - 1, u.shape[0], cl_sum.shape[1]), np.nan)
+    bootstrap_caar_nb(cl_ptr, cl_sum, cl_cnt, u, out, np.empty(cl_sum.shape[1]))
+    return out
+
+
+def placebo_car(
+    rets, bench, cols, excl_ptr, excl_pos, lo, hi, est_len, gap, model, min_obs, win_a, win_b
+):
+    """CAR of a pseudo-event at every session of every ticker in ``cols``
+    (:func:`placebo_car_nb`): ``(n_cols, n_sessions, n_windows)``, NaN where not eligible."""
+    n_ses = rets.shape[1]
+    out = np.full((cols.shape[0], n_ses, win_a.shape[0]), np.nan)
+    placebo_car_nb(
+        rets, bench, cols, excl_ptr, excl_pos, lo, hi, est_len, gap, model, min_obs, win_a,
+        win_b, out, np.empty(n_ses, dtype=np.bool_), np.empty(n_ses, dtype=np.bool_),
+        np.zeros(n_ses + 1, dtype=np.int64), np.zeros((7, n_ses + 1)),
+    )  # fmt: skip
+    return out
+
+
+def placebo_caar(cand_car, row_ucol, row_cluster, el_ptr, el_pos, u, grp_ptr, grp_idx):
+    """Placebo CAARs (:func:`placebo_caar_nb`): ``(n_groups, n_draws, n_windows)``."""
+    n_win = cand_car.shape[2]
+    out = np.full((grp_ptr.shape[0] - 1, u.shape[0], n_win), np.nan)
+    placebo_caar_nb(
+        cand_car, row_ucol, row_cluster, el_ptr, el_pos, u, grp_ptr, grp_idx, out,
+        np.empty(el_ptr.shape[0] - 1, dtype=np.int64), np.empty(n_win),
+    )  # fmt: skip
     return out

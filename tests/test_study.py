@@ -115,14 +115,14 @@ def csr(lists):
 
 def sorted_key(col, pos):
     """The ticker-position key sorted with NumPy, and its span, as study_arrays passes them
-    to est_exclusion_nb and est_overlap_flags_nb."""
-    key, span = nb.ticker_pos_key_nb(col, pos)
+    to est_exclusion and est_overlap_flags."""
+    key, span = nb.ticker_pos_key(col, pos)
     return np.sort(key), span
 
 
 def uniform_ranks(x):
-    """nb.uniform_ranks_nb with each row's order sorted by NumPy, as study_arrays does."""
-    return nb.uniform_ranks_nb(x, np.argsort(x, axis=1))
+    """nb.uniform_ranks with each row's order sorted by NumPy, as study_arrays does."""
+    return nb.uniform_ranks(x, np.argsort(x, axis=1))
 
 
 def random_groups(rng, n_rows, n_groups):
@@ -201,8 +201,8 @@ def test_event_ar_matches_reference(seed, lo, hi, est_len, gap, model, p_nan):
     col = rng.integers(0, n_tick, n_rows)
     pos = rng.integers(0, n_ses, n_rows)
     min_obs = 5
-    excl, n_excl = nb.est_exclusion_nb(col, pos, *sorted_key(col, pos), lo, hi, est_len, gap)
-    out = nb.event_ar_nb(rets, m, col, pos, lo, hi, est_len, gap, model, min_obs, excl)
+    excl, n_excl = nb.est_exclusion(col, pos, *sorted_key(col, pos), lo, hi, est_len, gap)
+    out = nb.event_ar(rets, m, col, pos, lo, hi, est_len, gap, model, min_obs, excl)
     ar, est_ar, status, alpha, beta, sigma2, n_est = out[:7]
     for i in range(n_rows):
         others = [pos[j] for j in range(n_rows) if j != i and col[j] == col[i]]
@@ -232,7 +232,7 @@ def test_car_and_standardized_car_match_formula(seed, n_w, model):
     sxx = rng.uniform(0.005, 0.05, n_rows)
     a = rng.integers(0, n_w, 4)
     b = np.array([rng.integers(x, n_w) for x in a])
-    car, scar = nb.car_nb(ar, bench_ev, sigma2, n_est, xbar, sxx, model, a, b)
+    car, scar = nb.car(ar, bench_ev, sigma2, n_est, xbar, sxx, model, a, b)
     for w in range(len(a)):
         sl = slice(a[w], b[w] + 1)
         tau = b[w] - a[w] + 1
@@ -249,7 +249,7 @@ def test_car_and_standardized_car_match_formula(seed, n_w, model):
 def test_car_variance_factor_reduces_to_patell_for_one_day():
     ar = np.array([[0.01]])
     bench_ev = np.array([[0.02]])
-    _, scar = nb.car_nb(
+    _, scar = nb.car(
         ar,
         bench_ev,
         np.array([4e-4]),
@@ -306,8 +306,8 @@ def test_overlap_flags_match_brute_force(seed, n, width):
         ],
         dtype=bool,
     )
-    order = np.argsort(nb.ticker_pos_key_nb(col, pos)[0], kind="stable")
-    np.testing.assert_array_equal(nb.overlap_flags_nb(col, pos, order, width), want)
+    order = np.argsort(nb.ticker_pos_key(col, pos)[0], kind="stable")
+    np.testing.assert_array_equal(nb.overlap_flags(col, pos, order, width), want)
 
 
 @HYP
@@ -326,7 +326,7 @@ def test_est_exclusion_matches_brute_force(seed, n, lo, hi, est_len, gap):
     rng = np.random.default_rng(seed)
     col = rng.integers(0, 3, n).astype(np.int64)
     pos = rng.integers(0, 200, n).astype(np.int64)
-    excl, n_excl = nb.est_exclusion_nb(col, pos, *sorted_key(col, pos), lo, hi, est_len, gap)
+    excl, n_excl = nb.est_exclusion(col, pos, *sorted_key(col, pos), lo, hi, est_len, gap)
     want = np.zeros((n, est_len), dtype=bool)
     for i in range(n):
         e0 = pos[i] + lo - gap - est_len
@@ -338,7 +338,7 @@ def test_est_exclusion_matches_brute_force(seed, n, lo, hi, est_len, gap):
     np.testing.assert_array_equal(excl, want)
     np.testing.assert_array_equal(n_excl, want.sum(axis=1))
     inside = pos + lo - gap - est_len >= 0
-    flags = nb.est_overlap_flags_nb(col, pos, *sorted_key(col, pos), lo, hi, est_len, gap)
+    flags = nb.est_overlap_flags(col, pos, *sorted_key(col, pos), lo, hi, est_len, gap)
     np.testing.assert_array_equal(flags[inside], n_excl[inside] > 0)
 
 
@@ -365,7 +365,7 @@ def test_est_overlap_flags_match_interval_intersection(seed, n, lo, hi, est_len,
         [any(j != i and col[j] == col[i] and meets(i, j) for j in range(n)) for i in range(n)],
         dtype=bool,
     )
-    got = nb.est_overlap_flags_nb(col, pos, *sorted_key(col, pos), lo, hi, est_len, gap)
+    got = nb.est_overlap_flags(col, pos, *sorted_key(col, pos), lo, hi, est_len, gap)
     np.testing.assert_array_equal(got, want)
 
 
@@ -428,7 +428,7 @@ def test_group_tests_match_reference(seed, n_rows, n_groups, n_est_days, n_w, p_
     win_b = np.array([rng.integers(a, n_w) for a in win_a])
     members = random_groups(rng, n_rows, n_groups)
     ptr, idx = csr(members)
-    got = nb.group_tests_nb(car, scar, dof, ranks, frac_pos, ptr, idx, win_a, win_b, n_est_days)
+    got = nb.group_tests(car, scar, dof, ranks, frac_pos, ptr, idx, win_a, win_b, n_est_days)
     names = ("caar", "t_cs", "patell", "bmp", "corrado", "gsign")
     for g, (n, want) in enumerate(
         ref_group_tests(car, scar, dof, ranks, frac_pos, members, win_a, win_b, n_est_days)
@@ -443,7 +443,7 @@ def test_generalized_sign_matches_binomial_normal_approximation():
     car = np.where(np.arange(20) < 14, 0.01, -0.01)[:, None]
     ranks = uniform_ranks(np.random.default_rng(0).normal(size=(20, 12)))
     ptr, idx = csr([np.arange(20)])
-    out = nb.group_tests_nb(
+    out = nb.group_tests(
         car,
         car * 50,
         np.full(20, 100.0),
@@ -475,10 +475,10 @@ def test_cluster_bootstrap_matches_reference(seed, n_rows, n_groups, n_draws):
     n_cl = int(cluster.max()) + 1
     members = random_groups(rng, n_rows, n_groups)
     ptr, idx = csr(members)
-    cl_ptr, cl_sum, cl_cnt = nb.cluster_sums_nb(car, cluster, n_cl, ptr, idx)
+    cl_ptr, cl_sum, cl_cnt = nb.cluster_sums(car, cluster, n_cl, ptr, idx)
     width = max(int(np.diff(cl_ptr).max()), 1)
     u = rng.random((n_draws, width))
-    got = nb.bootstrap_caar_nb(cl_ptr, cl_sum, cl_cnt, u)
+    got = nb.bootstrap_caar(cl_ptr, cl_sum, cl_cnt, u)
     for g, rows in enumerate(members):
         frame = pd.DataFrame(car[rows]).assign(cl=cluster[rows])
         sums = frame.groupby("cl").sum().sort_index()
@@ -499,7 +499,7 @@ def test_percentile_ci_matches_numpy_quantile(seed, n_draws, p_nan):
     rng = np.random.default_rng(seed)
     draws = rng.normal(size=(2, n_draws, 3))
     draws[rng.random(draws.shape) < p_nan] = np.nan
-    lo, hi = nb.percentile_ci_nb(np.sort(draws, axis=1), 0.95)
+    lo, hi = nb.percentile_ci(np.sort(draws, axis=1), 0.95)
     for g in range(2):
         for w in range(3):
             x = draws[g, :, w]
@@ -515,7 +515,7 @@ def test_percentile_ci_ignores_infinities_where_numpy_sorts_them():
     """The kernel reads draws sorted by NumPy (-inf first, +inf then NaN last) and uses
     the finite ones only."""
     x = np.array([0.3, -np.inf, np.nan, 0.1, np.inf, -0.2, 0.5])
-    lo, hi = nb.percentile_ci_nb(np.sort(x)[None, :, None], 0.5)
+    lo, hi = nb.percentile_ci(np.sort(x)[None, :, None], 0.5)
     want = np.quantile(x[np.isfinite(x)], [0.25, 0.75])
     np.testing.assert_array_equal([lo[0, 0], hi[0, 0]], want)
 
@@ -542,7 +542,7 @@ def test_placebo_car_matches_reference(seed, model, p_nan, lo, hi):
     excl_ptr, excl_pos = csr(real)
     win_a = np.array([0, -lo, 0])
     win_b = np.array([hi - lo, -lo, 0])
-    got = nb.placebo_car_nb(
+    got = nb.placebo_car(
         rets, m, cols, excl_ptr, excl_pos, lo, hi, est_len, gap, model, min_obs, win_a, win_b
     )
     for u, k in enumerate(cols):
@@ -573,7 +573,7 @@ def test_placebo_sessions_and_caar_match_reference(seed, n_cl, n_draws, n_groups
     row_ucol, row_cl = np.array(row_ucol), np.array(row_cl)
     n_rows = len(row_cl)
     cc_ptr, cc_cols = csr([row_ucol[row_cl == c] for c in range(n_cl)])
-    el_ptr, el_pos = nb.placebo_sessions_nb(np.isfinite(cand[:, :, 0]), cc_ptr, cc_cols)
+    el_ptr, el_pos = nb.placebo_sessions(np.isfinite(cand[:, :, 0]), cc_ptr, cc_cols)
     ok = np.isfinite(cand[:, :, 0])
     elig = [np.flatnonzero(ok[row_ucol[row_cl == c]].all(axis=0)) for c in range(n_cl)]
     for c in range(n_cl):
@@ -581,7 +581,7 @@ def test_placebo_sessions_and_caar_match_reference(seed, n_cl, n_draws, n_groups
     members = random_groups(rng, n_rows, n_groups)
     ptr, idx = csr(members)
     u = rng.random((n_draws, n_cl))
-    got = nb.placebo_caar_nb(cand, row_ucol, row_cl, el_ptr, el_pos, u, ptr, idx)
+    got = nb.placebo_caar(cand, row_ucol, row_cl, el_ptr, el_pos, u, ptr, idx)
     for d in range(n_draws):
         sess = [elig[c][int(u[d, c] * len(elig[c]))] if len(elig[c]) else None for c in range(n_cl)]
         for g, rows in enumerate(members):
@@ -600,7 +600,7 @@ def test_empirical_p_matches_reference(seed, n_draws):
     draws[0, : n_draws // 3, 0] = np.nan
     obs = np.round(rng.normal(size=(2, 3)) * 1.5, 1)
     obs[1, 2] = np.nan
-    got = nb.empirical_p_nb(obs, draws)
+    got = nb.empirical_p(obs, draws)
     for g in range(2):
         for w in range(3):
             x = draws[g, :, w]
@@ -946,7 +946,7 @@ def test_placebo_sessions_avoid_real_event_windows():
     # +100% on every day of a real event window: a placebo window touching it would show.
     rets, bench, _ = make_data(seed=14)
     rets.iloc[395:411, 0] += 1.0
-    cand = nb.placebo_car_nb(
+    cand = nb.placebo_car(
         gate(rets.to_numpy().T, np.float64),  # as study.py passes them: C, writeable
         gate(bench.to_numpy(), np.float64),
         np.array([0]),

@@ -173,7 +173,7 @@ def test_shared_date_rbar_matches_reference(seed, n_rows, n_days, p_nan):
     ptr[1:] = np.cumsum([len(m) for m in members])
     # each group's rows in the stable order of their day 0, as study_arrays passes them
     day0_idx = np.concatenate([m[np.argsort(pos[m], kind="stable")] for m in members])
-    rbar, shared = nb.shared_date_rbar_nb(est, pos.astype(np.int64), ptr, day0_idx, 3)
+    rbar, shared = nb.shared_date_rbar(est, pos.astype(np.int64), ptr, day0_idx, 3)
     for g, (want_r, want_s) in enumerate(ref_rbar(est, pos, members, 3)):
         assert shared[g] == want_s
         np.testing.assert_allclose(rbar[g], want_r, rtol=1e-9, atol=1e-12)
@@ -181,7 +181,7 @@ def test_shared_date_rbar_matches_reference(seed, n_rows, n_days, p_nan):
 
 def test_kp_adjust_is_nan_for_impossible_factors():
     bmp = np.array([[2.0], [2.0]])
-    got_b, got_p = nb.kp_adjust_nb(np.array([5, 5]), np.array([np.nan, 1.0]), bmp, bmp.copy())
+    got_b, got_p = nb.kp_adjust(np.array([5, 5]), np.array([np.nan, 1.0]), bmp, bmp.copy())
     assert np.isnan(got_b).all() and np.isnan(got_p).all()  # NaN rbar; 1 - r = 0
 
 
@@ -194,7 +194,7 @@ def test_kp_adjust_never_inflates_a_negative_rbar_leaves_the_statistics(rbar):
     BMP's and Patell's (before, -0.5 with N = 5 gave NaN: 1 + 4r < 0)."""
     bmp = np.array([[0.331, -2.0]])
     patell = np.array([[1.5, -0.7]])
-    got_b, got_p = nb.kp_adjust_nb(np.array([6]), np.array([rbar]), bmp, patell)
+    got_b, got_p = nb.kp_adjust(np.array([6]), np.array([rbar]), bmp, patell)
     np.testing.assert_array_equal(got_b, bmp)
     np.testing.assert_array_equal(got_p, patell)
 
