@@ -593,7 +593,8 @@ def stop_exits_nb(
 @jit
 def simulate_shared_nb(
     open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
-    sig_weight, params, trades, taken, status, equity, position,
+    sig_weight, params, trades, taken, status, equity, position, last_real, cash, book, reals,
+    runs_open, cand, want,
 ):  # fmt: skip
     """One account for all tickers (``CashMode.SHARED``), session by session.
 
@@ -602,26 +603,27 @@ def simulate_shared_nb(
     at the close, then entries at the close; (next-open mode, last session) time exits that
     fall back to the close; then marking and the ruin check. ``equity`` is 1-D;
     ``position`` comes zeroed. Returns the number of trades.
+
+    The state comes allocated (:func:`simulate_nb`; an allocation in the kernel compiles
+    NumPy's allocator into it): ``last_real`` (:func:`last_reals`); ``book`` ``(7,
+    n_tickers)`` int64, rows account (0: the one account), direction, entry session, slot
+    (the open trade's signal, -1), busy until (-1), and the scratch lists of active and
+    closed tickers; ``cash`` ``(1,)``, the account's (``params.init_cash``); ``reals`` ``(2,
+    n_tickers)``: units and entry price (0.0); ``runs_open`` (False, bool); ``cand`` and
+    ``want`` (``n_signals``) are scratch.
     """
     n, m = close.shape
     n_sig = sig_entry.shape[0]
     lag = params.price_mode
-    cash = np.full(1, params.init_cash)  # the one account; it pays for every ticker
-    acct = np.zeros(m, dtype=np.int64)
-    last_real = np.empty(m, dtype=np.int64)
-    for t in range(m):
-        last_real[t] = last_real_nb(real[:, t])
-    units = np.zeros(m)
-    directions = np.zeros(m, dtype=np.int64)
-    entry_price = np.zeros(m)
-    entry_idx = np.zeros(m, dtype=np.int64)
-    slot = np.full(m, -1, dtype=np.int64)  # signal index of the open trade
-    runs_open = np.zeros(m, dtype=np.bool_)  # the open trade has no time exit in the data
-    busy_until = np.full(m, -1, dtype=np.int64)
-    active = np.empty(m, dtype=np.int64)  # tickers with an open position, in entry order
-    closed = np.empty(m, dtype=np.int64)
-    cand = np.empty(n_sig, dtype=np.int64)
-    want = np.empty(n_sig)
+    acct = book[0]
+    directions = book[1]
+    entry_idx = book[2]
+    slot = book[3]  # signal index of the open trade
+    busy_until = book[4]
+    active = book[5]  # tickers with an open position, in entry order
+    closed = book[6]
+    units = reals[0]
+    entry_price = reals[1]
     n_active = 0
     n_trades = 0
     ruined_at = n  # session the account was ruined at (n: not ruined)
@@ -799,6 +801,15 @@ def ticker_groups(sig_ticker: np.ndarray, n_tickers: int) -> tuple[np.ndarray, n
     return order, starts
 
 
+def last_reals(real: np.ndarray) -> np.ndarray:
+    """Each ticker's last real bar (the last True of each column of ``real``; -1: none)."""
+    n = real.shape[0]
+    if n == 0:
+        return np.full(real.shape[1], -1, dtype=np.int64)
+    last = n - 1 - np.argmax(real[::-1], axis=0).astype(np.int64)
+    return np.where(real.any(axis=0), last, -1).astype(np.int64)
+
+
 def simulate_nb(
     open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit, sig_direction,
     sig_weight, params,
@@ -828,9 +839,14 @@ def simulate_nb(
     position = np.zeros((n, m))
     if params.mode == CashMode.SHARED:
         equity = np.empty(n)
+        book = np.zeros((7, m), dtype=np.int64)
+        book[3:5] = -1  # no open trade, never busy
         simulate_shared_nb(
             open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
             sig_direction, sig_weight, params, trades, taken, status, equity, position,
+            last_reals(real), np.full(1, params.init_cash), book, np.zeros((2, m)),
+            np.zeros(m, dtype=np.bool_),
+            np.empty(n_sig, dtype=np.int64), np.empty(n_sig),
         )  # fmt: skip
         equity = equity.reshape(n, 1)
     else:
