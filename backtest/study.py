@@ -282,8 +282,9 @@ def _two_sided_z(stat: np.ndarray) -> np.ndarray:
 
 
 def compile_kernels(*, reverse: bool = False) -> None:
-    """Compile (or load from Numba's cache) every kernel :func:`study_arrays` calls, on empty
-    inputs of the types it passes them, in call order or in reverse (``reverse``).
+    """Compile (or load from Numba's cache) every kernel :func:`study_arrays` calls, through
+    the same NumPy faces (``nb.event_ar``, ``nb.car``, ...) on empty inputs of the types it
+    passes them, in call order or in reverse (``reverse``).
 
     Two processes that run this from opposite ends on a cold cache compile each kernel
     about once between them (a kernel the other one has cached by then is loaded):
