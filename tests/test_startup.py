@@ -100,6 +100,29 @@ def test_a_run_pauses_the_collector_except_while_numba_compiles():
     assert _run_python(code) == "ok"
 
 
+def test_numba_loads_without_scipy_linalg_and_still_has_blas():
+    """Numba probes for BLAS by importing scipy.linalg; a run loads Numba without it, and a
+    kernel that does use BLAS still compiles with it (the probe's answer is kept)."""
+    code = """
+        import sys
+        import numpy as np
+        from numba import njit
+        from evbt.cli._common import own_process, working
+
+        own_process()
+        with working():
+            from numba.np import arraymath
+            assert "numba.np.arraymath" in sys.modules and arraymath._HAVE_BLAS is True
+            assert "scipy.linalg" not in sys.modules
+            assert sys.modules.get("scipy.linalg.cython_blas", 0) is not None
+            a = np.arange(1.0, 40.0)
+            assert njit(lambda x, y: np.dot(x, y))(a, a) == np.dot(a, a)
+            assert "scipy.linalg.cython_blas" in sys.modules  # loaded for the kernel
+        print("ok")
+        """
+    assert _run_python(code) == "ok"
+
+
 @pytest.mark.parametrize(
     ("given", "expected"),
     [({}, "1"), ({"OMP_NUM_THREADS": "3"}, None), ({"OPENBLAS_NUM_THREADS": "2"}, "2")],
