@@ -75,7 +75,10 @@ def load_prices(
         raw = sample.load_sample()
         synthetic = bool(raw.attrs.get("synthetic", True))
         label = "sample (SYNTHETIC)" if synthetic else "sample"
-        full = validate_prices(raw, origin=str(raw.attrs.get("origin", label)))
+        if getattr(sample, "VALIDATED", False) is True:
+            full = raw  # validated as it was loaded (data.sample.VALIDATED)
+        else:
+            full = validate_prices(raw, origin=str(raw.attrs.get("origin", label)))
     else:
         if path is None:
             raise InputError("source 'file' needs a price file: pass its path (Parquet or CSV)")

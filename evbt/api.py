@@ -150,9 +150,11 @@ def _study_kernels_beside(enabled: bool = True) -> Iterator[None]:
     """On a cold cache, the study's kernels compile in a forked child from the first one on
     while the body runs, then here from the last one back (``study.compile_kernels``); on
     leaving, wait for the child, or end it when the body raised."""
-    from evbt.backtest.study import compile_kernels
+    pid = None
+    if enabled:  # the study's module loads SciPy: not for a backtest without a study
+        from evbt.backtest.study import compile_kernels
 
-    pid = _compile_aside(compile_kernels) if enabled else None
+        pid = _compile_aside(compile_kernels)
     try:
         yield
         if pid is not None:

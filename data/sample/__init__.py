@@ -20,6 +20,10 @@ from evbt.data.contract import validate_prices
 SAMPLE_FILE = resources.files(__name__).joinpath("sample_prices.parquet")
 SAMPLE_PATH = str(SAMPLE_FILE)
 SAMPLE_LABEL = "sample (SYNTHETIC)"
+#: :func:`load_sample` hands out copies of a table :func:`validate_prices` made (once a
+#: process), so :func:`evbt.data.sources.load_prices` need not check it again; a stand-in
+#: module without this flag has its table checked there
+VALIDATED = True
 
 
 @functools.lru_cache(maxsize=1)

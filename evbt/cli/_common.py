@@ -6,6 +6,7 @@ import contextlib
 import gc
 import json
 import math
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,10 +19,22 @@ import click
 _own_process = False
 
 
+#: where OpenBLAS reads its thread count, first found wins
+_BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+
+
 def own_process() -> None:
-    """Say that this interpreter runs one evbt command and exits (``evbt.cli.main()``)."""
+    """Say that this interpreter runs one evbt command and exits (``evbt.cli.main()``).
+
+    Before NumPy loads, OpenBLAS is asked for one thread unless the environment says how
+    many: evbt computes nothing through BLAS, and each OpenBLAS (NumPy and SciPy ship one
+    each) starts a thread per extra core that spins on it for about 0.1 s after start-up,
+    about 0.15 s of CPU on the 2-core machine for nothing (Dask's nanny sets the same for
+    its workers). Child processes inherit it."""
     global _own_process
     _own_process = True
+    if not any(os.environ.get(name) for name in _BLAS_THREADS):
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 
 @contextlib.contextmanager
@@ -40,6 +53,87 @@ def loading() -> Iterator[None]:
     finally:
         gc.freeze()
         gc.enable()
+
+
+@contextlib.contextmanager
+def working() -> Iterator[None]:
+    """A command's run (a backtest or a study, its tables, summary and report). In the evbt
+    process the cyclic collector stays paused throughout, and what the run made is frozen
+    after, as the process is about to exit: a short run's garbage is freed by reference
+    counting, and what cycles it leaves go back with the process (the collector walked the
+    kernels Numba loads and pandas' objects again and again: about 0.1 s of a demo
+    backtest). Numba compiling (a cold cache) is the exception: its compiler makes
+    cycles by the million, so the collector runs while a kernel compiles
+    (:func:`_collect_while_compiling`). Anywhere else it does nothing."""
+    if not _own_process or not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        from numba.core import event  # the command loads Numba anyway, for its kernels
+
+        _numba_without_scipy()
+        with event.install_listener("numba:compile", _collect_while_compiling(event)):
+            yield
+    finally:
+        gc.freeze()  # else the first collection after would walk all the run made
+        gc.enable()
+
+
+_BLAS_PROBE = "scipy.linalg.cython_blas"
+
+
+def _numba_without_scipy() -> None:
+    """Load Numba's implementations (what its first kernel load or compilation does, in the
+    same order) without SciPy's linear algebra: Numba imports ``scipy.linalg`` there only to
+    learn whether BLAS is at hand for ``np.dot`` and ``np.linalg`` (about 0.04 s, and all
+    of SciPy for a backtest without an event study), and no evbt kernel uses them.
+
+    The probe is told "not there" while the implementations load (``None`` in
+    ``sys.modules`` fails that one import), then what it would have found is set back:
+    SciPy is installed, so Numba's BLAS flag is on, and a kernel calling ``np.dot``
+    imports ``scipy.linalg`` as it compiles, as it always did; compiled code is the same.
+    Nothing is done once Numba's implementations or ``scipy.linalg`` are loaded, or with a
+    Numba that keeps its flag elsewhere."""
+    import importlib.util
+    import sys
+
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    sys.modules[_BLAS_PROBE] = None  # type: ignore[assignment]
+    try:
+        from numba.core.registry import cpu_target
+
+        cpu_target.target_context.refresh()
+    finally:
+        if _BLAS_PROBE in sys.modules and sys.modules[_BLAS_PROBE] is None:
+            del sys.modules[_BLAS_PROBE]
+    from numba.np import arraymath
+
+    if getattr(arraymath, "_HAVE_BLAS", None) is False:
+        arraymath._HAVE_BLAS = importlib.util.find_spec("scipy") is not None
+
+
+def _collect_while_compiling(event: Any) -> Any:
+    """A listener of ``numba.core.event`` for ``"numba:compile"``: the cyclic collector on
+    from the start of the outermost compilation to its end (compilations nest: a kernel
+    compiles the helpers it calls), paused again after. Loading a kernel from the cache is
+    not a compilation and sends no such event."""
+
+    class CollectWhileCompiling(event.Listener):
+        depth = 0
+
+        def on_start(self, event: Any) -> None:
+            self.depth += 1
+            if self.depth == 1:
+                gc.enable()
+
+        def on_end(self, event: Any) -> None:
+            self.depth -= 1
+            if self.depth == 0:
+                gc.disable()
+
+    return CollectWhileCompiling()
 
 
 def leaving() -> None:

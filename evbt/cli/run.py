@@ -12,6 +12,7 @@ from evbt.cli._common import (
     loading,
     no_report_option,
     text,
+    working,
     write_report_for,
 )
 
@@ -142,23 +143,24 @@ def backtest_cmd(
             f"{config}: has a [sweep] table ({', '.join(cfg.sweep)}): run it with "
             f"`evbt sweep {config}`, or remove [sweep] to backtest one combination"
         )
-    result = run(cfg, prices_path=prices, events_path=events, study=False if no_study else None)
-    _record_warnings(result.manifest)
-    path = write_result(result, out, force=force)
-    if as_json:
-        report = None if no_report else write_report_for(path, quiet=True)
-        emit_json(
-            {
-                "results": str(path),
-                "report": None if report is None else str(report),
-                "manifest": result.manifest,
-                "metrics": frame_records(result.metrics),
-            }
-        )
-    else:
-        print_backtest(result, path)
-        if not no_report:
-            write_report_for(path)
+    with working():
+        result = run(cfg, prices_path=prices, events_path=events, study=False if no_study else None)
+        _record_warnings(result.manifest)
+        path = write_result(result, out, force=force)
+        if as_json:
+            report = None if no_report else write_report_for(path, quiet=True)
+            emit_json(
+                {
+                    "results": str(path),
+                    "report": None if report is None else str(report),
+                    "manifest": result.manifest,
+                    "metrics": frame_records(result.metrics),
+                }
+            )
+        else:
+            print_backtest(result, path)
+            if not no_report:
+                write_report_for(path)
 
 
 def _print_study_skips(con, st) -> None:
@@ -259,9 +261,15 @@ def study_cmd(
         from evbt.strategies.config import load_config
 
     cfg = load_config(config)
-    res = study(cfg, prices_path=prices, events_path=events)
-    _record_warnings(res.manifest)
-    path = write_study(res, out, force=force)
+    with working():
+        res = study(cfg, prices_path=prices, events_path=events)
+        _record_warnings(res.manifest)
+        path = write_study(res, out, force=force)
+        _show_study(cfg, res, path, as_json=as_json, no_report=no_report)
+
+
+def _show_study(cfg, res, path, *, as_json: bool, no_report: bool) -> None:
+    """What `evbt study` prints (tables or JSON) and its report."""
     summ = res.study.summary
     if as_json:
         report = None if no_report else write_report_for(path, quiet=True)
