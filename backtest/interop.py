@@ -167,10 +167,8 @@ def _portfolio_class() -> Any:
                 benchmark_rets = self.benchmark_returns(group_by=group_by)
             # evbt: no return on the first session (vectorbt's is against the initial cash).
             # NaN, not dropped: the statistics skip it and the drawdown starts from there.
-            returns = returns.astype(float).copy()
-            returns.iloc[0] = np.nan
-            benchmark_rets = pd.DataFrame(benchmark_rets).astype(float).copy()
-            benchmark_rets.iloc[0] = np.nan
+            returns = _no_first_return(returns)
+            benchmark_rets = _no_first_return(pd.DataFrame(benchmark_rets))
             if isinstance(returns, pd.Series):
                 benchmark_rets = benchmark_rets.iloc[:, 0]
             cls = _EvbtReturnsSR if isinstance(returns, pd.Series) else _EvbtReturnsDF
@@ -215,6 +213,23 @@ def _portfolio_class() -> Any:
 
 
 EvbtPortfolio: Any = None
+
+
+def _no_first_return(obj: Any) -> Any:
+    """A copy of ``obj`` (a Series or frame of returns) as float64 with no return on the
+    first session (NaN), its values one C-ordered array.
+
+    vectorbt's Numba kernels are not cached and compile once per process for each array
+    layout: a frame's own copy is Fortran-ordered when it has several columns and C-ordered
+    when it has one, so the returns statistics (Sharpe, Sortino, drawdown, ...) would
+    compile twice; C-ordered values give one layout for one ticker and several."""
+    import pandas as pd
+
+    values = np.array(obj, dtype=np.float64, order="C")
+    values[0] = np.nan
+    if values.ndim == 1:
+        return pd.Series(values, index=obj.index, name=obj.name, copy=False)
+    return pd.DataFrame(values, index=obj.index, columns=obj.columns, copy=False)
 
 
 def _as_2d(name: str, a: Any, shape: tuple[int, int] | None = None) -> np.ndarray:

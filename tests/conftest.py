@@ -16,10 +16,10 @@ Also the suite's speed settings (issue 17):
 - The order the groups are handed out (``--no-loadscope-reorder``; the tests are sorted
   here): the three families that compile first, one per worker as they come free (the
   backtest kernel with vectorbt's, then the study kernels, then the sweep and overfitting
-  kernels), then the long groups that compile nothing of their own (LONG_GROUPS), then the
-  other groups, largest first. By the time those run, the kernels they
-  need are in the Numba cache (shared by the workers), so a cold run compiles each kernel
-  once instead of on both workers at once.
+  kernels), then the long groups that compile nothing of their own (LONG_GROUPS, by their
+  measured time), then the other groups, largest first. By the time those run, the kernels
+  they need are in the Numba cache (shared by the workers), so a cold run compiles each
+  kernel once instead of on both workers at once.
 """
 
 from __future__ import annotations
@@ -83,20 +83,40 @@ KERNEL_FAMILY = {
 }
 
 
+# Tests with a group of their own, by file and name: they mostly wait (the Ctrl-C test sleeps
+# 8 s while its query spins), so they are handed out early, not left for the end.
+OWN_GROUP = {("test_cli_runs.py", "test_ctrl_c_interrupts_a_runaway_query"): "ctrl-c"}
+
 # Groups handed out first, in this order (see the module docstring).
 FIRST_GROUPS = ("vectorbt", "study", "sweep")
-# Then the long groups that are not a kernel family, longest first (worker seconds in a cold
-# run on 2026-12-03, load 3.5: 76, 28, 24), so none is the last to start and leaves the
-# other worker idle at the end (the browser test, started last, cost a 31 s tail). By the
-# time they start, the kernels their subprocesses run are in the Numba cache.
-LONG_GROUPS = ("test_report_browser.py", "test_alerts.py", "test_watch.py")
+# Then the long groups that compile no kernel of their own, longest first (worker seconds
+# in a cold run on 2026-12-04 at load 5, about 2.5 times the idle figures, in this order:
+# 44, 8, 40, 35, 32, 32, 19, 19, 18, 15, 14), so none starts late and leaves the other worker
+# idle at the end. The first two come before the longer ones: they mostly wait (on Chromium,
+# on the Ctrl-C test's query), so they start on the worker that does not run vectorbt (its
+# group is the longest) while the other one still compiles. By the time they start, the
+# kernels their subprocesses run are in the Numba cache.
+LONG_GROUPS = (
+    "test_report_browser.py",
+    "ctrl-c",
+    "test_bad_inputs.py",
+    "test_alerts.py",
+    "test_jit.py",
+    "test_resume.py",
+    "test_store.py",
+    "test_report.py",
+    "test_cli.py",
+    "test_cli_runs.py",
+    "test_docs.py",
+)
 
 
 def _group(item: pytest.Item) -> str:
     if "vectorbt" in item.name:
         return "vectorbt"
     name = item.path.name
-    return KERNEL_FAMILY.get(name, name)
+    own = OWN_GROUP.get((name, getattr(item, "originalname", item.name)))
+    return own or KERNEL_FAMILY.get(name, name)
 
 
 def _in_schedule_order(items: list[pytest.Item], group: dict[pytest.Item, str]) -> None:

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pytest
-import vectorbt as vbt
 
 from evbt.backtest.enums import ExitReason, PriceMode, SignalStatus, SimParams, StopOn, sim_params
 from evbt.backtest.nb import simulate_nb
@@ -110,6 +109,8 @@ def make_case(rng, n):
 
 def vbt_inputs(cases, results):
     """Stack the cases' tickers as columns of one vectorbt call."""
+    import vectorbt as vbt
+
     n = cases[0].close.shape[0]
     cols = sum(c.close.shape[1] for c in cases)
     keys = ("close", "price", "open", "high", "low", "size")
@@ -149,6 +150,8 @@ def vbt_inputs(cases, results):
 
 
 def run_vbt(arr, signals, per_col):
+    import vectorbt as vbt
+
     df = pd.DataFrame
     row = {k: v[None, :] for k, v in per_col.items() if k != "init_cash"}
     return vbt.Portfolio.from_signals(
@@ -308,16 +311,46 @@ def _one_ticker(close, entry, exit_, direction=1, **params):
     )  # fmt: skip
 
 
-def _raw_vbt(close, entry, exit_, **kwargs):
+def _raw_vbt(close, entry, exit_, *, direction="longonly", price=None, **kwargs):
+    """vectorbt's ``from_signals`` on one ticker's raw signals, with vectorbt's own defaults
+    apart from ``kwargs`` (``price``: the fill prices, the closes when omitted).
+
+    Called with the argument types of a one-ticker :func:`to_vectorbt` (a one-column
+    frame, [n, 1] signal/price/size arrays, [1, 1] fees/slippage/stops, open/high/low all
+    NaN, one initial cash per column), each the value vectorbt's default stands for, so
+    its uncacheable ``simulate_from_signals_nb`` compiles once for this file's one-ticker
+    calls and ``to_vectorbt``'s (about 11 s for each other combination of types)."""
+    import vectorbt as vbt
+
     n = len(close)
-    entries, exits = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    entries[list(entry)] = True
-    exits[[x for x in exit_ if x < n]] = True
-    # The fill price given as the closes (vectorbt's default, np.inf, means the close): every
-    # call here then has the argument types of the next-open test's, which passes a price,
-    # and vectorbt's uncacheable simulate_from_signals_nb compiles once for both.
-    kwargs.setdefault("price", pd.Series(close))
-    return vbt.Portfolio.from_signals(pd.Series(close), entries, exits, **kwargs)
+    close = np.asarray(close, dtype=np.float64)[:, None]
+    entries, exits, none = (np.zeros((n, 1), dtype=bool) for _ in range(3))
+    entries[list(entry), 0] = True
+    exits[[x for x in exit_ if x < n], 0] = True
+    short = {"longonly": False, "shortonly": True}[direction]
+
+    def row(key, default):
+        return np.full((1, 1), kwargs.pop(key, default), dtype=np.float64)
+
+    return vbt.Portfolio.from_signals(
+        pd.DataFrame(close),
+        entries=none if short else entries,
+        exits=none if short else exits,
+        short_entries=entries if short else none,
+        short_exits=exits if short else none,
+        price=np.array(close if price is None else np.asarray(price, dtype=np.float64)[:, None]),
+        size=np.full((n, 1), np.inf),  # vectorbt's defaults, as arrays
+        size_type=np.full((n, 1), vbt.portfolio.enums.SizeType.Amount, dtype=np.int64),
+        fees=row("fees", 0.0),
+        slippage=row("slippage", 0.0),
+        sl_stop=row("sl_stop", np.nan),
+        tp_stop=row("tp_stop", np.nan),
+        init_cash=np.full(1, 100.0),
+        open=np.full((n, 1), np.nan),
+        high=np.full((n, 1), np.nan),
+        low=np.full((n, 1), np.nan),
+        **kwargs,
+    )
 
 
 CLOSE = [100.0, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111]
@@ -372,14 +405,7 @@ def test_difference_next_open_exit_beats_stop_on_its_fill_session():
     assert (trades["exit_idx"][0], trades["exit_price"][0]) == (3, 100.0)
     assert trades["exit_reason"][0] == ExitReason.TIME
     # vectorbt with the signals shifted to their fill sessions checks the stop first.
-    pf = vbt.Portfolio.from_signals(
-        pd.Series(close[:, 0]),
-        entries=pd.Series([False, True, False, False, False]),
-        exits=pd.Series([False, False, False, True, False]),
-        price=pd.Series(open_[:, 0]),
-        sl_stop=0.1,
-        stop_entry_price="price",
-    )
+    pf = _raw_vbt(close[:, 0], [1], [3], price=open_[:, 0], sl_stop=0.1, stop_entry_price="price")
     assert pf.trades.values["exit_price"][0] == 80.0
 
 
@@ -394,7 +420,7 @@ def test_difference_short_losing_more_than_equity_is_covered_in_full():
     assert position[2, 0] == 0.0
     assert equity[-1, 0] < 0.0
     pf = _raw_vbt(close, [0], [2], direction="shortonly")
-    assert pf.assets().iloc[2] < 0.0  # still short after the exit signal
+    assert pf.assets().iloc[2, 0] < 0.0  # still short after the exit signal
 
 
 def test_difference_next_open_exit_on_last_session_falls_back_to_close():
