@@ -304,11 +304,15 @@ def sweep_combo_nb(
     # scope set-up: base equity, peak, previous value
     base_total = init
     has_total = True
+    in_total = np.empty(m, dtype=np.int64)  # the tickers whose account is in the total
+    n_in_total = 0
     if per_ticker:
         base_total = 0.0
         for t in range(m):
             if acc[1 + t, A_INTOTAL] > 0.0:
                 base_total += init
+                in_total[n_in_total] = t
+                n_in_total += 1
         if base_total == 0.0:
             base_total = init  # no account has a signal: a flat curve
             has_total = False
@@ -520,9 +524,8 @@ def sweep_combo_nb(
             if any_held:
                 acc[0, A_HELD] += 1.0
             total = 0.0
-            for t in range(m):
-                if acc[1 + t, A_INTOTAL] > 0.0:
-                    total += acc[1 + t, A_PREV]
+            for j in range(n_in_total):  # in ticker order, as the sum always was
+                total += acc[1 + in_total[j], A_PREV]
             if has_total:
                 _observe_nb(acc, 0, i, total, ret_blk[i], tb)
         i += 1
