@@ -98,6 +98,8 @@ NZ_TOL = 1e-12
 #: ``ddthr = peak * (1 + mdd + DD_MARGIN)``: far above the rounding of ``e / peak - 1`` (a
 #: few 1e-16), so an equity at or above it has a drawdown that cannot be below ``mdd``.
 DD_MARGIN = 1e-9
+#: ``next_x`` of a combination without an open position: later than any session.
+NO_EXIT = 1 << 62
 
 
 @jit
@@ -265,13 +267,12 @@ def _observe_nb(acc, q, i, e, blk, tb):
 
 
 @inline_jit
-def _time_exit_due_nb(x_sig, active, n_active, slot, sig_x) -> bool:
-    """Whether an open position's trade has its time-exit signal at ``x_sig`` (a cheap test
-    before :func:`evbt.backtest.nb.time_exits_nb`)."""
-    for a in range(n_active):  # noqa: SIM110 (a loop Numba compiles; no generator)
-        if sig_x[slot[active[a]]] == x_sig:
-            return True
-    return False
+def _next_exit_nb(active, n_active, slot, sig_x) -> int:
+    """The least time-exit signal session of the open positions (``NO_EXIT``: none)."""
+    x = NO_EXIT
+    for a in range(n_active):
+        x = min(x, sig_x[slot[active[a]]])
+    return x
 
 
 @jit
@@ -303,11 +304,15 @@ def sweep_combo_nb(
     # scope set-up: base equity, peak, previous value
     base_total = init
     has_total = True
+    in_total = np.empty(m, dtype=np.int64)  # the tickers whose account is in the total
+    n_in_total = 0
     if per_ticker:
         base_total = 0.0
         for t in range(m):
             if acc[1 + t, A_INTOTAL] > 0.0:
                 base_total += init
+                in_total[n_in_total] = t
+                n_in_total += 1
         if base_total == 0.0:
             base_total = init  # no account has a signal: a flat curve
             has_total = False
@@ -348,6 +353,10 @@ def sweep_combo_nb(
     # fast paths: a session without a due time exit, or a combination without stops, skips
     # the exit helpers' calls (each passes a dozen arrays; once per session they cost)
     has_stops = not (np.isnan(params.sl_stop) and np.isnan(params.tp_stop))
+    # no open position has a time-exit signal before next_x (the least over the open ones,
+    # or lower: a close can leave it low, which only costs a time_exits_nb that closes
+    # nothing); it replaces a scan of the open positions every session
+    next_x = NO_EXIT
     while i < n:
         if n_active == 0:
             if k >= nk or sig_e[k] + lag >= n:
@@ -359,7 +368,7 @@ def sweep_combo_nb(
 
         if lag == PriceMode.NEXT_OPEN:
             n_closed = 0
-            if _time_exit_due_nb(i - 1, active, n_active, slot, sig_x):
+            if next_x <= i - 1:
                 n_closed = time_exits_nb(
                     i - 1, i, open_[i], active, n_active, runs_open, slot, sig_x, dirs, units,
                     cash, acct, params, trades, closed,
@@ -369,29 +378,34 @@ def sweep_combo_nb(
                     closed, n_closed, i, slot, sig_s, cash, ruined_at, per_ticker, trades,
                     b_eblk, b_event, acc, eb, ev_pnl, ev_cnt,
                 )  # fmt: skip
-            n_active = _compact_active_nb(active, n_active, units)
+                n_active = _compact_active_nb(active, n_active, units)
+                next_x = _next_exit_nb(active, n_active, slot, sig_x)
             if shared:
-                before = n_active
-                k, n_active, n_new = enter_shared_nb(
-                    k, i, open_[i], real, last_real, cash, active, n_active, units, dirs, eprice,
-                    eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir, sig_w,
-                    params, trades, taken, status, cand, want,
-                )  # fmt: skip
-                for a in range(before, n_active):
-                    touched[active[a]] = True
-                acc[0, A_TRADES] += n_new
+                if k < nk and sig_e[k] + lag <= i:  # else it would return at once
+                    before = n_active
+                    k, n_active, n_new = enter_shared_nb(
+                        k, i, open_[i], real, last_real, cash, active, n_active, units, dirs,
+                        eprice, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir,
+                        sig_w, params, trades, taken, status, cand, want,
+                    )  # fmt: skip
+                    for a in range(before, n_active):
+                        touched[active[a]] = True
+                        next_x = min(next_x, sig_x[slot[active[a]]])
+                    acc[0, A_TRADES] += n_new
             else:
                 k1 = k
                 while k1 < nk and sig_e[k1] + 1 <= i:
                     k1 += 1
-                for kk in range(k, k1):
-                    if sig_e[kk] + 1 == i:
-                        n_active = _enter_pt_nb(
-                            kk, i, open_[i], real, last_real, cash, acct, active, n_active, units,
-                            dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched,
-                            sig_t, sig_e, sig_x, direction, sig_w[kk], params, trades, acc,
-                        )  # fmt: skip
-                k = k1
+                if k1 > k:
+                    before = n_active
+                    n_active = _enter_pt_nb(
+                        k, k1, i, open_[i], real, last_real, cash, acct, active, n_active, units,
+                        dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched, sig_t,
+                        sig_e, sig_x, direction, sig_w, params, trades, acc,
+                    )  # fmt: skip
+                    for a in range(before, n_active):
+                        next_x = min(next_x, sig_x[slot[active[a]]])
+                    k = k1
 
         n_closed = 0
         if has_stops:
@@ -404,12 +418,13 @@ def sweep_combo_nb(
                 closed, n_closed, i, slot, sig_s, cash, ruined_at, per_ticker, trades, b_eblk,
                 b_event, acc, eb, ev_pnl, ev_cnt,
             )  # fmt: skip
-        n_active = _compact_active_nb(active, n_active, units)
+            n_active = _compact_active_nb(active, n_active, units)
+            next_x = _next_exit_nb(active, n_active, slot, sig_x)
 
         if lag == PriceMode.CLOSE or i == n - 1:
             exit_signal = i if lag == PriceMode.CLOSE else n - 1
             n_closed = 0
-            if _time_exit_due_nb(exit_signal, active, n_active, slot, sig_x):
+            if next_x <= exit_signal:
                 n_closed = time_exits_nb(
                     exit_signal, i, close[i], active, n_active, runs_open, slot, sig_x, dirs,
                     units, cash, acct, params, trades, closed,
@@ -419,30 +434,35 @@ def sweep_combo_nb(
                     closed, n_closed, i, slot, sig_s, cash, ruined_at, per_ticker, trades,
                     b_eblk, b_event, acc, eb, ev_pnl, ev_cnt,
                 )  # fmt: skip
-            n_active = _compact_active_nb(active, n_active, units)
+                n_active = _compact_active_nb(active, n_active, units)
+                next_x = _next_exit_nb(active, n_active, slot, sig_x)
         if lag == PriceMode.CLOSE:
             if shared:
-                before = n_active
-                k, n_active, n_new = enter_shared_nb(
-                    k, i, close[i], real, last_real, cash, active, n_active, units, dirs, eprice,
-                    eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir, sig_w,
-                    params, trades, taken, status, cand, want,
-                )  # fmt: skip
-                for a in range(before, n_active):
-                    touched[active[a]] = True
-                acc[0, A_TRADES] += n_new
+                if k < nk and sig_e[k] + lag <= i:  # else it would return at once
+                    before = n_active
+                    k, n_active, n_new = enter_shared_nb(
+                        k, i, close[i], real, last_real, cash, active, n_active, units, dirs,
+                        eprice, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir,
+                        sig_w, params, trades, taken, status, cand, want,
+                    )  # fmt: skip
+                    for a in range(before, n_active):
+                        touched[active[a]] = True
+                        next_x = min(next_x, sig_x[slot[active[a]]])
+                    acc[0, A_TRADES] += n_new
             else:
                 k1 = k
                 while k1 < nk and sig_e[k1] <= i:
                     k1 += 1
-                for kk in range(k, k1):
-                    if sig_e[kk] == i:
-                        n_active = _enter_pt_nb(
-                            kk, i, close[i], real, last_real, cash, acct, active, n_active, units,
-                            dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched,
-                            sig_t, sig_e, sig_x, direction, sig_w[kk], params, trades, acc,
-                        )  # fmt: skip
-                k = k1
+                if k1 > k:
+                    before = n_active
+                    n_active = _enter_pt_nb(
+                        k, k1, i, close[i], real, last_real, cash, acct, active, n_active, units,
+                        dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched, sig_t,
+                        sig_e, sig_x, direction, sig_w, params, trades, acc,
+                    )  # fmt: skip
+                    for a in range(before, n_active):
+                        next_x = min(next_x, sig_x[slot[active[a]]])
+                    k = k1
 
         # marking at the close
         if shared:
@@ -472,6 +492,7 @@ def sweep_combo_nb(
             _observe_nb(acc, 0, i, value, ret_blk[i], tb)
         else:
             any_held = False
+            any_ruined = False
             for t in range(m):
                 if not touched[t]:
                     continue
@@ -487,6 +508,7 @@ def sweep_combo_nb(
                         )  # fmt: skip
                         units[t] = 0.0
                         ruined_at[t] = i
+                        any_ruined = True
                         _close_stats_nb(
                             trades, slot[t], t, b_eblk[sig_s[slot[t]]], acc, eb, True,
                             b_event[sig_s[slot[t]]], ev_pnl, ev_cnt,
@@ -497,13 +519,13 @@ def sweep_combo_nb(
                     if not (e > 0.0) and ruined_at[t] > i:
                         ruined_at[t] = i
                 _observe_nb(acc, 1 + t, i, e, -1, tb)
-            n_active = _compact_active_nb(active, n_active, units)
+            if any_ruined:
+                n_active = _compact_active_nb(active, n_active, units)
             if any_held:
                 acc[0, A_HELD] += 1.0
             total = 0.0
-            for t in range(m):
-                if acc[1 + t, A_INTOTAL] > 0.0:
-                    total += acc[1 + t, A_PREV]
+            for j in range(n_in_total):  # in ticker order, as the sum always was
+                total += acc[1 + in_total[j], A_PREV]
             if has_total:
                 _observe_nb(acc, 0, i, total, ret_blk[i], tb)
         i += 1
@@ -527,42 +549,49 @@ def sweep_combo_nb(
 
 @inline_jit
 def _enter_pt_nb(
-    kk, i, prices, real, last_real, cash, acct, active, n_active, units, dirs, eprice, eidx, busy,
-    slot, runs_open, ruined_at, touched, sig_t, sig_e, sig_x, direction, weight, params,
+    k0, k1, i, prices, real, last_real, cash, acct, active, n_active, units, dirs, eprice, eidx,
+    busy, slot, runs_open, ruined_at, touched, sig_t, sig_e, sig_x, direction, sig_w, params,
     trades, acc,
 ):  # fmt: skip
-    """Per-ticker entry of signal ``kk`` filling at session ``i`` (as ``simulate_1d_nb``)."""
+    """Per-ticker entries of the signals ``k0 .. k1 - 1`` whose entry fills at session ``i``
+    (as ``simulate_1d_nb``); returns ``n_active``. One call per session with entries, the
+    loop over the signals inside: an inlined call binds each array argument (a reference
+    count taken and dropped, an atomic operation), two dozen of them per call."""
     n = real.shape[0]
     lag = params.price_mode
-    t = sig_t[kk]
-    same = kk > 0 and sig_e[kk - 1] == sig_e[kk] and sig_t[kk - 1] == t
-    xb = exit_fill_bar_nb(sig_x[kk], n, lag)
-    price = prices[t]
-    code = entry_status_nb(
-        sig_e[kk], same, busy[t], ruined_at[t], i, n, real[i, t], xb, last_real[t],
-        real[min(xb, n - 1), t], price,
-    )  # fmt: skip
-    if code >= 0:
-        return n_active  # refused (the sweep keeps no statuses)
-    ro = xb > last_real[t]
-    c = acct[t]
-    u, capped = entry_units_nb(direction, price, weight, cash[c], cash[c], params)
-    if u == 0.0:
-        return n_active  # NO_CASH
-    cash[c], fill_price, fees = order_nb(cash[c], direction, u, price, params)
-    _write_entry_nb(trades, kk, t, 0, direction, i, fill_price, u, fees, capped)
-    units[t] = u
-    dirs[t] = direction
-    eprice[t] = price
-    eidx[t] = i
-    busy[t] = sig_x[kk]
-    slot[t] = kk
-    runs_open[t] = ro
-    active[n_active] = t
-    touched[t] = True
-    acc[0, A_TRADES] += 1.0
-    acc[1 + t, A_TRADES] += 1.0
-    return n_active + 1
+    for kk in range(k0, k1):
+        if sig_e[kk] + lag != i:
+            continue
+        t = sig_t[kk]
+        same = kk > 0 and sig_e[kk - 1] == sig_e[kk] and sig_t[kk - 1] == t
+        xb = exit_fill_bar_nb(sig_x[kk], n, lag)
+        price = prices[t]
+        code = entry_status_nb(
+            sig_e[kk], same, busy[t], ruined_at[t], i, n, real[i, t], xb, last_real[t],
+            real[min(xb, n - 1), t], price,
+        )  # fmt: skip
+        if code >= 0:
+            continue  # refused (the sweep keeps no statuses)
+        ro = xb > last_real[t]
+        c = acct[t]
+        u, capped = entry_units_nb(direction, price, sig_w[kk], cash[c], cash[c], params)
+        if u == 0.0:
+            continue  # NO_CASH
+        cash[c], fill_price, fees = order_nb(cash[c], direction, u, price, params)
+        _write_entry_nb(trades, kk, t, 0, direction, i, fill_price, u, fees, capped)
+        units[t] = u
+        dirs[t] = direction
+        eprice[t] = price
+        eidx[t] = i
+        busy[t] = sig_x[kk]
+        slot[t] = kk
+        runs_open[t] = ro
+        active[n_active] = t
+        touched[t] = True
+        acc[0, A_TRADES] += 1.0
+        acc[1 + t, A_TRADES] += 1.0
+        n_active += 1
+    return n_active
 
 
 @njit(parallel=True, **JIT_OPTIONS)
