@@ -33,7 +33,22 @@ def chunk_task(inp: SweepInputs, lo: int, hi: int, encode: Encode | None = None)
     return (part, blocks) if encode is None else encode(part, blocks)
 
 
+def timed_chunk_task(
+    inp: SweepInputs, lo: int, hi: int, encode: Encode | None = None
+) -> tuple[Any, Any, float]:
+    """:func:`chunk_task` and the seconds it took where it ran (a Dask task's own time)."""
+    import time
+
+    start = time.perf_counter()
+    part, blocks = chunk_task(inp, lo, hi, encode)
+    return part, blocks, time.perf_counter() - start
+
+
 Sink = Callable[[int, int, int, Any, Any], None]
+
+OnTask = Callable[[int, int, int, float, int], None]
+"""``on_task(i, lo, hi, seconds, threads)``: a Dask task's chunk, the seconds it computed on
+its worker and the worker threads of the cluster then; called before ``sink`` gets it."""
 
 
 CONNECT_TIMEOUT = 10.0
@@ -50,13 +65,15 @@ def run_chunks(
     scheduler: str | None = None,
     connect_timeout: float = CONNECT_TIMEOUT,
     encode: Encode | None = None,
+    on_task: OnTask | None = None,
 ) -> None:
     """Compute every chunk ``(i, lo, hi)`` of ``todo`` and hand ``sink(i, lo, hi, part,
     blocks)`` each result, in this process: the application's sink writes the part. With
     ``encode``, each task hands ``encode(part, blocks)`` instead (on a Dask cluster the
     encoding runs on the worker, beside the computation, not on the client). With
     ``executor="dask"`` each chunk is a task on the cluster (``scheduler``, or an in-process
-    LocalCluster) that returns its tables; workers write nothing. A scheduler that does not
+    LocalCluster) that returns its tables; workers write nothing, and ``on_task`` (if given)
+    hears how long each task computed. A scheduler that does not
     answer within ``connect_timeout`` seconds, a bad address, or a cluster without a worker
     for that long is an :class:`InputError`; a worker lost mid-sweep is Dask's to retry."""
     if executor == "local":
@@ -69,7 +86,7 @@ def run_chunks(
             part, blocks = chunk_task(inp, lo, hi, encode)
             sink(i, lo, hi, part, blocks)
     else:
-        _run_dask(inp, todo, sink, workers, scheduler, connect_timeout, encode)
+        _run_dask(inp, todo, sink, workers, scheduler, connect_timeout, encode, on_task)
 
 
 _RESUME = "the finished parts are kept: rerun with --resume once it is fixed"
@@ -115,7 +132,9 @@ def _no_workers(scheduler: str, timeout: float) -> InputError:
     )
 
 
-def _run_dask(inp, todo, sink, workers, scheduler, connect_timeout, encode=None) -> None:
+def _run_dask(
+    inp, todo, sink, workers, scheduler, connect_timeout, encode=None, on_task=None
+) -> None:
     """Each chunk is a task that returns its (part, blocks) tables to the client; the inputs
     travel once to each worker (a broadcast scatter). A worker lost mid-sweep: Dask reruns
     its tasks elsewhere. All workers lost: the scattered inputs are gone with them and Dask
@@ -154,7 +173,7 @@ def _run_dask(inp, todo, sink, workers, scheduler, connect_timeout, encode=None)
             client = Client(cluster)
             scheduler = str(cluster.scheduler_address)
         try:
-            _drive(client, inp, todo, sink, scheduler, timeout, encode)
+            _drive(client, inp, todo, sink, scheduler, timeout, encode, on_task)
         finally:
             with contextlib.suppress(Exception):
                 client.close()
@@ -168,7 +187,9 @@ def _run_dask(inp, todo, sink, workers, scheduler, connect_timeout, encode=None)
 _MAX_RESTARTS = 3
 
 
-def _drive(client, inp, todo, sink, scheduler: str, timeout: float, encode=None) -> None:
+def _drive(
+    client, inp, todo, sink, scheduler: str, timeout: float, encode=None, on_task=None
+) -> None:
     """Submit the chunks of ``todo``, hand each result to ``sink``; see :func:`_run_dask`."""
     import contextlib
     import time
@@ -186,6 +207,12 @@ def _drive(client, inp, todo, sink, scheduler: str, timeout: float, encode=None)
                 f"scheduler is running; {_RESUME}"
             ) from None
 
+    def n_threads() -> int:
+        try:
+            return int(sum(client.nthreads().values()))
+        except (OSError, TimeoutError):
+            return 0
+
     def await_worker() -> None:
         start = time.monotonic()
         while not n_workers():
@@ -200,7 +227,7 @@ def _drive(client, inp, todo, sink, scheduler: str, timeout: float, encode=None)
         except TimeoutError:
             raise _no_workers(scheduler, timeout) from None
         futs = {
-            client.submit(chunk_task, data, lo, hi, encode, pure=False): (i, lo, hi)
+            client.submit(timed_chunk_task, data, lo, hi, encode, pure=False): (i, lo, hi)
             for i, lo, hi in left.values()
         }
         pending = set(futs)
@@ -219,7 +246,7 @@ def _drive(client, inp, todo, sink, scheduler: str, timeout: float, encode=None)
                 lost = True
             for f in done:
                 try:
-                    part, blocks = f.result()
+                    part, blocks, seconds = f.result()
                 except KilledWorker as e:
                     raise InputError(
                         f"Dask scheduler {scheduler}: a chunk's task killed its workers ({e}): "
@@ -229,6 +256,8 @@ def _drive(client, inp, todo, sink, scheduler: str, timeout: float, encode=None)
                     lost = True  # the scattered inputs went with the last worker
                     continue
                 i, lo, hi = futs[f]
+                if on_task is not None:
+                    on_task(i, lo, hi, seconds, n_threads())
                 sink(i, lo, hi, part, blocks)
                 left.pop(i, None)
             if done or lost:

@@ -588,7 +588,9 @@ def sweep(
     ``max_combos``: refuse a sweep of more combinations than this (default
     ``evbt.strategies.grid.MAX_COMBOS``, 5,000,000), before anything is loaded.
     ``announce``: before the work, say on stderr (one line) how many combinations run and
-    the time and output size a short calibration run predicts (``manifest["estimate"]``).
+    the time and output size a short calibration run predicts (``manifest["estimate"]``);
+    on Dask, as the first task returns, from that task's time on its worker over the
+    cluster's threads (the client runs no kernel).
     """
     config = _config_arg(config, workers=workers, chunk_size=chunk_size, max_combos=max_combos)
     from evbt import parts, store
@@ -655,14 +657,20 @@ def sweep(
     todo = [c for c in todo_all if c[0] not in have]
     n_todo = sum(hi - lo for _, lo, hi in todo)
     store.prepare_root(root)  # an unwritable root is said before the calibration run
+    done_note = f", {n - n_todo:,} done before" if n_todo < n else ""
+    # On a Dask cluster the estimate comes from the first task the workers finish (its
+    # own time there, over the cluster's threads): the client runs no kernel, and a
+    # calibration on the client would measure the wrong machine while the workers wait.
+    later = executor == "dask" and n_todo > 0
     est = (
         _calibrate(inp, n_todo, len(todo))
-        if n_todo
+        if n_todo and not later
         else {"calibrated_on": 0, "seconds": 0.0, "bytes": 0}
     )
     manifest["estimate"] = {"n_combos": n, "n_todo": n_todo, **est}
-    if announce:
-        done_note = f", {n - n_todo:,} done before" if n_todo < n else ""
+    if later:
+        manifest["estimate"]["on"] = "dask workers, from the first task"
+    if announce and not later:
         print(
             f"sweep {run_id}: {n:,} combinations{done_note}; estimated {_human_seconds(est['seconds'])} "
             f"and {_human_bytes(est['bytes'])} of part files on this machine (from "
@@ -683,7 +691,34 @@ def sweep(
         bar.update(task, skipped=skip)
         finished = sorted(have)
 
+        first: list[tuple[int, float, int]] = []  # (combinations, seconds, threads)
+
+        def on_task(i: int, lo: int, hi: int, seconds: float, threads: int) -> None:
+            if not first:
+                first.append((hi - lo, seconds, max(1, threads)))
+
         def sink(i: int, lo: int, hi: int, part: bytes, blocks: bytes) -> None:
+            if later and len(first) == 1:
+                k, seconds, threads = first[0]
+                first.append((0, 0.0, 0))  # estimated once
+                manifest["estimate"].update(
+                    calibrated_on=k,
+                    seconds=round(seconds / k * n_todo / threads, 3),
+                    bytes=int((len(part) + len(blocks)) / k * n_todo),
+                    threads=threads,
+                )
+                if announce:
+                    est = manifest["estimate"]
+                    line = (
+                        f"sweep {run_id}: {n:,} combinations{done_note}; estimated "
+                        f"{_human_seconds(est['seconds'])} and {_human_bytes(est['bytes'])} of "
+                        f"part files on {threads} Dask worker thread{'s' if threads > 1 else ''} "
+                        f"(from the first task, {k} combinations)"
+                    )
+                    if progress:
+                        bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+                    else:
+                        print(line, file=sys.stderr, flush=True)
             parts.write_part(folder, i, part, blocks)
             finished.append(i)
             bar.advance(task, hi - lo)
@@ -702,6 +737,7 @@ def sweep(
             scheduler=scheduler,
             connect_timeout=CONNECT_TIMEOUT if connect_timeout is None else connect_timeout,
             encode=parts.encode,  # a Dask task encodes its tables; the client writes bytes
+            on_task=on_task,
         )
     elapsed = time.perf_counter() - started
     total = parts.read_totals(folder)

@@ -404,13 +404,30 @@ def test_partial_run_needs_resume_or_force(tmp_path):
         api.sweep(cfg, out=root, progress=False)
 
 
-def test_dask_local_cluster_equals_local(tmp_path):
+def test_dask_local_cluster_equals_local(tmp_path, capsys):
     pytest.importorskip("dask.distributed")
     cfg = load_config(_small(tmp_path))
     local = api.sweep(cfg, out=tmp_path / "a", progress=False, chunk_size=60)
+    capsys.readouterr()
     dask = api.sweep(
         cfg, out=tmp_path / "b", progress=False, chunk_size=60, executor="dask", workers=2
     )
+    # the estimate comes from the first task the cluster finished (60 combinations, its
+    # time on the worker over the cluster's 2 threads), said once, as it returned
+    est = dask.manifest["estimate"]
+    n = local.manifest["n_combos"]
+    assert est["n_todo"] == n and est["calibrated_on"] == 60 and est["threads"] == 2
+    assert est["on"] == "dask workers, from the first task" and est["seconds"] > 0
+    sizes = [
+        p.stat().st_size
+        for sub in ("parts", "blocks")
+        for p in (dask.run_dir / "sweep" / sub).iterdir()
+    ]
+    assert 0.5 * sum(sizes) < est["bytes"] < 2 * sum(sizes)  # the first part's bytes, scaled
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("sweep ")]
+    assert len(err) == 1, err
+    assert f"{n:,} combinations; estimated" in err[0]
+    assert err[0].endswith("on 2 Dask worker threads (from the first task, 60 combinations)")
     pd.testing.assert_frame_equal(local.table(), dask.table())
     pd.testing.assert_frame_equal(local.blocks(), dask.blocks())
     assert dask.manifest["executor"] == "dask"
