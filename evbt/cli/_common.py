@@ -28,9 +28,9 @@ def own_process() -> None:
 
     Before NumPy loads, OpenBLAS is asked for one thread unless the environment says how
     many: evbt computes nothing through BLAS, and each OpenBLAS (NumPy and SciPy ship one
-    each) starts a thread per extra core that spins on it for about 0.1 s after start-up,
-    about 0.15 s of CPU on the 2-core machine for nothing (Dask's nanny sets the same for
-    its workers). Child processes inherit it."""
+    each) starts a thread per extra core that spins, waiting for work, before it sleeps:
+    about 0.1 s of CPU of a demo backtest on the 2-core machine, for nothing (Dask's nanny
+    sets the same for its workers). Child processes inherit it."""
     global _own_process
     _own_process = True
     if not any(os.environ.get(name) for name in _BLAS_THREADS):
