@@ -82,11 +82,35 @@ def run_chunks(
         most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
         threads = min(workers or most, most)
         numba.set_num_threads(max(1, threads))
-        for i, lo, hi in todo:
-            part, blocks = chunk_task(inp, lo, hi, encode)
-            sink(i, lo, hi, part, blocks)
+        _run_local(inp, todo, sink, encode)
     else:
         _run_dask(inp, todo, sink, workers, scheduler, connect_timeout, encode, on_task)
+
+
+def _deliver(sink: Sink, encode: Encode | None, i: int, lo: int, hi: int, part, blocks) -> None:
+    if encode is not None:
+        part, blocks = encode(part, blocks)
+    sink(i, lo, hi, part, blocks)
+
+
+def _run_local(inp: SweepInputs, todo, sink: Sink, encode: Encode | None) -> None:
+    """Each chunk computed here; its tables encoded and handed to ``sink`` on one writer
+    thread while the next chunk computes (the kernel releases the GIL, and so does most of
+    the Parquet encoding). The sink sees the chunks in order, one at a time. At most one
+    chunk waits to be written (memory: two chunks' tables), and a sink's error stops the
+    sweep before the next chunk is handed over; on any exit the chunk being written is
+    written before this returns or raises, so a part that was computed is not lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evbt-parts") as writer:
+        pending = None
+        for i, lo, hi in todo:
+            part, blocks = chunk_task(inp, lo, hi)
+            if pending is not None:
+                pending.result()  # the previous chunk is written (or its error raised here)
+            pending = writer.submit(_deliver, sink, encode, i, lo, hi, part, blocks)
+        if pending is not None:
+            pending.result()
 
 
 _RESUME = "the finished parts are kept: rerun with --resume once it is fixed"

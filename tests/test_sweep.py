@@ -440,6 +440,75 @@ def test_dask_local_cluster_equals_local(tmp_path, capsys):
         assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
 
 
+def _local_chunks(tmp_path, monkeypatch, sink, fail_at=None):
+    """run_chunks' local path over 4 chunks of a small sweep; ``fail_at``: the chunk whose
+    computation raises."""
+    import threading
+
+    from evbt.backtest import executor as ex
+
+    inp = api.sweep_inputs(load_config(_small(tmp_path)))
+    todo = ex.chunks(inp.n_combos, -(-inp.n_combos // 4))
+    real = ex.chunk_task
+    computed = []
+
+    def task(inp, lo, hi, encode=None):
+        if lo == todo[fail_at or 0][1] and fail_at is not None:
+            raise RuntimeError("computation failed")
+        computed.append((lo, threading.current_thread() is threading.main_thread()))
+        return real(inp, lo, hi, encode)
+
+    monkeypatch.setattr(ex, "chunk_task", task)
+    ex.run_chunks(inp, todo, sink, encode=parts.encode)
+    return todo, computed
+
+
+def test_local_parts_are_written_in_order_on_one_thread_while_the_next_computes(
+    tmp_path, monkeypatch
+):
+    import threading
+
+    seen = []
+
+    def sink(i, lo, hi, part, blocks):
+        assert isinstance(part, bytes) and isinstance(blocks, bytes)  # encoded off the main thread
+        seen.append((i, threading.current_thread().name))
+
+    todo, computed = _local_chunks(tmp_path, monkeypatch, sink)
+    assert [i for i, _ in seen] == [i for i, _, _ in todo] and len(todo) == 4
+    assert all(name.startswith("evbt-parts") for _, name in seen)  # one writer thread
+    assert all(main for _, main in computed) and len(computed) == 4  # the kernels: here
+
+
+def test_a_local_sink_error_stops_the_sweep_before_the_next_chunk_is_handed_over(
+    tmp_path, monkeypatch
+):
+    seen = []
+
+    def sink(i, lo, hi, part, blocks):
+        seen.append(i)
+        if i == 1:
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        _local_chunks(tmp_path, monkeypatch, sink)
+    assert seen == [0, 1]  # chunk 2 was computed, never handed to the sink
+
+
+def test_a_chunk_that_fails_to_compute_leaves_every_earlier_part_written(tmp_path, monkeypatch):
+    import time
+
+    seen = []
+
+    def sink(i, lo, hi, part, blocks):
+        time.sleep(0.2)  # the writer is still busy when the next computation fails
+        seen.append(i)
+
+    with pytest.raises(RuntimeError, match="computation failed"):
+        _local_chunks(tmp_path, monkeypatch, sink, fail_at=2)
+    assert seen == [0, 1]
+
+
 def test_encoded_part_is_the_file_to_parquet_writes(tmp_path):
     """A Dask task hands the client ``parts.encode``'s bytes; written, they are the file
     ``to_parquet(path)`` writes (so a part's bytes do not depend on the executor)."""
