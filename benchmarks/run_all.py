@@ -8,7 +8,7 @@ Rows: the first ``evbt backtest`` after install (cold Numba cache and a cold evb
 cache: it compiles), the demo backtest into a fresh results folder with its report (warm,
 median of 3), ``evbt events list`` (median of 5), S1 whole process and in-process against
 vectorbt (``bench_sweep.py``, both sides from this run), S2 (a million backtests to Parquet)
-time and peak memory, S2's twin on a Dask LocalCluster with 2 worker processes against 1
+time and peak memory, S2 on a Dask LocalCluster with 2 worker processes against 1
 (``bench_dask.py``, which also runs a `dask scheduler` with `dask worker` commands), and the
 quick suite from a cold Numba cache on 2 workers. Each figure is one whole process started
 here. Measured, never asserted: run it on an idle machine.
@@ -138,6 +138,7 @@ def from_sweep(sw: dict) -> dict[str, tuple[float, str]]:
 def from_dask(dk: dict) -> tuple[dict[str, tuple[float, str]], list[str]]:
     """The Dask row and a note with every setup, from bench_dask.py's --json figures."""
     rows = dk["rows"]
+    label = "S2 twin" if dk.get("grid") == "twin" else "S2"
     one = next((r for r in rows if r["setup"].startswith("LocalCluster, 1 ")), None)
     two = next((r for r in rows if r["setup"].startswith("LocalCluster, 2 ")), None)
     got: dict[str, tuple[float, str]] = {}
@@ -145,12 +146,12 @@ def from_dask(dk: dict) -> tuple[dict[str, tuple[float, str]], list[str]]:
         s = one["seconds"] / two["seconds"]
         got["dask"] = (
             s,
-            f"{s:.2f}x ({100 * s / 2:.0f}% efficiency; S2 twin: {one['seconds']:.1f} s -> "
+            f"{s:.2f}x ({100 * s / 2:.0f}% efficiency; {label}: {one['seconds']:.1f} s -> "
             f"{two['seconds']:.1f} s)",
         )
     n_bt = dk["n_combos"] * 10
     note = (
-        f"Dask (S2 twin, {n_bt:,} backtests in tasks of {dk['chunk']} combinations): "
+        f"Dask ({label}, {n_bt:,} backtests in tasks of {dk['chunk']} combinations): "
         + "; ".join(
             f"{r['setup']} {r['seconds']:.1f} s"
             + (f" ({100 * r['efficiency']:.0f}% efficiency)" if r["efficiency"] else "")
