@@ -48,7 +48,8 @@ Sink = Callable[[int, int, int, Any, Any], None]
 
 OnTask = Callable[[int, int, int, float, int], None]
 """``on_task(i, lo, hi, seconds, threads)``: a Dask task's chunk, the seconds it computed on
-its worker and the worker threads of the cluster then; called before ``sink`` gets it."""
+its worker and the cluster's worker threads when its round of tasks was submitted; called
+before ``sink`` gets the chunk."""
 
 
 CONNECT_TIMEOUT = 10.0
@@ -250,6 +251,7 @@ def _drive(
             data = client.scatter(inp, broadcast=True, timeout=timeout)
         except TimeoutError:
             raise _no_workers(scheduler, timeout) from None
+        threads = n_threads() if on_task is not None else 0  # once per submission round
         futs = {
             client.submit(timed_chunk_task, data, lo, hi, encode, pure=False): (i, lo, hi)
             for i, lo, hi in left.values()
@@ -281,7 +283,7 @@ def _drive(
                     continue
                 i, lo, hi = futs[f]
                 if on_task is not None:
-                    on_task(i, lo, hi, seconds, n_threads())
+                    on_task(i, lo, hi, seconds, threads)
                 sink(i, lo, hi, part, blocks)
                 left.pop(i, None)
             if done or lost:

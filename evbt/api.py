@@ -691,16 +691,15 @@ def sweep(
         bar.update(task, skipped=skip)
         finished = sorted(have)
 
-        first: list[tuple[int, float, int]] = []  # (combinations, seconds, threads)
+        first: list[tuple[int, float, int]] = []  # the first task: combinations, seconds, threads
 
         def on_task(i: int, lo: int, hi: int, seconds: float, threads: int) -> None:
             if not first:
                 first.append((hi - lo, seconds, max(1, threads)))
 
         def sink(i: int, lo: int, hi: int, part: bytes, blocks: bytes) -> None:
-            if later and len(first) == 1:
+            if later and "threads" not in manifest["estimate"]:  # the first task's part
                 k, seconds, threads = first[0]
-                first.append((0, 0.0, 0))  # estimated once
                 manifest["estimate"].update(
                     calibrated_on=k,
                     seconds=round(seconds / k * n_todo / threads, 3),
