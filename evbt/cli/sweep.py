@@ -12,6 +12,7 @@ from evbt.cli._common import (
     frame_records,
     loading,
     no_report_option,
+    working,
     write_report_for,
 )
 
@@ -204,38 +205,39 @@ def sweep_cmd(
             f"{config}: has no [sweep] table: add one (e.g. hold = [3, 5, 10]) or run "
             f"`evbt backtest {config}`"
         )
-    res = run_sweep(
-        cfg,
-        out=out,
-        resume=resume,
-        force=force,
-        workers=workers,
-        executor=executor,
-        scheduler=scheduler,
-        connect_timeout=connect_timeout,
-        progress=not as_json,
-        chunk_size=chunk_size,
-        prices_path=prices,
-        events_path=events,
-        max_combos=MAX_GRID if yes else max_combos,
-        announce=not as_json,  # with --json the estimate is a field of the output
-    )
-    if as_json:
-        top = res.summary.sort_values("sharpe", ascending=False, na_position="last").head(10)
-        report = None if no_report else write_report_for(res.run_dir, quiet=True)
-        emit_json(
-            {
-                "results": str(res.run_dir),
-                "report": None if report is None else str(report),
-                "estimate": res.manifest.get("estimate"),
-                "manifest": res.manifest,
-                "top": frame_records(top),
-            }
+    with working():
+        res = run_sweep(
+            cfg,
+            out=out,
+            resume=resume,
+            force=force,
+            workers=workers,
+            executor=executor,
+            scheduler=scheduler,
+            connect_timeout=connect_timeout,
+            progress=not as_json,
+            chunk_size=chunk_size,
+            prices_path=prices,
+            events_path=events,
+            max_combos=MAX_GRID if yes else max_combos,
+            announce=not as_json,  # with --json the estimate is a field of the output
         )
-    else:
-        print_sweep(res)
-        if not no_report:
-            write_report_for(res.run_dir)
+        if as_json:
+            top = res.summary.sort_values("sharpe", ascending=False, na_position="last").head(10)
+            report = None if no_report else write_report_for(res.run_dir, quiet=True)
+            emit_json(
+                {
+                    "results": str(res.run_dir),
+                    "report": None if report is None else str(report),
+                    "estimate": res.manifest.get("estimate"),
+                    "manifest": res.manifest,
+                    "top": frame_records(top),
+                }
+            )
+        else:
+            print_sweep(res)
+            if not no_report:
+                write_report_for(res.run_dir)
 
 
 COMMANDS = (sweep_cmd,)
