@@ -562,7 +562,14 @@ def event_stats(n, total, sumsq) -> dict[str, np.ndarray]:
 
 def chunk_frames(inp: SweepInputs, combos: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run ``combos`` and return ``(part, blocks)`` tables (contract C2)."""
-    acc, tb, eb = run_chunk_arrays(inp, combos)
+    return chunk_tables(inp, combos, *run_chunk_arrays(inp, combos))
+
+
+def chunk_tables(
+    inp: SweepInputs, combos: pd.DataFrame, acc: np.ndarray, tb: np.ndarray, eb: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``(part, blocks)`` tables of ``combos`` from the kernel's arrays
+    (:func:`run_chunk_arrays`)."""
     met = finalise(acc, len(inp.index), inp.years)
     per_ticker = inp.config.portfolio.mode == "per_ticker"
     scopes = ["total", *inp.tickers] if per_ticker else ["total"]

@@ -449,18 +449,30 @@ def _local_chunks(tmp_path, monkeypatch, sink, fail_at=None):
 
     inp = api.sweep_inputs(load_config(_small(tmp_path)))
     todo = ex.chunks(inp.n_combos, -(-inp.n_combos // 4))
-    real = ex.chunk_task
+    real = ex.run_chunk_arrays
     computed = []
 
-    def task(inp, lo, hi, encode=None):
+    def kernel(inp, combos):
+        lo = int(combos["combo_id"].iloc[0])
         if lo == todo[fail_at or 0][1] and fail_at is not None:
             raise RuntimeError("computation failed")
         computed.append((lo, threading.current_thread() is threading.main_thread()))
-        return real(inp, lo, hi, encode)
+        return real(inp, combos)
 
-    monkeypatch.setattr(ex, "chunk_task", task)
+    tables = ex.chunk_tables
+
+    def made(inp, combos, *arrays):
+        computed.append(("tables", threading.current_thread().name))
+        return tables(inp, combos, *arrays)
+
+    monkeypatch.setattr(ex, "run_chunk_arrays", kernel)
+    monkeypatch.setattr(ex, "chunk_tables", made)
     ex.run_chunks(inp, todo, sink, encode=parts.encode)
-    return todo, computed
+    return (
+        todo,
+        [c for c in computed if c[0] != "tables"],
+        [c for c in computed if c[0] == "tables"],
+    )
 
 
 def test_local_parts_are_written_in_order_on_one_thread_while_the_next_computes(
@@ -471,13 +483,15 @@ def test_local_parts_are_written_in_order_on_one_thread_while_the_next_computes(
     seen = []
 
     def sink(i, lo, hi, part, blocks):
-        assert isinstance(part, bytes) and isinstance(blocks, bytes)  # encoded off the main thread
+        # tables made and encoded off the main thread
+        assert isinstance(part, bytes) and isinstance(blocks, bytes)
         seen.append((i, threading.current_thread().name))
 
-    todo, computed = _local_chunks(tmp_path, monkeypatch, sink)
+    todo, computed, tables = _local_chunks(tmp_path, monkeypatch, sink)
     assert [i for i, _ in seen] == [i for i, _, _ in todo] and len(todo) == 4
     assert all(name.startswith("evbt-parts") for _, name in seen)  # one writer thread
     assert all(main for _, main in computed) and len(computed) == 4  # the kernels: here
+    assert len(tables) == 4 and all(name.startswith("evbt-parts") for _, name in tables)
 
 
 def test_a_local_sink_error_stops_the_sweep_before_the_next_chunk_is_handed_over(
