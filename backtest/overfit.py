@@ -385,17 +385,25 @@ def _upper_key(s: np.ndarray, q: np.ndarray, n: np.ndarray) -> np.ndarray:
 _N_CANDIDATES = 1024
 
 
-def _cscv_best(s, q, n, ha, hb, hidx, chunk, jobs) -> tuple[np.ndarray, np.ndarray]:
-    """Pass 1 with pruning: the best row of every half, identical to a full pass.
+def _with_margin(ub: np.ndarray) -> np.ndarray:
+    """The bound :func:`_upper_key` raised by a margin for rounding (the kernels' key and
+    the bound are computed differently): ``1e-7`` of its size, upwards for a negative
+    bound too."""
+    return ub + np.abs(ub) * 1e-7 + 1e-300
+
+
+def _cscv_best(s, q, n, ha, hb, hidx, chunk, jobs) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Pass 1 with pruning: the best row of every half, identical to a full pass, and the
+    rows' upper bounds (:func:`_upper_key`; None when not computed).
 
     The ``_N_CANDIDATES`` rows with the best full-sample Sharpe ratio give, per half, a
-    best key ``L_t``; a row whose upper bound (:func:`_upper_key`) is below ``min_t L_t``
-    can be the best (or tie the best) of no half, so only the other rows are scanned.
+    best key ``L_t``; a row whose upper bound is below ``min_t L_t`` can be the best (or
+    tie the best) of no half, so only the other rows are scanned.
     """
     n_rows = s.shape[0]
     arrays = (s, q, n)
     if n_rows <= 4 * _N_CANDIDATES:
-        return _best_rows(arrays, None, ha, hb, hidx, chunk, jobs)
+        return (*_best_rows(arrays, None, ha, hb, hidx, chunk, jobs), None)
     ts, tq, tn = s.sum(axis=1), q.sum(axis=1), n.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         tot = ts * np.abs(ts) * (tn - 1.0) / (tn * (tn * tq - ts * ts))
@@ -404,20 +412,19 @@ def _cscv_best(s, q, n, ha, hb, hidx, chunk, jobs) -> tuple[np.ndarray, np.ndarr
     best_c, _ = _best_rows(arrays, cand, ha, hb, hidx, chunk, jobs)
     floor = float(np.min(best_c))
     if not math.isfinite(floor):  # constant returns somewhere: no finite bound helps
-        return _best_rows(arrays, None, ha, hb, hidx, chunk, jobs)
+        return (*_best_rows(arrays, None, ha, hb, hidx, chunk, jobs), None)
     ub = np.concatenate(
         [
             _upper_key(s[i : i + 65536], q[i : i + 65536], n[i : i + 65536])
             for i in range(0, n_rows, 65536)
         ]
     )  # by row chunks: its sorted copies stay small
-    # margin for rounding: the kernels' key and this bound are computed differently
-    keep = ~(ub * (1.0 + 1e-7) + 1e-300 < floor)
+    keep = ~(_with_margin(ub) < floor)
     keep[cand] = True
     rows = np.flatnonzero(keep)
     if rows.size > n_rows // 2:
-        return _best_rows(arrays, None, ha, hb, hidx, chunk, jobs)
-    return _best_rows(arrays, rows, ha, hb, hidx, chunk, jobs)
+        return (*_best_rows(arrays, None, ha, hb, hidx, chunk, jobs), ub)
+    return (*_best_rows(arrays, rows, ha, hb, hidx, chunk, jobs), ub)
 
 
 def _key_to_sharpe(k: np.ndarray) -> np.ndarray:
@@ -477,7 +484,7 @@ def pbo_cscv(tb_sum, tb_sumsq, tb_n, *, n_jobs: int | None = None) -> PBOResult:
     h = n_blocks // 2
     chunk = int(min(256, max(8, 65536 >> h)))  # 256 rows for S = 16: measured best
     jobs = int(n_jobs) if n_jobs is not None else _cores()
-    best, arg = _cscv_best(s, q, n, ha, hb, hidx, chunk, jobs)
+    best, arg, ub = _cscv_best(s, q, n, ha, hb, hidx, chunk, jobs)
     # thresh[u]: key, on test half u, of the winner of the training half comp[u]
     masks_a = np.empty(n_half, dtype=np.int64)
     masks_b = np.empty(n_half, dtype=np.int64)
@@ -487,13 +494,29 @@ def pbo_cscv(tb_sum, tb_sumsq, tb_n, *, n_jobs: int | None = None) -> PBOResult:
     thresh = nb.half_keys_nb(s, q, n, winner_of_test, masks_a, masks_b)
     less = np.zeros(n_half, dtype=np.int64)
     equal = np.zeros(n_half, dtype=np.int64)
-    if (n == n[0]).all():  # same counts on every row: the lighter kernel, same keys
-        counts = nb.half_counts_nb(n, ha, hb)
+    # pass 2 with pruning: a row whose bound is below every threshold has a key below
+    # each one (strictly: never equal), so it is counted in ``less`` without a scan
+    # (46% of S2's 101,376 rows, 2026-12-04)
+    rs, rq, rn, n_scan = s, q, n, n_rows
+    if ub is not None:
+        below = _with_margin(ub) < float(np.min(thresh))
+        n_below = int(np.count_nonzero(below))
+        if n_below:
+            less += n_below
+            rest = np.flatnonzero(~below)
+            rs, rq, rn = (np.ascontiguousarray(a[rest]) for a in (s, q, n))
+            n_scan = rest.size
+    if n_scan == 0:
+        parts = []
+    elif (rn == rn[0]).all():  # same counts on every row: the lighter kernel, same keys
+        counts = nb.half_counts_nb(rn, ha, hb)
         parts = _run_rows(
-            nb.cscv_rank_const_nb, (s, q), ha, hb, hidx, (counts, thresh), n_rows, chunk, jobs
+            nb.cscv_rank_const_nb, (rs, rq), ha, hb, hidx, (counts, thresh), n_scan, chunk, jobs
         )
     else:
-        parts = _run_rows(nb.cscv_rank_nb, (s, q, n), ha, hb, hidx, (thresh,), n_rows, chunk, jobs)
+        parts = _run_rows(
+            nb.cscv_rank_nb, (rs, rq, rn), ha, hb, hidx, (thresh,), n_scan, chunk, jobs
+        )
     for lt, eq in parts:
         less += lt
         equal += eq

@@ -352,7 +352,7 @@ def test_pbo_upper_bound_holds_on_every_half(seed):
     for row in range(300):
         for j in range(hidx.size):
             key = ofnb.half_key_nb(s, q, n, row, int(ha[j]), int(hb[j]))
-            assert key <= ub[row] * (1 + 1e-7) + 1e-300
+            assert key <= of._with_margin(ub[row : row + 1])[0]
 
 
 @pytest.mark.parametrize("shift", [0.0, -0.004])
@@ -370,6 +370,36 @@ def test_pbo_pruned_pass_equals_the_full_pass(shift):
     np.testing.assert_array_equal(full[0], pruned[0])
     np.testing.assert_array_equal(full[1], pruned[1])
     assert 4000 not in full[1]
+
+
+@pytest.mark.parametrize("shift", [0.0, -0.004, 0.003])
+def test_pbo_with_both_passes_pruned_equals_the_unpruned_result(shift, monkeypatch):
+    """Above 4,096 combinations pass 2 counts the rows whose bound lies below every
+    threshold without scanning them; every figure equals the unpruned run's exactly
+    (rows below every threshold exist, so the shortcut is taken)."""
+    rng = np.random.default_rng(21)
+    r = rng.normal(shift, 0.01, size=(5000, 48)) + rng.normal(0, 0.002, (5000, 1))
+    r[:1500] -= 0.01  # clear losers: below every threshold
+    r[100] = 0.0
+    r[3000:3010, :24] = 0.0  # zero blocks: key 0 on some halves
+    s, q, n = block_sums(r, 6)
+    n[::17, 1] -= 2.0  # unequal counts on some rows
+    scanned = []
+    run_rows = of._run_rows
+
+    def spy(fn, arrays, ha, hb, hidx, extra, n_rows, chunk, jobs):
+        if fn in (ofnb.cscv_rank_nb, ofnb.cscv_rank_const_nb):
+            scanned.append(n_rows)
+        return run_rows(fn, arrays, ha, hb, hidx, extra, n_rows, chunk, jobs)
+
+    monkeypatch.setattr(of, "_run_rows", spy)
+    pruned = of.pbo_cscv(s, q, n)
+    monkeypatch.setattr(of, "_N_CANDIDATES", 10**9)  # no bound: both passes scan every row
+    full = of.pbo_cscv(s, q, n)
+    assert scanned[1] == 5000 and 0 < scanned[0] < 5000 - 1000, scanned
+    assert pruned.pbo == full.pbo
+    for name in ("logits", "is_best", "is_sharpe", "oos_sharpe", "oos_rank"):
+        np.testing.assert_array_equal(getattr(pruned, name), getattr(full, name))
 
 
 def test_pbo_kernel_keys_agree_with_half_key():
