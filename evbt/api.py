@@ -692,6 +692,7 @@ def sweep(
         finished = sorted(have)
 
         first: list[tuple[int, float, int]] = []  # the first task: combinations, seconds, threads
+        decoded: dict[str, parts.Decoded] = {}  # what the summary reads, by part file name
 
         def on_task(i: int, lo: int, hi: int, seconds: float, threads: int) -> None:
             if not first:
@@ -719,6 +720,8 @@ def sweep(
                     else:
                         print(line, file=sys.stderr, flush=True)
             parts.write_part(folder, i, part, blocks)
+            if isinstance(part, bytes) and isinstance(blocks, bytes):
+                decoded[parts.part_name(i)] = parts.decode(part, blocks)
             finished.append(i)
             bar.advance(task, hi - lo)
             store.begin_run(
@@ -739,8 +742,8 @@ def sweep(
             on_task=on_task,
         )
     elapsed = time.perf_counter() - started
-    total = parts.read_totals(folder)
-    blocks = parts.read_blocks(folder, total["combo_id"].to_numpy())
+    total, blocks = parts.read_summary_inputs(folder, decoded)
+    decoded.clear()
     summary, overfit = summarize_sweep(total, blocks, inp.params)
     ruined = parts.any_ruined(folder) if n else False
     manifest.update(

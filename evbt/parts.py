@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -131,34 +133,54 @@ def read_table(run_folder: str | os.PathLike[str], what: str = "parts") -> pd.Da
     return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
 
 
-def read_totals(folder: Path) -> pd.DataFrame:
-    """The total-scope rows of every part (read with a filter: memory stays small)."""
+Decoded = dict[str, Any]
+"""What the summary reads of one part: ``{"totals": Arrow table of its total-scope rows,
+"ids": combo ids, "blocks": {name: 2-D array}}`` (:func:`decode`)."""
+
+
+def _source(x: bytes | Path) -> Any:
     import pyarrow as pa
+
+    return pa.BufferReader(x) if isinstance(x, bytes) else x
+
+
+def decode(part: bytes | Path, blocks: bytes | Path) -> Decoded:
+    """What the summary reads of one part, from its files or the bytes written to them: a
+    sweep decodes each part as it is written (beside the next chunk's kernel, or while
+    Dask's workers compute) instead of reading every file again at the end."""
     import pyarrow.parquet as pq
 
-    tables = [
-        pq.read_table(f, filters=[("scope", "==", "total")]) for f in part_files(folder, "parts")
+    totals = pq.read_table(_source(part), filters=[("scope", "==", "total")])
+    t = pq.read_table(_source(blocks))
+    n = t.num_rows
+    arrays = {
+        name: t.column(name).combine_chunks().flatten().to_numpy().reshape(n, -1)
+        for name in ("tb_sum", "tb_sumsq", "tb_n", "eb_ret", "eb_n")
+    }
+    return {"totals": totals, "ids": t.column("combo_id").to_numpy(), "blocks": arrays}
+
+
+def read_summary_inputs(
+    folder: Path, have: Mapping[str, Decoded] | None = None
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The total-scope rows of every part of ``folder`` (by combo id) and the block sums as
+    2-D arrays (combinations x blocks) in the same order. ``have``: parts already decoded,
+    by file name (:func:`decode`); the others are read from their files."""
+    import pyarrow as pa
+
+    have = have or {}
+    got = [
+        have[f.name] if f.name in have else decode(f, f.parent.parent / "blocks" / f.name)
+        for f in part_files(folder, "parts")
     ]
-    total = pa.concat_tables(tables).to_pandas().drop(columns=["scope"])
-    return total.sort_values("combo_id", kind="stable").reset_index(drop=True)
-
-
-def read_blocks(folder: Path, ids: np.ndarray) -> dict[str, np.ndarray]:
-    """Block sums as 2-D arrays (combinations x blocks) in the order of ``ids``."""
-    import pyarrow.parquet as pq
-
-    cols: dict[str, list[np.ndarray]] = {}
-    order: list[np.ndarray] = []
-    for f in part_files(folder, "blocks"):
-        t = pq.read_table(f)
-        n = t.num_rows
-        order.append(t.column("combo_id").to_numpy())
-        for name in ("tb_sum", "tb_sumsq", "tb_n", "eb_ret", "eb_n"):
-            flat = t.column(name).combine_chunks().flatten().to_numpy()
-            cols.setdefault(name, []).append(flat.reshape(n, -1))
-    have = np.concatenate(order)
-    pos = pd.Index(have).get_indexer(ids)
-    return {k: np.concatenate(v)[pos] for k, v in cols.items()}
+    total = pa.concat_tables([g["totals"] for g in got]).to_pandas().drop(columns=["scope"])
+    total = total.sort_values("combo_id", kind="stable").reset_index(drop=True)
+    pos = pd.Index(np.concatenate([g["ids"] for g in got])).get_indexer(
+        total["combo_id"].to_numpy()
+    )
+    names = got[0]["blocks"] if got else {}
+    blocks = {k: np.concatenate([g["blocks"][k] for g in got])[pos] for k in names}
+    return total, blocks
 
 
 def any_ruined(folder: Path) -> bool:
