@@ -163,7 +163,7 @@ def derive_signals_nb(j, hold, exit_offset, base, sig_t, sig_e, sig_x, sig_s, n_
     return kept
 
 
-@jit
+@inline_jit
 def _event_pnl_nb(trades, k, t, ev, acc, per_ticker, ev_pnl, ev_cnt):
     """Add trade ``k``'s pnl to its event ``ev`` (and, per ticker, to its ticker's events:
     one trade per event and ticker, so the trade's pnl is that event's pnl there)."""
@@ -177,7 +177,7 @@ def _event_pnl_nb(trades, k, t, ev, acc, per_ticker, ev_pnl, ev_cnt):
         a[A_EVSQ] += pnl * pnl
 
 
-@jit
+@inline_jit
 def _close_stats_nb(trades, k, t, blk, acc, eb, per_ticker, ev, ev_pnl, ev_cnt):
     """Count closed trade ``k`` (ticker ``t``) in the total, its ticker, its event block and
     its event ``ev``."""
