@@ -52,6 +52,7 @@ from evbt.backtest.nb import (
     exit_fill_bar_nb,
     order_nb,
     stop_exits_nb,
+    stop_levels_nb,
     time_exits_nb,
 )
 
@@ -338,7 +339,8 @@ def sweep_combo_nb(
     acct = np.zeros(m, dtype=np.int64) if shared else np.arange(m)
     units = np.zeros(m)
     dirs = np.zeros(m, dtype=np.int64)
-    eprice = np.zeros(m)
+    sl_lv = np.zeros(m)  # the open positions' stop levels (stop_levels_nb)
+    tp_lv = np.zeros(m)
     eidx = np.zeros(m, dtype=np.int64)
     slot = np.full(m, -1, dtype=np.int64)
     runs_open = np.zeros(m, dtype=np.bool_)
@@ -385,7 +387,8 @@ def sweep_combo_nb(
                     before = n_active
                     k, n_active, n_new = enter_shared_nb(
                         k, i, open_[i], real, last_real, cash, active, n_active, units, dirs,
-                        eprice, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir,
+                        sl_lv, tp_lv, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x,
+                        sig_dir,
                         sig_w, params, trades, taken, status, cand, want,
                     )  # fmt: skip
                     for a in range(before, n_active):
@@ -400,7 +403,7 @@ def sweep_combo_nb(
                     before = n_active
                     n_active = _enter_pt_nb(
                         k, k1, i, open_[i], real, last_real, cash, acct, active, n_active, units,
-                        dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched, sig_t,
+                        dirs, sl_lv, tp_lv, eidx, busy, slot, runs_open, ruined_at, touched, sig_t,
                         sig_e, sig_x, direction, sig_w, params, trades, acc,
                     )  # fmt: skip
                     for a in range(before, n_active):
@@ -410,8 +413,8 @@ def sweep_combo_nb(
         n_closed = 0
         if has_stops:
             n_closed = stop_exits_nb(
-                i, open_, high, low, close, real, active, n_active, dirs, units, eprice, eidx,
-                slot, busy, cash, acct, params, trades, closed,
+                i, open_, high, low, close, real, active, n_active, dirs, units, sl_lv, tp_lv,
+                eidx, slot, busy, cash, acct, params, trades, closed,
             )  # fmt: skip
         if n_closed > 0:
             _count_closed_nb(
@@ -442,7 +445,8 @@ def sweep_combo_nb(
                     before = n_active
                     k, n_active, n_new = enter_shared_nb(
                         k, i, close[i], real, last_real, cash, active, n_active, units, dirs,
-                        eprice, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir,
+                        sl_lv, tp_lv, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x,
+                        sig_dir,
                         sig_w, params, trades, taken, status, cand, want,
                     )  # fmt: skip
                     for a in range(before, n_active):
@@ -457,7 +461,7 @@ def sweep_combo_nb(
                     before = n_active
                     n_active = _enter_pt_nb(
                         k, k1, i, close[i], real, last_real, cash, acct, active, n_active, units,
-                        dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched, sig_t,
+                        dirs, sl_lv, tp_lv, eidx, busy, slot, runs_open, ruined_at, touched, sig_t,
                         sig_e, sig_x, direction, sig_w, params, trades, acc,
                     )  # fmt: skip
                     for a in range(before, n_active):
@@ -549,9 +553,9 @@ def sweep_combo_nb(
 
 @inline_jit
 def _enter_pt_nb(
-    k0, k1, i, prices, real, last_real, cash, acct, active, n_active, units, dirs, eprice, eidx,
-    busy, slot, runs_open, ruined_at, touched, sig_t, sig_e, sig_x, direction, sig_w, params,
-    trades, acc,
+    k0, k1, i, prices, real, last_real, cash, acct, active, n_active, units, dirs, sl_lv, tp_lv,
+    eidx, busy, slot, runs_open, ruined_at, touched, sig_t, sig_e, sig_x, direction, sig_w,
+    params, trades, acc,
 ):  # fmt: skip
     """Per-ticker entries of the signals ``k0 .. k1 - 1`` whose entry fills at session ``i``
     (as ``simulate_1d_nb``); returns ``n_active``. One call per session with entries, the
@@ -581,7 +585,7 @@ def _enter_pt_nb(
         _write_entry_nb(trades, kk, t, 0, direction, i, fill_price, u, fees, capped)
         units[t] = u
         dirs[t] = direction
-        eprice[t] = price
+        sl_lv[t], tp_lv[t] = stop_levels_nb(direction, price, params)
         eidx[t] = i
         busy[t] = sig_x[kk]
         slot[t] = kk
