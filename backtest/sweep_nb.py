@@ -232,39 +232,38 @@ def _observe_nb(acc, q, i, e, blk, tb):
     plus the margin, so ``e / peak - 1`` rounds to at least ``mdd`` and would not replace
     it. ``ddthr`` only needs ``peak > 0`` and ``mdd > -1``, which hold until ruin.
     """
-    if acc[q, A_RUIN] >= 0.0:
-        return
-    if i == 0:
-        acc[q, A_E0] = e
-        acc[q, A_PEAK] = e
-    else:
-        r = e / acc[q, A_PREV] - 1.0
-        r2 = r * r
-        acc[q, A_SUM] += r
-        acc[q, A_SUMSQ] += r2
-        acc[q, A_SUM3] += r2 * r
-        acc[q, A_SUM4] += r2 * r2
-        ar = abs(r)
-        mx = acc[q, A_MAXABS]
-        acc[q, A_MAXABS] = ar if ar > mx else mx
-        acc[q, A_NEGSQ] += r2 if r < 0.0 else 0.0
-        acc[q, A_NZ] += 1.0 if ar > NZ_TOL else 0.0
-        if blk >= 0:
-            tb[blk, 0] += r
-            tb[blk, 1] += r2
-    peak = acc[q, A_PEAK]
-    if e >= peak:
-        acc[q, A_PEAK] = e
-        acc[q, A_DDTHR] = e * ((1.0 + acc[q, A_MDD]) + DD_MARGIN)
-    elif not (e >= acc[q, A_DDTHR]):
-        dd = e / peak - 1.0
-        if dd < acc[q, A_MDD]:
-            acc[q, A_MDD] = dd
-            acc[q, A_DDTHR] = peak * ((1.0 + dd) + DD_MARGIN)
-    acc[q, A_PREV] = e
-    acc[q, A_ELAST] = e
-    if not (e > 0.0):
-        acc[q, A_RUIN] = i
+    if not (acc[q, A_RUIN] >= 0.0):  # a ruined scope's sums stay as they were
+        if i == 0:
+            acc[q, A_E0] = e
+            acc[q, A_PEAK] = e
+        else:
+            r = e / acc[q, A_PREV] - 1.0
+            r2 = r * r
+            acc[q, A_SUM] += r
+            acc[q, A_SUMSQ] += r2
+            acc[q, A_SUM3] += r2 * r
+            acc[q, A_SUM4] += r2 * r2
+            ar = abs(r)
+            mx = acc[q, A_MAXABS]
+            acc[q, A_MAXABS] = ar if ar > mx else mx
+            acc[q, A_NEGSQ] += r2 if r < 0.0 else 0.0
+            acc[q, A_NZ] += 1.0 if ar > NZ_TOL else 0.0
+            if blk >= 0:
+                tb[blk, 0] += r
+                tb[blk, 1] += r2
+        peak = acc[q, A_PEAK]
+        if e >= peak:
+            acc[q, A_PEAK] = e
+            acc[q, A_DDTHR] = e * ((1.0 + acc[q, A_MDD]) + DD_MARGIN)
+        elif not (e >= acc[q, A_DDTHR]):
+            dd = e / peak - 1.0
+            if dd < acc[q, A_MDD]:
+                acc[q, A_MDD] = dd
+                acc[q, A_DDTHR] = peak * ((1.0 + dd) + DD_MARGIN)
+        acc[q, A_PREV] = e
+        acc[q, A_ELAST] = e
+        if not (e > 0.0):
+            acc[q, A_RUIN] = i
 
 
 @inline_jit
@@ -305,15 +304,16 @@ def sweep_combo_nb(
     # scope set-up: base equity, peak, previous value
     base_total = init
     has_total = True
-    in_total = np.empty(m, dtype=np.int64)  # the tickers whose account is in the total
-    n_in_total = 0
+    # per ticker, eqv[t] is the equity at the last visited session of ticker t's account
+    # when it is in the total, else 0.0: the total is their sum in ticker order (adding
+    # 0.0 to a sum that is never -0.0 leaves its bits as they were)
+    eqv = np.zeros(m)
     if per_ticker:
         base_total = 0.0
         for t in range(m):
             if acc[1 + t, A_INTOTAL] > 0.0:
                 base_total += init
-                in_total[n_in_total] = t
-                n_in_total += 1
+                eqv[t] = init
         if base_total == 0.0:
             base_total = init  # no account has a signal: a flat curve
             has_total = False
@@ -339,6 +339,7 @@ def sweep_combo_nb(
     acct = np.zeros(m, dtype=np.int64) if shared else np.arange(m)
     units = np.zeros(m)
     dirs = np.zeros(m, dtype=np.int64)
+    pos = np.zeros(m)  # dirs * units of the open positions, set at their entry
     sl_lv = np.zeros(m)  # the open positions' stop levels (stop_levels_nb)
     tp_lv = np.zeros(m)
     eidx = np.zeros(m, dtype=np.int64)
@@ -392,8 +393,10 @@ def sweep_combo_nb(
                         sig_w, params, trades, taken, status, cand, want,
                     )  # fmt: skip
                     for a in range(before, n_active):
-                        touched[active[a]] = True
-                        next_x = min(next_x, sig_x[slot[active[a]]])
+                        t = active[a]
+                        touched[t] = True
+                        pos[t] = dirs[t] * units[t]
+                        next_x = min(next_x, sig_x[slot[t]])
                     acc[0, A_TRADES] += n_new
             else:
                 k1 = k
@@ -407,7 +410,9 @@ def sweep_combo_nb(
                         sig_e, sig_x, direction, sig_w, params, trades, acc,
                     )  # fmt: skip
                     for a in range(before, n_active):
-                        next_x = min(next_x, sig_x[slot[active[a]]])
+                        t = active[a]
+                        pos[t] = dirs[t] * units[t]
+                        next_x = min(next_x, sig_x[slot[t]])
                     k = k1
 
         n_closed = 0
@@ -450,8 +455,10 @@ def sweep_combo_nb(
                         sig_w, params, trades, taken, status, cand, want,
                     )  # fmt: skip
                     for a in range(before, n_active):
-                        touched[active[a]] = True
-                        next_x = min(next_x, sig_x[slot[active[a]]])
+                        t = active[a]
+                        touched[t] = True
+                        pos[t] = dirs[t] * units[t]
+                        next_x = min(next_x, sig_x[slot[t]])
                     acc[0, A_TRADES] += n_new
             else:
                 k1 = k
@@ -465,7 +472,9 @@ def sweep_combo_nb(
                         sig_e, sig_x, direction, sig_w, params, trades, acc,
                     )  # fmt: skip
                     for a in range(before, n_active):
-                        next_x = min(next_x, sig_x[slot[active[a]]])
+                        t = active[a]
+                        pos[t] = dirs[t] * units[t]
+                        next_x = min(next_x, sig_x[slot[t]])
                     k = k1
 
         # marking at the close
@@ -473,7 +482,7 @@ def sweep_combo_nb(
             value = cash[0]
             for a in range(n_active):
                 t = active[a]
-                value += dirs[t] * units[t] * close[i, t]
+                value += pos[t] * close[i, t]
             if n_active > 0:
                 acc[0, A_HELD] += 1.0
             if not (value > 0.0):
@@ -504,7 +513,7 @@ def sweep_combo_nb(
                 if units[t] != 0.0:
                     any_held = True
                     acc[1 + t, A_HELD] += 1.0
-                    e = cash[t] + dirs[t] * units[t] * close[i, t]
+                    e = cash[t] + pos[t] * close[i, t]
                     if not (e > 0.0):
                         cash[t] = _mark_exit_nb(
                             trades, slot[t], cash[t], dirs[t], units[t], close[i, t], i,
@@ -523,13 +532,15 @@ def sweep_combo_nb(
                     if not (e > 0.0) and ruined_at[t] > i:
                         ruined_at[t] = i
                 _observe_nb(acc, 1 + t, i, e, -1, tb)
+                if acc[1 + t, A_INTOTAL] > 0.0:
+                    eqv[t] = acc[1 + t, A_PREV]
             if any_ruined:
                 n_active = _compact_active_nb(active, n_active, units)
             if any_held:
                 acc[0, A_HELD] += 1.0
             total = 0.0
-            for j in range(n_in_total):  # in ticker order, as the sum always was
-                total += acc[1 + in_total[j], A_PREV]
+            for t in range(m):  # in ticker order, as the sum always was
+                total += eqv[t]
             if has_total:
                 _observe_nb(acc, 0, i, total, ret_blk[i], tb)
         i += 1
