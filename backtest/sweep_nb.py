@@ -86,19 +86,15 @@ ACC_FIELDS = (
     "ev_n",  # events with at least one trade (in a ticker scope: that ticker's trades)
     "ev_sum",  # sum over those events of the event's P&L (sum of its trades' pnl)
     "ev_sumsq",  # sum of squared event P&Ls
-    "ddthr",  # scratch: an equity at or above it cannot set a new mdd (_observe_nb)
 )
 N_ACC = len(ACC_FIELDS)
 A_SUM, A_SUMSQ, A_SUM3, A_SUM4, A_MAXABS, A_NEGSQ, A_E0, A_ELAST, A_PEAK, A_MDD = range(10)
 A_HELD, A_TRADES, A_CLOSED, A_WIN, A_GWIN, A_GLOSS, A_RETSUM, A_LOSS, A_SIGNALS = range(10, 19)
 A_PREV, A_INTOTAL, A_RUIN = 19, 20, 21
-A_NZ, A_EVN, A_EVSUM, A_EVSQ, A_DDTHR = 22, 23, 24, 25, 26
+A_NZ, A_EVN, A_EVSUM, A_EVSQ = 22, 23, 24, 25
 #: A daily return of at most this size is rounding (a fill at the close with no cost leaves
 #: equity equal up to 1 ulp), not a move: ``n_nonzero`` counts returns with ``|r| > NZ_TOL``.
 NZ_TOL = 1e-12
-#: ``ddthr = peak * (1 + mdd + DD_MARGIN)``: far above the rounding of ``e / peak - 1`` (a
-#: few 1e-16), so an equity at or above it has a drawdown that cannot be below ``mdd``.
-DD_MARGIN = 1e-9
 #: ``next_x`` of a combination without an open position: later than any session.
 NO_EXIT = 1 << 62
 
@@ -225,12 +221,11 @@ def _observe_nb(acc, q, i, e, blk, tb):
     Written without data-dependent branches where the result allows it (daily returns
     change sign at random): adding ``0.0`` to a sum that is never ``-0.0`` leaves its bits
     as they were, so ``negsq += r2 if r < 0 else 0.0`` is the sum of the negative days'
-    squares exactly. A session at or above the running peak has drawdown ``e / e - 1 ==
-    0.0``, which cannot lower ``mdd`` (``<= 0`` from its start at 0), so its division is
-    skipped; so is that of a session at or above ``ddthr = peak * (1 + mdd + DD_MARGIN)``
-    (kept up to date when the peak rises): there ``e / peak`` rounds to at least ``1 + mdd``
-    plus the margin, so ``e / peak - 1`` rounds to at least ``mdd`` and would not replace
-    it. ``ddthr`` only needs ``peak > 0`` and ``mdd > -1``, which hold until ruin.
+    squares exactly. The drawdown is divided at every session and kept by selection, not
+    by branches (a new peak or a new drawdown comes at random, and a mispredicted branch
+    costs more than the division, which runs beside the other sums): at or above the
+    running peak the peak moves and ``mdd`` stays (the drawdown there, ``e / e - 1 ==
+    0.0``, cannot lower it); below it ``mdd`` takes ``e / peak - 1`` when lower.
     """
     if not (acc[q, A_RUIN] >= 0.0):  # a ruined scope's sums stay as they were
         if i == 0:
@@ -252,14 +247,12 @@ def _observe_nb(acc, q, i, e, blk, tb):
                 tb[blk, 0] += r
                 tb[blk, 1] += r2
         peak = acc[q, A_PEAK]
-        if e >= peak:
-            acc[q, A_PEAK] = e
-            acc[q, A_DDTHR] = e * ((1.0 + acc[q, A_MDD]) + DD_MARGIN)
-        elif not (e >= acc[q, A_DDTHR]):
-            dd = e / peak - 1.0
-            if dd < acc[q, A_MDD]:
-                acc[q, A_MDD] = dd
-                acc[q, A_DDTHR] = peak * ((1.0 + dd) + DD_MARGIN)
+        mdd = acc[q, A_MDD]
+        dd = e / peak - 1.0
+        up = e >= peak
+        lower = dd < mdd and not up
+        acc[q, A_PEAK] = e if up else peak
+        acc[q, A_MDD] = dd if lower else mdd
         acc[q, A_PREV] = e
         acc[q, A_ELAST] = e
         if not (e > 0.0):
@@ -323,7 +316,6 @@ def sweep_combo_nb(
         acc[q, A_ELAST] = e0
         acc[q, A_PEAK] = e0
         acc[q, A_PREV] = e0
-        acc[q, A_DDTHR] = e0 * (1.0 + DD_MARGIN)
         acc[q, A_RUIN] = -1.0
 
     trades = np.empty(max(nk, 1), dtype=trade_dt)
