@@ -606,10 +606,16 @@ def stop_exits_nb(
     for a in range(n_active):
         t = active[a]
         if entry_idx[t] < i and real[i, t]:
-            stop_price, reason = stop_hit_nb(
-                dirs[t], sl_level[t], tp_level[t], open_[i, t], high[i, t], low[i, t],
-                close[i, t], params.stop_on,
-            )  # fmt: skip
+            if params.stop_on == StopOn.CLOSE:  # the close alone: no other price is read
+                c = close[i, t]
+                stop_price, reason = stop_hit_nb(
+                    dirs[t], sl_level[t], tp_level[t], c, c, c, c, StopOn.CLOSE
+                )
+            else:
+                stop_price, reason = stop_hit_nb(
+                    dirs[t], sl_level[t], tp_level[t], open_[i, t], high[i, t], low[i, t],
+                    close[i, t], StopOn.INTRABAR,
+                )  # fmt: skip
             if reason >= 0:
                 c = acct[t]
                 cash[c] = _exit_nb(
