@@ -7,7 +7,8 @@ never imports pandas; the pandas face validates and labels. The pieces are small
 
 - :func:`order_nb`: one fill (slippage, fees, cash), the step every entry and exit goes through.
 - :func:`entry_units_nb`: how many units a per-ticker entry buys or sells short.
-- :func:`stop_exit_nb`: whether a stop-loss / take-profit fires on a bar, and at what price.
+- :func:`stop_exit_nb`: whether a stop-loss / take-profit fires on a bar, and at what price
+  (:func:`stop_levels_nb`, once per position, and :func:`stop_hit_nb`, once per bar).
 - :func:`exit_fill_bar_nb`: the session a time exit fills in.
 - :func:`simulate_1d_nb`: one ticker's account (``CashMode.PER_TICKER``), trade by trade; it
   only visits sessions inside trade windows and fills the flat stretches with cash.
@@ -113,6 +114,8 @@ __all__ = [
     "simulate_shared_nb",
     "stop_exit_nb",
     "stop_exits_nb",
+    "stop_hit_nb",
+    "stop_levels_nb",
     "ticker_groups",
     "time_exits_nb",
     "trade_stats_nb",
@@ -165,22 +168,38 @@ def entry_units_nb(
 
 
 @inline_jit
-def stop_exit_nb(
+def stop_levels_nb(direction: int, entry_price: float, params: SimParams):
+    """A position's stop levels: ``(stop-loss level, take-profit level)``, NaN for no stop.
+
+    The level is ``entry_price * (1 -/+ stop)`` (vectorbt's ``get_stop_price_nb``); a
+    position's levels never change, so a kernel computes them once, at the entry, and
+    :func:`stop_hit_nb` compares each bar with them.
+    """
+    if direction > 0:
+        return entry_price * (1.0 - params.sl_stop), entry_price * (1.0 + params.tp_stop)
+    return entry_price * (1.0 + params.sl_stop), entry_price * (1.0 - params.tp_stop)
+
+
+@inline_jit
+def stop_hit_nb(
     direction: int,
-    entry_price: float,
+    sl_level: float,
+    tp_level: float,
     open_: float,
     high: float,
     low: float,
     close: float,
-    params: SimParams,
+    stop_on: int,
 ):
-    """Stop check on one bar: ``(fill price before slippage, ExitReason)``, or ``(nan, -1)``.
+    """Stop check on one bar against the levels of :func:`stop_levels_nb`: ``(fill price
+    before slippage, ExitReason)``, or ``(nan, -1)``.
 
-    Same rules as vectorbt's ``get_stop_price_nb``: the level is ``entry_price * (1 -/+ stop)``;
-    when the bar opens through it the stop fills at the open, else when the bar's range
-    touches it at the level. ``StopOn.CLOSE`` uses the close as open, high and low.
+    Same rules as vectorbt's ``get_stop_price_nb``: when the bar opens through a level the
+    stop fills at the open, else when the bar's range touches it at the level; the
+    stop-loss is checked before the take-profit. ``StopOn.CLOSE`` uses the close as open,
+    high and low. A NaN level (no stop) compares False and never fires.
     """
-    if params.stop_on == StopOn.CLOSE:
+    if stop_on == StopOn.CLOSE:
         open_ = close
         high = close
         low = close
@@ -191,33 +210,41 @@ def stop_exit_nb(
             low = min(open_, close)
         if np.isnan(high):
             high = max(open_, close)
-    if not np.isnan(params.sl_stop):
-        if direction > 0:
-            level = entry_price * (1.0 - params.sl_stop)
-            if open_ <= level:
-                return open_, ExitReason.STOP_LOSS
-            if low <= level <= high:
-                return level, ExitReason.STOP_LOSS
-        else:
-            level = entry_price * (1.0 + params.sl_stop)
-            if level <= open_:
-                return open_, ExitReason.STOP_LOSS
-            if low <= level <= high:
-                return level, ExitReason.STOP_LOSS
-    if not np.isnan(params.tp_stop):
-        if direction > 0:
-            level = entry_price * (1.0 + params.tp_stop)
-            if level <= open_:
-                return open_, ExitReason.TAKE_PROFIT
-            if low <= level <= high:
-                return level, ExitReason.TAKE_PROFIT
-        else:
-            level = entry_price * (1.0 - params.tp_stop)
-            if open_ <= level:
-                return open_, ExitReason.TAKE_PROFIT
-            if low <= level <= high:
-                return level, ExitReason.TAKE_PROFIT
+    if direction > 0:
+        if open_ <= sl_level:
+            return open_, ExitReason.STOP_LOSS
+        if low <= sl_level <= high:
+            return sl_level, ExitReason.STOP_LOSS
+        if tp_level <= open_:
+            return open_, ExitReason.TAKE_PROFIT
+        if low <= tp_level <= high:
+            return tp_level, ExitReason.TAKE_PROFIT
+    else:
+        if sl_level <= open_:
+            return open_, ExitReason.STOP_LOSS
+        if low <= sl_level <= high:
+            return sl_level, ExitReason.STOP_LOSS
+        if open_ <= tp_level:
+            return open_, ExitReason.TAKE_PROFIT
+        if low <= tp_level <= high:
+            return tp_level, ExitReason.TAKE_PROFIT
     return np.nan, -1
+
+
+@inline_jit
+def stop_exit_nb(
+    direction: int,
+    entry_price: float,
+    open_: float,
+    high: float,
+    low: float,
+    close: float,
+    params: SimParams,
+):
+    """Stop check on one bar of a position entered at ``entry_price``: ``(fill price before
+    slippage, ExitReason)``, or ``(nan, -1)`` (:func:`stop_levels_nb`, :func:`stop_hit_nb`)."""
+    sl_level, tp_level = stop_levels_nb(direction, entry_price, params)
+    return stop_hit_nb(direction, sl_level, tp_level, open_, high, low, close, params.stop_on)
 
 
 @jit
@@ -378,14 +405,16 @@ def simulate_1d_nb(
         status[k] = SignalStatus.TRADED
         n_trades += 1
         pos = direction * units
+        sl_level, tp_level = stop_levels_nb(direction, price, params)
         busy_until = x
         done = False
         end = n - 1 if runs_open else min(x, n - 1)
         for i in range(b, end + 1):
             if i > b and real[i]:
-                stop_price, reason = stop_exit_nb(
-                    direction, price, open_[i], high[i], low[i], close[i], params
-                )
+                stop_price, reason = stop_hit_nb(
+                    direction, sl_level, tp_level, open_[i], high[i], low[i], close[i],
+                    params.stop_on,
+                )  # fmt: skip
                 if reason >= 0:
                     cash = _exit_nb(
                         trades, k, cash, direction, units, stop_price, i, reason, params
@@ -443,16 +472,17 @@ def _compact_active_nb(active, n_active, units):
 
 @jit
 def enter_shared_nb(
-    k0, i, prices, real, last_real, cash, active, n_active, units, directions, entry_price,
-    entry_idx, busy_until, slot, runs_open, sig_ticker, sig_event, sig_entry, sig_exit,
-    sig_direction, sig_weight, params, trades, taken, status, cand, want,
+    k0, i, prices, real, last_real, cash, active, n_active, units, directions, sl_level,
+    tp_level, entry_idx, busy_until, slot, runs_open, sig_ticker, sig_event, sig_entry,
+    sig_exit, sig_direction, sig_weight, params, trades, taken, status, cand, want,
 ):  # fmt: skip
     """The shared-cash entry phase at session ``i``: signals ``k0 ..`` whose entry fills
     at ``i`` (``sig_entry + lag <= i``; earlier ones are done), paid by the one account,
     ``cash[0]``. Returns ``(k1, n_active, n_new_trades)``: ``k1`` is the first signal left.
 
     They are sized together from one snapshot (module docstring: sizing). ``prices`` is the
-    fill price row (closes or opens), which also marks the open positions. ``cand`` and
+    fill price row (closes or opens), which also marks the open positions. A new position's
+    stop levels (:func:`stop_levels_nb`) go to ``sl_level`` and ``tp_level``. ``cand`` and
     ``want`` are scratch arrays. Shared by the backtest and the sweep.
     """
     n = real.shape[0]
@@ -525,7 +555,7 @@ def enter_shared_nb(
         status[k] = SignalStatus.TRADED
         units[t] = size
         directions[t] = direction
-        entry_price[t] = price
+        sl_level[t], tp_level[t] = stop_levels_nb(direction, price, params)
         entry_idx[t] = i
         busy_until[t] = sig_exit[k]
         slot[t] = k
@@ -565,19 +595,27 @@ def time_exits_nb(
 
 @inline_jit
 def stop_exits_nb(
-    i, open_, high, low, close, real, active, n_active, dirs, units, entry_price, entry_idx,
-    slot, busy_until, cash, acct, params, trades, closed,
+    i, open_, high, low, close, real, active, n_active, dirs, units, sl_level, tp_level,
+    entry_idx, slot, busy_until, cash, acct, params, trades, closed,
 ):  # fmt: skip
-    """Stop exits at session ``i`` (:func:`stop_exit_nb`) of the open positions entered
-    before it, on real bars; as :func:`time_exits_nb`, and a stopped ticker is busy until
-    ``i``. Shared by the backtest and the sweep."""
+    """Stop exits at session ``i`` (:func:`stop_hit_nb`, against the levels the entry set in
+    ``sl_level`` and ``tp_level``) of the open positions entered before it, on real bars; as
+    :func:`time_exits_nb`, and a stopped ticker is busy until ``i``. Shared by the backtest
+    and the sweep."""
     n_closed = 0
     for a in range(n_active):
         t = active[a]
         if entry_idx[t] < i and real[i, t]:
-            stop_price, reason = stop_exit_nb(
-                dirs[t], entry_price[t], open_[i, t], high[i, t], low[i, t], close[i, t], params
-            )
+            if params.stop_on == StopOn.CLOSE:  # the close alone: no other price is read
+                c = close[i, t]
+                stop_price, reason = stop_hit_nb(
+                    dirs[t], sl_level[t], tp_level[t], c, c, c, c, StopOn.CLOSE
+                )
+            else:
+                stop_price, reason = stop_hit_nb(
+                    dirs[t], sl_level[t], tp_level[t], open_[i, t], high[i, t], low[i, t],
+                    close[i, t], StopOn.INTRABAR,
+                )  # fmt: skip
             if reason >= 0:
                 c = acct[t]
                 cash[c] = _exit_nb(
@@ -608,8 +646,8 @@ def simulate_shared_nb(
     NumPy's allocator into it): ``last_real`` (:func:`last_reals`); ``book`` ``(7,
     n_tickers)`` int64, rows account (0: the one account), direction, entry session, slot
     (the open trade's signal, -1), busy until (-1), and the scratch lists of active and
-    closed tickers; ``cash`` ``(1,)``, the account's (``params.init_cash``); ``reals`` ``(2,
-    n_tickers)``: units and entry price (0.0); ``runs_open`` (False, bool); ``cand`` and
+    closed tickers; ``cash`` ``(1,)``, the account's (``params.init_cash``); ``reals`` ``(3,
+    n_tickers)``: units and the stop-loss and take-profit levels (0.0); ``runs_open`` (False, bool); ``cand`` and
     ``want`` (``n_signals``) are scratch.
     """
     n, m = close.shape
@@ -623,7 +661,8 @@ def simulate_shared_nb(
     active = book[5]  # tickers with an open position, in entry order
     closed = book[6]
     units = reals[0]
-    entry_price = reals[1]
+    sl_level = reals[1]  # stop levels of the open positions (stop_levels_nb)
+    tp_level = reals[2]
     n_active = 0
     n_trades = 0
     ruined_at = n  # session the account was ruined at (n: not ruined)
@@ -647,15 +686,15 @@ def simulate_shared_nb(
             n_active = _compact_active_nb(active, n_active, units)
             k, n_active, n_new = enter_shared_nb(
                 k, i, open_[i], real, last_real, cash, active, n_active, units, directions,
-                entry_price, entry_idx, busy_until, slot, runs_open, sig_ticker, sig_event,
+                sl_level, tp_level, entry_idx, busy_until, slot, runs_open, sig_ticker, sig_event,
                 sig_entry, sig_exit, sig_direction, sig_weight, params, trades, taken, status,
                 cand, want,
             )  # fmt: skip
             n_trades += n_new
 
         stop_exits_nb(
-            i, open_, high, low, close, real, active, n_active, directions, units, entry_price,
-            entry_idx, slot, busy_until, cash, acct, params, trades, closed,
+            i, open_, high, low, close, real, active, n_active, directions, units, sl_level,
+            tp_level, entry_idx, slot, busy_until, cash, acct, params, trades, closed,
         )  # fmt: skip
         n_active = _compact_active_nb(active, n_active, units)
 
@@ -669,7 +708,7 @@ def simulate_shared_nb(
         if lag == PriceMode.CLOSE:
             k, n_active, n_new = enter_shared_nb(
                 k, i, close[i], real, last_real, cash, active, n_active, units, directions,
-                entry_price, entry_idx, busy_until, slot, runs_open, sig_ticker, sig_event,
+                sl_level, tp_level, entry_idx, busy_until, slot, runs_open, sig_ticker, sig_event,
                 sig_entry, sig_exit, sig_direction, sig_weight, params, trades, taken, status,
                 cand, want,
             )  # fmt: skip
@@ -844,7 +883,7 @@ def simulate_nb(
         simulate_shared_nb(
             open_, high, low, close, real, sig_ticker, sig_event, sig_entry, sig_exit,
             sig_direction, sig_weight, params, trades, taken, status, equity, position,
-            last_reals(real), np.full(1, params.init_cash), book, np.zeros((2, m)),
+            last_reals(real), np.full(1, params.init_cash), book, np.zeros((3, m)),
             np.zeros(m, dtype=np.bool_),
             np.empty(n_sig, dtype=np.int64), np.empty(n_sig),
         )  # fmt: skip

@@ -52,6 +52,7 @@ from evbt.backtest.nb import (
     exit_fill_bar_nb,
     order_nb,
     stop_exits_nb,
+    stop_levels_nb,
     time_exits_nb,
 )
 
@@ -85,19 +86,15 @@ ACC_FIELDS = (
     "ev_n",  # events with at least one trade (in a ticker scope: that ticker's trades)
     "ev_sum",  # sum over those events of the event's P&L (sum of its trades' pnl)
     "ev_sumsq",  # sum of squared event P&Ls
-    "ddthr",  # scratch: an equity at or above it cannot set a new mdd (_observe_nb)
 )
 N_ACC = len(ACC_FIELDS)
 A_SUM, A_SUMSQ, A_SUM3, A_SUM4, A_MAXABS, A_NEGSQ, A_E0, A_ELAST, A_PEAK, A_MDD = range(10)
 A_HELD, A_TRADES, A_CLOSED, A_WIN, A_GWIN, A_GLOSS, A_RETSUM, A_LOSS, A_SIGNALS = range(10, 19)
 A_PREV, A_INTOTAL, A_RUIN = 19, 20, 21
-A_NZ, A_EVN, A_EVSUM, A_EVSQ, A_DDTHR = 22, 23, 24, 25, 26
+A_NZ, A_EVN, A_EVSUM, A_EVSQ = 22, 23, 24, 25
 #: A daily return of at most this size is rounding (a fill at the close with no cost leaves
 #: equity equal up to 1 ulp), not a move: ``n_nonzero`` counts returns with ``|r| > NZ_TOL``.
 NZ_TOL = 1e-12
-#: ``ddthr = peak * (1 + mdd + DD_MARGIN)``: far above the rounding of ``e / peak - 1`` (a
-#: few 1e-16), so an equity at or above it has a drawdown that cannot be below ``mdd``.
-DD_MARGIN = 1e-9
 #: ``next_x`` of a combination without an open position: later than any session.
 NO_EXIT = 1 << 62
 
@@ -163,7 +160,7 @@ def derive_signals_nb(j, hold, exit_offset, base, sig_t, sig_e, sig_x, sig_s, n_
     return kept
 
 
-@jit
+@inline_jit
 def _event_pnl_nb(trades, k, t, ev, acc, per_ticker, ev_pnl, ev_cnt):
     """Add trade ``k``'s pnl to its event ``ev`` (and, per ticker, to its ticker's events:
     one trade per event and ticker, so the trade's pnl is that event's pnl there)."""
@@ -177,7 +174,7 @@ def _event_pnl_nb(trades, k, t, ev, acc, per_ticker, ev_pnl, ev_cnt):
         a[A_EVSQ] += pnl * pnl
 
 
-@jit
+@inline_jit
 def _close_stats_nb(trades, k, t, blk, acc, eb, per_ticker, ev, ev_pnl, ev_cnt):
     """Count closed trade ``k`` (ticker ``t``) in the total, its ticker, its event block and
     its event ``ev``."""
@@ -224,46 +221,42 @@ def _observe_nb(acc, q, i, e, blk, tb):
     Written without data-dependent branches where the result allows it (daily returns
     change sign at random): adding ``0.0`` to a sum that is never ``-0.0`` leaves its bits
     as they were, so ``negsq += r2 if r < 0 else 0.0`` is the sum of the negative days'
-    squares exactly. A session at or above the running peak has drawdown ``e / e - 1 ==
-    0.0``, which cannot lower ``mdd`` (``<= 0`` from its start at 0), so its division is
-    skipped; so is that of a session at or above ``ddthr = peak * (1 + mdd + DD_MARGIN)``
-    (kept up to date when the peak rises): there ``e / peak`` rounds to at least ``1 + mdd``
-    plus the margin, so ``e / peak - 1`` rounds to at least ``mdd`` and would not replace
-    it. ``ddthr`` only needs ``peak > 0`` and ``mdd > -1``, which hold until ruin.
+    squares exactly. The drawdown is divided at every session and kept by selection, not
+    by branches (a new peak or a new drawdown comes at random, and a mispredicted branch
+    costs more than the division, which runs beside the other sums): at or above the
+    running peak the peak moves and ``mdd`` stays (the drawdown there, ``e / e - 1 ==
+    0.0``, cannot lower it); below it ``mdd`` takes ``e / peak - 1`` when lower.
     """
-    if acc[q, A_RUIN] >= 0.0:
-        return
-    if i == 0:
-        acc[q, A_E0] = e
-        acc[q, A_PEAK] = e
-    else:
-        r = e / acc[q, A_PREV] - 1.0
-        r2 = r * r
-        acc[q, A_SUM] += r
-        acc[q, A_SUMSQ] += r2
-        acc[q, A_SUM3] += r2 * r
-        acc[q, A_SUM4] += r2 * r2
-        ar = abs(r)
-        mx = acc[q, A_MAXABS]
-        acc[q, A_MAXABS] = ar if ar > mx else mx
-        acc[q, A_NEGSQ] += r2 if r < 0.0 else 0.0
-        acc[q, A_NZ] += 1.0 if ar > NZ_TOL else 0.0
-        if blk >= 0:
-            tb[blk, 0] += r
-            tb[blk, 1] += r2
-    peak = acc[q, A_PEAK]
-    if e >= peak:
-        acc[q, A_PEAK] = e
-        acc[q, A_DDTHR] = e * ((1.0 + acc[q, A_MDD]) + DD_MARGIN)
-    elif not (e >= acc[q, A_DDTHR]):
+    if not (acc[q, A_RUIN] >= 0.0):  # a ruined scope's sums stay as they were
+        if i == 0:
+            acc[q, A_E0] = e
+            acc[q, A_PEAK] = e
+        else:
+            r = e / acc[q, A_PREV] - 1.0
+            r2 = r * r
+            acc[q, A_SUM] += r
+            acc[q, A_SUMSQ] += r2
+            acc[q, A_SUM3] += r2 * r
+            acc[q, A_SUM4] += r2 * r2
+            ar = abs(r)
+            mx = acc[q, A_MAXABS]
+            acc[q, A_MAXABS] = ar if ar > mx else mx
+            acc[q, A_NEGSQ] += r2 if r < 0.0 else 0.0
+            acc[q, A_NZ] += 1.0 if ar > NZ_TOL else 0.0
+            if blk >= 0:
+                tb[blk, 0] += r
+                tb[blk, 1] += r2
+        peak = acc[q, A_PEAK]
+        mdd = acc[q, A_MDD]
         dd = e / peak - 1.0
-        if dd < acc[q, A_MDD]:
-            acc[q, A_MDD] = dd
-            acc[q, A_DDTHR] = peak * ((1.0 + dd) + DD_MARGIN)
-    acc[q, A_PREV] = e
-    acc[q, A_ELAST] = e
-    if not (e > 0.0):
-        acc[q, A_RUIN] = i
+        up = e >= peak
+        lower = dd < mdd and not up
+        acc[q, A_PEAK] = e if up else peak
+        acc[q, A_MDD] = dd if lower else mdd
+        acc[q, A_PREV] = e
+        acc[q, A_ELAST] = e
+        if not (e > 0.0):
+            acc[q, A_RUIN] = i
 
 
 @inline_jit
@@ -304,15 +297,16 @@ def sweep_combo_nb(
     # scope set-up: base equity, peak, previous value
     base_total = init
     has_total = True
-    in_total = np.empty(m, dtype=np.int64)  # the tickers whose account is in the total
-    n_in_total = 0
+    # per ticker, eqv[t] is the equity at the last visited session of ticker t's account
+    # when it is in the total, else 0.0: the total is their sum in ticker order (adding
+    # 0.0 to a sum that is never -0.0 leaves its bits as they were)
+    eqv = np.zeros(m)
     if per_ticker:
         base_total = 0.0
         for t in range(m):
             if acc[1 + t, A_INTOTAL] > 0.0:
                 base_total += init
-                in_total[n_in_total] = t
-                n_in_total += 1
+                eqv[t] = init
         if base_total == 0.0:
             base_total = init  # no account has a signal: a flat curve
             has_total = False
@@ -322,7 +316,6 @@ def sweep_combo_nb(
         acc[q, A_ELAST] = e0
         acc[q, A_PEAK] = e0
         acc[q, A_PREV] = e0
-        acc[q, A_DDTHR] = e0 * (1.0 + DD_MARGIN)
         acc[q, A_RUIN] = -1.0
 
     trades = np.empty(max(nk, 1), dtype=trade_dt)
@@ -338,7 +331,9 @@ def sweep_combo_nb(
     acct = np.zeros(m, dtype=np.int64) if shared else np.arange(m)
     units = np.zeros(m)
     dirs = np.zeros(m, dtype=np.int64)
-    eprice = np.zeros(m)
+    pos = np.zeros(m)  # dirs * units of the open positions, set at their entry
+    sl_lv = np.zeros(m)  # the open positions' stop levels (stop_levels_nb)
+    tp_lv = np.zeros(m)
     eidx = np.zeros(m, dtype=np.int64)
     slot = np.full(m, -1, dtype=np.int64)
     runs_open = np.zeros(m, dtype=np.bool_)
@@ -385,12 +380,15 @@ def sweep_combo_nb(
                     before = n_active
                     k, n_active, n_new = enter_shared_nb(
                         k, i, open_[i], real, last_real, cash, active, n_active, units, dirs,
-                        eprice, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir,
+                        sl_lv, tp_lv, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x,
+                        sig_dir,
                         sig_w, params, trades, taken, status, cand, want,
                     )  # fmt: skip
                     for a in range(before, n_active):
-                        touched[active[a]] = True
-                        next_x = min(next_x, sig_x[slot[active[a]]])
+                        t = active[a]
+                        touched[t] = True
+                        pos[t] = dirs[t] * units[t]
+                        next_x = min(next_x, sig_x[slot[t]])
                     acc[0, A_TRADES] += n_new
             else:
                 k1 = k
@@ -400,18 +398,20 @@ def sweep_combo_nb(
                     before = n_active
                     n_active = _enter_pt_nb(
                         k, k1, i, open_[i], real, last_real, cash, acct, active, n_active, units,
-                        dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched, sig_t,
+                        dirs, sl_lv, tp_lv, eidx, busy, slot, runs_open, ruined_at, touched, sig_t,
                         sig_e, sig_x, direction, sig_w, params, trades, acc,
                     )  # fmt: skip
                     for a in range(before, n_active):
-                        next_x = min(next_x, sig_x[slot[active[a]]])
+                        t = active[a]
+                        pos[t] = dirs[t] * units[t]
+                        next_x = min(next_x, sig_x[slot[t]])
                     k = k1
 
         n_closed = 0
         if has_stops:
             n_closed = stop_exits_nb(
-                i, open_, high, low, close, real, active, n_active, dirs, units, eprice, eidx,
-                slot, busy, cash, acct, params, trades, closed,
+                i, open_, high, low, close, real, active, n_active, dirs, units, sl_lv, tp_lv,
+                eidx, slot, busy, cash, acct, params, trades, closed,
             )  # fmt: skip
         if n_closed > 0:
             _count_closed_nb(
@@ -442,12 +442,15 @@ def sweep_combo_nb(
                     before = n_active
                     k, n_active, n_new = enter_shared_nb(
                         k, i, close[i], real, last_real, cash, active, n_active, units, dirs,
-                        eprice, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x, sig_dir,
+                        sl_lv, tp_lv, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x,
+                        sig_dir,
                         sig_w, params, trades, taken, status, cand, want,
                     )  # fmt: skip
                     for a in range(before, n_active):
-                        touched[active[a]] = True
-                        next_x = min(next_x, sig_x[slot[active[a]]])
+                        t = active[a]
+                        touched[t] = True
+                        pos[t] = dirs[t] * units[t]
+                        next_x = min(next_x, sig_x[slot[t]])
                     acc[0, A_TRADES] += n_new
             else:
                 k1 = k
@@ -457,11 +460,13 @@ def sweep_combo_nb(
                     before = n_active
                     n_active = _enter_pt_nb(
                         k, k1, i, close[i], real, last_real, cash, acct, active, n_active, units,
-                        dirs, eprice, eidx, busy, slot, runs_open, ruined_at, touched, sig_t,
+                        dirs, sl_lv, tp_lv, eidx, busy, slot, runs_open, ruined_at, touched, sig_t,
                         sig_e, sig_x, direction, sig_w, params, trades, acc,
                     )  # fmt: skip
                     for a in range(before, n_active):
-                        next_x = min(next_x, sig_x[slot[active[a]]])
+                        t = active[a]
+                        pos[t] = dirs[t] * units[t]
+                        next_x = min(next_x, sig_x[slot[t]])
                     k = k1
 
         # marking at the close
@@ -469,7 +474,7 @@ def sweep_combo_nb(
             value = cash[0]
             for a in range(n_active):
                 t = active[a]
-                value += dirs[t] * units[t] * close[i, t]
+                value += pos[t] * close[i, t]
             if n_active > 0:
                 acc[0, A_HELD] += 1.0
             if not (value > 0.0):
@@ -500,7 +505,7 @@ def sweep_combo_nb(
                 if units[t] != 0.0:
                     any_held = True
                     acc[1 + t, A_HELD] += 1.0
-                    e = cash[t] + dirs[t] * units[t] * close[i, t]
+                    e = cash[t] + pos[t] * close[i, t]
                     if not (e > 0.0):
                         cash[t] = _mark_exit_nb(
                             trades, slot[t], cash[t], dirs[t], units[t], close[i, t], i,
@@ -519,13 +524,15 @@ def sweep_combo_nb(
                     if not (e > 0.0) and ruined_at[t] > i:
                         ruined_at[t] = i
                 _observe_nb(acc, 1 + t, i, e, -1, tb)
+                if acc[1 + t, A_INTOTAL] > 0.0:
+                    eqv[t] = acc[1 + t, A_PREV]
             if any_ruined:
                 n_active = _compact_active_nb(active, n_active, units)
             if any_held:
                 acc[0, A_HELD] += 1.0
             total = 0.0
-            for j in range(n_in_total):  # in ticker order, as the sum always was
-                total += acc[1 + in_total[j], A_PREV]
+            for t in range(m):  # in ticker order, as the sum always was
+                total += eqv[t]
             if has_total:
                 _observe_nb(acc, 0, i, total, ret_blk[i], tb)
         i += 1
@@ -549,9 +556,9 @@ def sweep_combo_nb(
 
 @inline_jit
 def _enter_pt_nb(
-    k0, k1, i, prices, real, last_real, cash, acct, active, n_active, units, dirs, eprice, eidx,
-    busy, slot, runs_open, ruined_at, touched, sig_t, sig_e, sig_x, direction, sig_w, params,
-    trades, acc,
+    k0, k1, i, prices, real, last_real, cash, acct, active, n_active, units, dirs, sl_lv, tp_lv,
+    eidx, busy, slot, runs_open, ruined_at, touched, sig_t, sig_e, sig_x, direction, sig_w,
+    params, trades, acc,
 ):  # fmt: skip
     """Per-ticker entries of the signals ``k0 .. k1 - 1`` whose entry fills at session ``i``
     (as ``simulate_1d_nb``); returns ``n_active``. One call per session with entries, the
@@ -581,7 +588,7 @@ def _enter_pt_nb(
         _write_entry_nb(trades, kk, t, 0, direction, i, fill_price, u, fees, capped)
         units[t] = u
         dirs[t] = direction
-        eprice[t] = price
+        sl_lv[t], tp_lv[t] = stop_levels_nb(direction, price, params)
         eidx[t] = i
         busy[t] = sig_x[kk]
         slot[t] = kk

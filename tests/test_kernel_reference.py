@@ -604,10 +604,10 @@ def _observe_branchy(a, i, e, blk, tb, K):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_observe_equals_the_branchy_running_sums_bit_for_bit(seed):
-    """``_observe_nb`` skips the drawdown division at or above the peak and above ``ddthr``
-    and sums without branches; on random paths with equities placed within a few ulps of
-    ``peak * (1 + mdd)`` (where the skip bound must hold) and of the peak, every field is
-    bit-identical to the plain version (regression test for the sweep's exactness)."""
+    """``_observe_nb`` sums and keeps the peak and drawdown without branches; on random
+    paths with equities placed within a few ulps of ``peak * (1 + mdd)`` (a new drawdown
+    or not) and of the peak, every field is bit-identical to the plain version (regression
+    test for the sweep's exactness)."""
     from evbt.backtest import sweep_nb as K
 
     rng = np.random.default_rng(seed)
@@ -618,9 +618,8 @@ def test_observe_equals_the_branchy_running_sums_bit_for_bit(seed):
     for row in (a[0], ref):
         row[K.A_E0] = row[K.A_ELAST] = row[K.A_PEAK] = row[K.A_PREV] = init
         row[K.A_RUIN] = -1.0
-    a[0, K.A_DDTHR] = init * (1.0 + K.DD_MARGIN)
     tb, tb_ref = np.zeros((4, 2)), np.zeros((4, 2))
-    fields = [f for f in range(K.N_ACC) if f != K.A_DDTHR]
+    fields = list(range(K.N_ACC))
     e = init
     for i in range(n):
         u = rng.random()
