@@ -381,8 +381,7 @@ def sweep_combo_nb(
                     k, n_active, n_new = enter_shared_nb(
                         k, i, open_[i], real, last_real, cash, active, n_active, units, dirs,
                         sl_lv, tp_lv, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x,
-                        sig_dir,
-                        sig_w, params, trades, taken, status, cand, want,
+                        sig_dir, sig_w, params, trades, taken, status, cand, want,
                     )  # fmt: skip
                     for a in range(before, n_active):
                         t = active[a]
@@ -443,8 +442,7 @@ def sweep_combo_nb(
                     k, n_active, n_new = enter_shared_nb(
                         k, i, close[i], real, last_real, cash, active, n_active, units, dirs,
                         sl_lv, tp_lv, eidx, busy, slot, runs_open, sig_t, sig_ev, sig_e, sig_x,
-                        sig_dir,
-                        sig_w, params, trades, taken, status, cand, want,
+                        sig_dir, sig_w, params, trades, taken, status, cand, want,
                     )  # fmt: skip
                     for a in range(before, n_active):
                         t = active[a]
