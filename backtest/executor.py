@@ -23,28 +23,30 @@ def chunks(n: int, size: int) -> list[tuple[int, int, int]]:
     return [(i, lo, min(lo + size, n)) for i, lo in enumerate(range(0, n, size))]
 
 
-Encode = Callable[[pd.DataFrame, pd.DataFrame], tuple[Any, Any]]
+Encode = Callable[[pd.DataFrame, pd.DataFrame], tuple[Any, ...]]
 
 
-def chunk_task(inp: SweepInputs, lo: int, hi: int, encode: Encode | None = None) -> tuple[Any, Any]:
+def chunk_task(inp: SweepInputs, lo: int, hi: int, encode: Encode | None = None) -> tuple[Any, ...]:
     """Combinations ``lo:hi`` of ``inp.grid`` as ``(part, blocks)`` (what a task returns),
-    passed through ``encode`` when one is given."""
+    or what ``encode(part, blocks)`` makes of them when one is given."""
     part, blocks = chunk_frames(inp, inp.grid.rows(lo, hi))
     return (part, blocks) if encode is None else encode(part, blocks)
 
 
 def timed_chunk_task(
     inp: SweepInputs, lo: int, hi: int, encode: Encode | None = None
-) -> tuple[Any, Any, float]:
+) -> tuple[tuple[Any, ...], float]:
     """:func:`chunk_task` and the seconds it took where it ran (a Dask task's own time)."""
     import time
 
     start = time.perf_counter()
-    part, blocks = chunk_task(inp, lo, hi, encode)
-    return part, blocks, time.perf_counter() - start
+    payload = chunk_task(inp, lo, hi, encode)
+    return payload, time.perf_counter() - start
 
 
-Sink = Callable[[int, int, int, Any, Any], None]
+Sink = Callable[..., None]
+"""``sink(i, lo, hi, *payload)``: chunk ``i`` (combinations ``lo:hi``) and its payload,
+``(part, blocks)`` or what ``encode`` made of them."""
 
 OnTask = Callable[[int, int, int, float, int], None]
 """``on_task(i, lo, hi, seconds, threads)``: a Dask task's chunk, the seconds it computed on
@@ -70,8 +72,8 @@ def run_chunks(
 ) -> None:
     """Compute every chunk ``(i, lo, hi)`` of ``todo`` and hand ``sink(i, lo, hi, part,
     blocks)`` each result, in this process: the application's sink writes the part. With
-    ``encode``, each task hands ``encode(part, blocks)`` instead (on a Dask cluster the
-    encoding runs on the worker, beside the computation, not on the client). With
+    ``encode``, the sink gets ``sink(i, lo, hi, *encode(part, blocks))`` instead (on a Dask
+    cluster the encoding runs on the worker, beside the computation, not on the client). With
     ``executor="dask"`` each chunk is a task on the cluster (``scheduler``, or an in-process
     LocalCluster) that returns its tables; workers write nothing, and ``on_task`` (if given)
     hears how long each task computed. A scheduler that does not
@@ -92,9 +94,8 @@ def _deliver(
     sink: Sink, encode: Encode | None, inp: SweepInputs, i: int, lo: int, hi: int, combos, arrays
 ) -> None:
     part, blocks = chunk_tables(inp, combos, *arrays)
-    if encode is not None:
-        part, blocks = encode(part, blocks)
-    sink(i, lo, hi, part, blocks)
+    payload = (part, blocks) if encode is None else encode(part, blocks)
+    sink(i, lo, hi, *payload)
 
 
 def _run_local(inp: SweepInputs, todo, sink: Sink, encode: Encode | None) -> None:
@@ -278,7 +279,7 @@ def _drive(
                 lost = True
             for f in done:
                 try:
-                    part, blocks, seconds = f.result()
+                    payload, seconds = f.result()
                 except KilledWorker as e:
                     raise InputError(
                         f"Dask scheduler {scheduler}: a chunk's task killed its workers ({e}): "
@@ -290,7 +291,7 @@ def _drive(
                 i, lo, hi = futs[f]
                 if on_task is not None:
                     on_task(i, lo, hi, seconds, threads)
-                sink(i, lo, hi, part, blocks)
+                sink(i, lo, hi, *payload)
                 left.pop(i, None)
             if done or lost:
                 idle_since = None

@@ -698,7 +698,14 @@ def sweep(
             if not first:
                 first.append((hi - lo, seconds, max(1, threads)))
 
-        def sink(i: int, lo: int, hi: int, part: bytes, blocks: bytes) -> None:
+        def sink(
+            i: int,
+            lo: int,
+            hi: int,
+            part: bytes,
+            blocks: bytes,
+            summary: parts.Decoded | None = None,
+        ) -> None:
             if later and "threads" not in manifest["estimate"]:  # the first task's part
                 k, seconds, threads = first[0]
                 manifest["estimate"].update(
@@ -720,8 +727,8 @@ def sweep(
                     else:
                         print(line, file=sys.stderr, flush=True)
             parts.write_part(folder, i, part, blocks)
-            if isinstance(part, bytes) and isinstance(blocks, bytes):
-                decoded[parts.part_name(i)] = parts.decode(part, blocks)
+            if summary is not None:
+                decoded[parts.part_name(i)] = summary
             finished.append(i)
             bar.advance(task, hi - lo)
             store.begin_run(
@@ -738,7 +745,9 @@ def sweep(
             workers=workers,
             scheduler=scheduler,
             connect_timeout=CONNECT_TIMEOUT if connect_timeout is None else connect_timeout,
-            encode=parts.encode,  # a Dask task encodes its tables; the client writes bytes
+            # a task (a Dask worker's, or the local writer thread's) encodes its tables and
+            # takes what the summary reads of them: the client writes bytes, decodes nothing
+            encode=parts.pack,
             on_task=on_task,
         )
     elapsed = time.perf_counter() - started

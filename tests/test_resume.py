@@ -81,8 +81,8 @@ def interrupted(monkeypatch, cfg_path: Path, root: Path, after: int = 2) -> Path
     def run_chunks(inp, todo, sink, **kw):
         seen = []
 
-        def stop_after(i, lo, hi, part, blocks):
-            sink(i, lo, hi, part, blocks)
+        def stop_after(i, lo, hi, *payload):
+            sink(i, lo, hi, *payload)
             seen.append(i)
             if len(seen) == after:
                 raise Stop
