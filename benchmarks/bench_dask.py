@@ -23,7 +23,10 @@ thread (``NUMBA_NUM_THREADS=1``), so N workers use N cores; the local row runs i
 process with every core.
 
 Each setup runs the sweep ``--repeat`` times (a fresh folder each) and reports the median:
-on a 2-core machine one run's wall time moves by 10-20% from run to run.
+on a 2-core machine one run's wall time moves by 10-20% from run to run. The local run and
+the LocalClusters (started together) take turns, one sweep each per round, the order turning
+each round, so the machine's drift within the hour falls on every setup alike; the command
+setup runs after them.
 
 Printed per setup: wall time (the median), speed-up over the 1-worker LocalCluster, efficiency (speed-up /
 workers), the inputs each worker received (one broadcast scatter: the pickled
@@ -91,39 +94,63 @@ def _sweep(cfg: Path, out: Path, **kw) -> tuple[float, object]:
     return time.perf_counter() - t0, res
 
 
+class _Setup:
+    """One cluster a sweep runs on, warmed: every worker has loaded the compiled kernels
+    (one small chunk each, untimed) and the scheduler records the task stream. ``once()``
+    times one sweep; the results each worker sent and the tasks' compute time are those of
+    the last sweep."""
+
+    def __init__(self, cfg: Path, inp, folder: Path, address: str, tag: str) -> None:
+        from dask.distributed import Client
+
+        self.cfg, self.folder, self.address, self.tag = cfg, folder, address, tag
+        self.client = Client(address, timeout=60)
+        self.workers = len(self.client.scheduler_info()["workers"])
+        self.client.run(_warm, inp)  # every worker loads the kernels (untimed)
+        self.client.get_task_stream(count=1)  # the scheduler starts recording the task stream
+        self.walls: list[float] = []
+
+    def once(self) -> None:
+        c = self.client
+        before = c.run(_counters)
+        t0 = time.time()
+        wall, self.res = _sweep(
+            self.cfg, self.folder / self.tag, executor="dask", scheduler=self.address
+        )
+        self.walls.append(wall)
+        after = c.run(_counters)
+        self.sent = {w: (after[w][0] - before[w][0], after[w][1] - before[w][1]) for w in after}
+        self.compute = sum(
+            ss["stop"] - ss["start"]
+            for rec in c.get_task_stream(start=t0)
+            for ss in rec.get("startstops", ())
+            if ss.get("action") == "compute"
+        )
+
+    def row(self) -> dict:
+        return {
+            "workers": self.workers,
+            "seconds": statistics.median(self.walls),
+            "runs": self.walls,
+            "sent": self.sent,
+            "compute": self.compute,
+            "table": self.res.table(),
+        }
+
+    def close(self) -> None:
+        self.client.close()
+
+
 def _on_cluster(cfg: Path, inp, folder: Path, address: str, tag: str, repeat: int = 1) -> dict:
     """Warm every worker, then time ``repeat`` sweeps (the median) and the results each
     worker sent in the last one."""
-    from dask.distributed import Client
-
-    walls = []
-    with Client(address, timeout=60) as client:
-        n = len(client.scheduler_info()["workers"])
-        client.run(_warm, inp)  # every worker loads the kernels (untimed)
-        client.get_task_stream(count=1)  # the scheduler starts recording the task stream
+    setup = _Setup(cfg, inp, folder, address, tag)
+    try:
         for _ in range(repeat):
-            before = client.run(_counters)
-            t0 = time.time()
-            wall, res = _sweep(cfg, folder / tag, executor="dask", scheduler=address)
-            walls.append(wall)
-            after = client.run(_counters)
-            stream = client.get_task_stream(start=t0)
-    wall = statistics.median(walls)
-    sent = {w: (after[w][0] - before[w][0], after[w][1] - before[w][1]) for w in after}
-    compute = sum(
-        ss["stop"] - ss["start"]
-        for rec in stream
-        for ss in rec.get("startstops", ())
-        if ss.get("action") == "compute"
-    )
-    return {
-        "workers": n,
-        "seconds": wall,
-        "runs": walls,
-        "sent": sent,
-        "compute": compute,
-        "table": res.table(),
-    }
+            setup.once()
+        return setup.row()
+    finally:
+        setup.close()
 
 
 def _runs(walls: list[float]) -> str:
@@ -242,24 +269,50 @@ def main() -> int:
             flush=True,
         )
         _warm(inp)
-        walls = []
-        for _ in range(a.repeat):
-            wall, local = _sweep(cfg, folder / "local")
-            walls.append(wall)
-        ref = local.table()
-        rows.append({"setup": "local executor (this process, all cores)", "workers": 1})
-        rows[-1].update(seconds=statistics.median(walls), runs=walls)
-        print(f"  local: {_runs(walls)}", flush=True)
+        # The local run and every LocalCluster take turns, one sweep each per round (the
+        # clusters started together, idle while another runs), the order turning by one
+        # each round: a 2-core machine's speed drifts by 10-15% within the hour, and runs
+        # of one setup after another's would put that drift into the speed-up.
+        os.environ["NUMBA_NUM_THREADS"] = "1"  # for the worker processes spawned from here
+        clusters = [
+            LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+            for n in a.workers
+        ]
+        setups: list[_Setup] = []
+        try:
+            setups = [
+                _Setup(cfg, inp, folder, cl.scheduler_address, f"lc{n}")
+                for n, cl in zip(a.workers, clusters, strict=True)
+            ]
+            local_walls: list[float] = []
+            last: dict = {}
 
-        # for the worker processes LocalCluster starts from here (spawned: they read it)
-        os.environ["NUMBA_NUM_THREADS"] = "1"
-        for n in a.workers:
-            with LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
-            ) as cluster:
-                r = _on_cluster(cfg, inp, folder, cluster.scheduler_address, f"lc{n}", a.repeat)
-            r["setup"] = f"LocalCluster, {n} worker process{'es' if n > 1 else ''}"
-            rows.append(r)
+            def run_local() -> None:
+                wall, last["local"] = _sweep(cfg, folder / "local")
+                local_walls.append(wall)
+
+            turns = [run_local, *(s.once for s in setups)]
+            for r in range(a.repeat):
+                for k in range(len(turns)):
+                    turns[(r + k) % len(turns)]()
+                print(
+                    f"  round {r + 1}: local {local_walls[-1]:.2f} s, "
+                    + ", ".join(f"{s.workers} worker(s) {s.walls[-1]:.2f} s" for s in setups),
+                    flush=True,
+                )
+            ref = last["local"].table()
+            rows.append({"setup": "local executor (this process, all cores)", "workers": 1})
+            rows[-1].update(seconds=statistics.median(local_walls), runs=local_walls)
+            for n, st in zip(a.workers, setups, strict=True):
+                r = st.row()
+                r["setup"] = f"LocalCluster, {n} worker process{'es' if n > 1 else ''}"
+                rows.append(r)
+        finally:
+            for st in setups:
+                st.close()
+            for cl in clusters:
+                cl.close()
+        for r in rows:
             print(f"  {r['setup']}: {_runs(r['runs'])}", flush=True)
         if not a.skip_commands:
             n = max(a.workers)
