@@ -704,7 +704,7 @@ def sweep(
             hi: int,
             part: bytes,
             blocks: bytes,
-            summary: parts.Decoded | None = None,
+            totals: bytes | None = None,
         ) -> None:
             if later and "threads" not in manifest["estimate"]:  # the first task's part
                 k, seconds, threads = first[0]
@@ -727,8 +727,8 @@ def sweep(
                     else:
                         print(line, file=sys.stderr, flush=True)
             parts.write_part(folder, i, part, blocks)
-            if summary is not None:
-                decoded[parts.part_name(i)] = summary
+            if totals is not None and isinstance(blocks, bytes):
+                decoded[parts.part_name(i)] = parts.unpack(blocks, totals)
             finished.append(i)
             bar.advance(task, hi - lo)
             store.begin_run(
@@ -746,7 +746,7 @@ def sweep(
             scheduler=scheduler,
             connect_timeout=CONNECT_TIMEOUT if connect_timeout is None else connect_timeout,
             # a task (a Dask worker's, or the local writer thread's) encodes its tables and
-            # takes what the summary reads of them: the client writes bytes, decodes nothing
+            # streams their total-scope rows: the client writes bytes and reads no part back
             encode=parts.pack,
             on_task=on_task,
         )

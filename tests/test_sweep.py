@@ -523,31 +523,29 @@ def test_a_chunk_that_fails_to_compute_leaves_every_earlier_part_written(tmp_pat
     assert seen == [0, 1]
 
 
-def test_summary_of_a_chunk_is_what_decoding_its_files_reads(tmp_path):
-    """The sink keeps ``parts.summary_of`` the tables (made where they were computed)
-    instead of decoding the bytes it writes; a resumed sweep decodes the files of the
-    parts it finds: the two must agree value for value, type for type, so a summary does
-    not depend on which parts were resumed. Two chunks: the grid's first combinations (holds
-    of a session, no stop) and its last (21 sessions, stop-losses)."""
+def test_unpacked_chunk_is_what_decoding_its_files_reads(tmp_path):
+    """The sink reads the summary's inputs of a chunk it computed from the blocks bytes and
+    the total-scope rows ``parts.pack`` streamed (``parts.unpack``); a resumed sweep decodes
+    the files of the parts it finds (``parts.decode``): the two must agree value for value,
+    type for type, so a summary does not depend on which parts were resumed. Two chunks:
+    the grid's first combinations (holds of a session, no stop) and its last (21 sessions,
+    stop-losses)."""
     cfg = load_config(_small(tmp_path))
     inp = api.sweep_inputs(cfg)
     for lo, hi in ((0, 7), (inp.n_combos - 5, inp.n_combos)):
         part, blocks = S.chunk_frames(inp, inp.combos.iloc[lo:hi])
-        got = parts.summary_of(part, blocks)
-        pb, bb, packed = parts.pack(part, blocks)
-        want = parts.decode(pb, bb)
+        pb, bb, totals = parts.pack(part, blocks)
         assert (pb, bb) == parts.encode(part, blocks)
-        for summary in (got, packed):
-            assert summary["totals"].schema.equals(want["totals"].schema)
-            assert summary["totals"].equals(want["totals"])
-            assert summary["totals"].num_rows == hi - lo
-            np.testing.assert_array_equal(summary["ids"], want["ids"])
-            assert summary["ids"].dtype == want["ids"].dtype
-            assert summary["blocks"].keys() == want["blocks"].keys()
-            for name, arr in want["blocks"].items():
-                assert summary["blocks"][name].dtype == arr.dtype, name
-                assert summary["blocks"][name].shape == arr.shape == (hi - lo, arr.shape[1])
-                np.testing.assert_array_equal(summary["blocks"][name], arr)
+        got, want = parts.unpack(bb, totals), parts.decode(pb, bb)
+        assert got["totals"].schema.equals(want["totals"].schema, check_metadata=True)
+        assert got["totals"].equals(want["totals"]) and got["totals"].num_rows == hi - lo
+        np.testing.assert_array_equal(got["ids"], want["ids"])
+        assert got["ids"].dtype == want["ids"].dtype
+        assert got["blocks"].keys() == want["blocks"].keys() == set(parts.BLOCK_SUMS)
+        for name, arr in want["blocks"].items():
+            assert got["blocks"][name].dtype == arr.dtype, name
+            assert got["blocks"][name].shape == arr.shape == (hi - lo, arr.shape[1])
+            np.testing.assert_array_equal(got["blocks"][name], arr)
 
 
 def test_encoded_part_is_the_file_to_parquet_writes(tmp_path):
