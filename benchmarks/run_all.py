@@ -144,10 +144,18 @@ def from_dask(dk: dict) -> tuple[dict[str, tuple[float, str]], list[str]]:
     got: dict[str, tuple[float, str]] = {}
     if one and two:
         s = one["seconds"] / two["seconds"]
+        # the setups take turns (bench_dask.py): each round's pair ran minutes apart at most
+        paired = [x / y for x, y in zip(one.get("runs") or [], two.get("runs") or [], strict=False)]
+        rounds = (
+            f"; by round {', '.join(f'{r:.2f}x' for r in paired)}, median "
+            f"{statistics.median(paired):.2f}x"
+            if len(paired) > 1
+            else ""
+        )
         got["dask"] = (
             s,
             f"{s:.2f}x ({100 * s / 2:.0f}% efficiency; {label}: {one['seconds']:.1f} s -> "
-            f"{two['seconds']:.1f} s)",
+            f"{two['seconds']:.1f} s, the medians{rounds})",
         )
     n_bt = dk["n_combos"] * 10
     note = (
