@@ -397,7 +397,7 @@ def run_chunk_arrays(inp: SweepInputs, combos: pd.DataFrame):
     k = _kernel_columns(inp, combos)
     n_c = len(combos)
     m = len(inp.tickers)
-    # prange hands each thread one contiguous slice; neighbours in the grid cost alike
+    # sweep_nb runs one contiguous slice per thread; neighbours in the grid cost alike
     # (same hold), so interleave the combinations to balance the threads, then undo it.
     n_th = max(1, numba.get_num_threads())
     order = np.concatenate([np.arange(t, n_c, n_th) for t in range(n_th)])
@@ -406,14 +406,14 @@ def run_chunk_arrays(inp: SweepInputs, combos: pd.DataFrame):
     tb = np.zeros((n_c, len(inp.tb_n), 2))
     eb = np.zeros((n_c, inp.n_eblocks, 2))
     with _KERNEL_LOCK:
-        _launch(sweep_nb, inp, k, base, acc, tb, eb)
+        _launch(sweep_nb, inp, k, base, acc, tb, eb, n_th)
     out = (np.empty_like(acc), np.empty_like(tb), np.empty_like(eb))
     for dst, src in zip(out, (acc, tb, eb), strict=True):
         dst[order] = src
     return out
 
 
-def _launch(sweep_nb, inp, k, base, acc, tb, eb) -> None:
+def _launch(sweep_nb, inp, k, base, acc, tb, eb, n_threads: int) -> None:
     # Every array through the gate (evbt.backtest.jit): Dask may unpickle read-only arrays
     # and pandas 3 hands read-only views, either of which would compile sweep_nb again.
     from evbt.backtest import overfit_nb
@@ -438,6 +438,7 @@ def _launch(sweep_nb, inp, k, base, acc, tb, eb) -> None:
         gate(inp.open, f8), gate(inp.high, f8), gate(inp.low, f8), gate(inp.close, f8),
         gate(inp.real, np.bool_), sweep_base, combos, base, gate(inp.ret_blk, i8),
         acc, tb, eb,  # outputs: made here by np.zeros, already C and writeable
+        n_threads,
     )  # fmt: skip
 
 

@@ -271,7 +271,7 @@ def _next_exit_nb(active, n_active, slot, sig_x) -> int:
 @jit
 def sweep_combo_nb(
     open_, high, low, close, real, sig_t, sig_e, sig_x, sig_s, sig_w, direction, base, params,
-    ret_blk, acc, tb, eb, ev_pnl, ev_cnt,
+    ret_blk, acc, tb, eb, ev_pnl, ev_cnt, trades, taken, status, sig_ev, sig_dir, cand, want,
 ):  # fmt: skip
     """Simulate one combination's placed signals ``sig_*`` and fill ``acc``, ``tb``, ``eb``.
 
@@ -285,6 +285,11 @@ def sweep_combo_nb(
 
     ``acc`` is ``[1 + n_tickers, N_ACC]`` (scope 0 the total) with ``A_INTOTAL`` and
     ``A_SIGNALS`` already set; ``tb`` ``[S, 2]`` and ``eb`` ``[W, 2]`` come zeroed.
+
+    ``trades`` (``trade_dt``), ``taken``, ``status``, ``sig_ev``, ``sig_dir``, ``cand`` and
+    ``want`` are scratch of at least ``max(n_signals, 1)`` elements, in any state: the
+    calling thread's, reused for every combination it runs (set here where they must
+    start set).
     """
     n, m = close.shape
     nk = sig_e.shape[0]
@@ -318,13 +323,14 @@ def sweep_combo_nb(
         acc[q, A_PREV] = e0
         acc[q, A_RUIN] = -1.0
 
-    trades = np.empty(max(nk, 1), dtype=trade_dt)
-    taken = np.zeros(max(nk, 1), dtype=np.bool_)
-    status = np.full(max(nk, 1), -1, dtype=np.int8)
-    sig_ev = np.zeros(max(nk, 1), dtype=np.int64)
-    sig_dir = np.full(max(nk, 1), direction, dtype=np.int64)
-    cand = np.empty(max(nk, 1), dtype=np.int64)
-    want = np.empty(max(nk, 1))
+    n1 = max(nk, 1)
+    trades, cand, want = trades[:n1], cand[:n1], want[:n1]
+    taken, status, sig_ev, sig_dir = taken[:n1], status[:n1], sig_ev[:n1], sig_dir[:n1]
+    for q in range(n1):
+        taken[q] = False
+        status[q] = -1
+        sig_ev[q] = 0
+        sig_dir[q] = direction
 
     # the account that pays for ticker t is acct[t]: its own, or the one shared account
     cash = np.full(1 if shared else m, init)
@@ -600,7 +606,7 @@ def _enter_pt_nb(
 
 
 @njit(parallel=True, **JIT_OPTIONS)
-def sweep_nb(open_, high, low, close, real, base, combos, params, ret_blk, acc, tb, eb):
+def sweep_nb(open_, high, low, close, real, base, combos, params, ret_blk, acc, tb, eb, n_threads):
     """Run every combination ``c`` of ``combos`` and write ``acc[c]``, ``tb[c]``, ``eb[c]``.
 
     ``base`` (:class:`~evbt.backtest.enums.SweepBase`) and ``combos``
@@ -610,40 +616,65 @@ def sweep_nb(open_, high, low, close, real, base, combos, params, ret_blk, acc, 
     cash, portfolio mode, gross cap); each combination's fees, slippage, stops, price and
     stop-on replace its other fields. A signal's weight is ``base.weight * base.scale[j, s]``
     (base signal ``s`` at entry offset ``j``). ``acc``, ``tb`` and ``eb`` must come zeroed.
-    Combinations run in parallel; each uses scratch arrays the size of its signal list and
-    of the number of events.
+    Combinations run in parallel in ``n_threads`` contiguous slices (Numba's thread count:
+    the caller passes it, since reading it here would keep the kernel out of the cache);
+    each slice allocates its scratch arrays (the size of the signal list and of the number
+    of events) once.
     """
     n_combo = combos.eo.shape[0]
     m = close.shape[1]
     n_base = base.ticker.shape[0]
     n_events = base.n_events
-    for c in prange(n_combo):
-        p = SimParams(
-            fees=combos.fees[c], slippage=combos.slip[c], sl_stop=combos.sl[c],
-            tp_stop=combos.tp[c], price_mode=combos.price[c], stop_on=combos.stop_on[c],
-            size_type=params.size_type, size=params.size, init_cash=params.init_cash,
-            mode=params.mode, max_gross=params.max_gross,
-        )  # fmt: skip
-        j = combos.eo[c]
+    # One iteration per thread, each running a contiguous slice of the combinations (the
+    # slices prange's static schedule would give; run_chunk_arrays interleaves the grid for
+    # them) with scratch allocated once per thread, not once per combination: an array of
+    # 128 KiB or more (a combination's trades, 120 bytes per signal) is a fresh mmap each
+    # time where malloc's threshold is fixed, as in a Dask worker (MALLOC_TRIM_THRESHOLD_),
+    # which made S2's tasks 15-30% slower there (2026-12-05).
+    n_th = max(1, min(n_threads, n_combo))
+    per, extra = n_combo // n_th, n_combo % n_th
+    for th in prange(n_th):
+        lo = th * per + min(th, extra)
+        hi = lo + per + (1 if th < extra else 0)
+        nb1 = max(n_base, 1)
         sig_t = np.empty(n_base, dtype=np.int64)
         sig_e = np.empty(n_base, dtype=np.int64)
         sig_x = np.empty(n_base, dtype=np.int64)
         sig_s = np.empty(n_base, dtype=np.int64)
-        sig_w = np.empty(max(n_base, 1))
+        sig_w = np.empty(nb1)
         n_tab = np.zeros(m, dtype=np.int64)
         ev_pnl = np.zeros(max(n_events, 1))
         ev_cnt = np.zeros(max(n_events, 1), dtype=np.int64)
-        nk = derive_signals_nb(
-            j, combos.hold[c], combos.xoff[c], base, sig_t, sig_e, sig_x, sig_s, n_tab
-        )
-        for q in range(nk):
-            sig_w[q] = base.weight * base.scale[j, sig_s[q]]
-        a = acc[c]
-        for t in range(m):
-            a[1 + t, A_SIGNALS] = n_tab[t]
-            a[0, A_SIGNALS] += n_tab[t]
-            a[1 + t, A_INTOTAL] = 1.0 if n_tab[t] > 0 else 0.0
-        sweep_combo_nb(
-            open_, high, low, close, real, sig_t[:nk], sig_e[:nk], sig_x[:nk], sig_s[:nk],
-            sig_w[:nk], combos.direction[c], base, p, ret_blk, a, tb[c], eb[c], ev_pnl, ev_cnt,
-        )  # fmt: skip
+        trades = np.empty(nb1, dtype=trade_dt)
+        taken = np.empty(nb1, dtype=np.bool_)
+        status = np.empty(nb1, dtype=np.int8)
+        sig_ev = np.empty(nb1, dtype=np.int64)
+        sig_dir = np.empty(nb1, dtype=np.int64)
+        cand = np.empty(nb1, dtype=np.int64)
+        want = np.empty(nb1)
+        for c in range(lo, hi):
+            p = SimParams(
+                fees=combos.fees[c], slippage=combos.slip[c], sl_stop=combos.sl[c],
+                tp_stop=combos.tp[c], price_mode=combos.price[c], stop_on=combos.stop_on[c],
+                size_type=params.size_type, size=params.size, init_cash=params.init_cash,
+                mode=params.mode, max_gross=params.max_gross,
+            )  # fmt: skip
+            j = combos.eo[c]
+            n_tab[:] = 0
+            ev_pnl[:] = 0.0
+            ev_cnt[:] = 0
+            nk = derive_signals_nb(
+                j, combos.hold[c], combos.xoff[c], base, sig_t, sig_e, sig_x, sig_s, n_tab
+            )
+            for q in range(nk):
+                sig_w[q] = base.weight * base.scale[j, sig_s[q]]
+            a = acc[c]
+            for t in range(m):
+                a[1 + t, A_SIGNALS] = n_tab[t]
+                a[0, A_SIGNALS] += n_tab[t]
+                a[1 + t, A_INTOTAL] = 1.0 if n_tab[t] > 0 else 0.0
+            sweep_combo_nb(
+                open_, high, low, close, real, sig_t[:nk], sig_e[:nk], sig_x[:nk], sig_s[:nk],
+                sig_w[:nk], combos.direction[c], base, p, ret_blk, a, tb[c], eb[c], ev_pnl,
+                ev_cnt, trades, taken, status, sig_ev, sig_dir, cand, want,
+            )  # fmt: skip

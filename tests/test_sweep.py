@@ -191,6 +191,30 @@ def test_sweep_next_earnings_anchor_equals_backtests(mode, fast_loads):
     _compare(from_dict(raw), 24)
 
 
+@pytest.mark.parametrize("mode,seed", [("per_ticker", 21), ("shared_cash", 22)])
+def test_a_combination_is_the_same_alone_or_after_others_on_its_thread(mode, seed):
+    """sweep_nb reuses each thread's scratch (the trades, statuses, candidates, signal
+    arrays, event sums) for every combination of its slice: nothing one combination leaves
+    there may reach the next. On one thread, 40 random combinations (stops, both price
+    modes, costs) run in one slice; each must equal its own run alone, bit for bit."""
+    import numba
+
+    from evbt.backtest.sweep_nb import A_TRADES
+
+    inp = api.sweep_inputs(_launch_config(mode, 40, seed))
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        together = S.run_chunk_arrays(inp, inp.combos)
+        alone = [S.run_chunk_arrays(inp, inp.combos.iloc[[i]]) for i in range(len(inp.combos))]
+    finally:
+        numba.set_num_threads(before)
+    assert len(inp.combos) == 40
+    assert together[0][:, 0, A_TRADES].sum() > 0  # the combinations trade
+    for k, name in enumerate(("acc", "tb", "eb")):
+        np.testing.assert_array_equal(together[k], np.concatenate([a[k] for a in alone]), name)
+
+
 def test_sweep_without_flat_days_work_scales_with_windows():
     """The kernel visits window sessions only: a chunk's output does not depend on how
     the flat stretches are cut into time blocks beyond their counts."""
