@@ -167,8 +167,9 @@ def _no_workers(scheduler: str, timeout: float) -> InputError:
 def _run_dask(
     inp, todo, sink, workers, scheduler, connect_timeout, encode=None, on_task=None
 ) -> None:
-    """Each chunk is a task that returns its (part, blocks) tables to the client; the inputs
-    travel once to each worker (a broadcast scatter). A worker lost mid-sweep: Dask reruns
+    """Each chunk is a task that returns its (part, blocks) tables, or what ``encode`` makes
+    of them, to the client; the inputs travel once to each worker (a broadcast scatter). A
+    worker lost mid-sweep: Dask reruns
     its tasks elsewhere. All workers lost: the scattered inputs are gone with them and Dask
     cancels the tasks; once a worker is back (within ``connect_timeout``) the inputs are
     scattered again and the unfinished chunks resubmitted, else an InputError."""

@@ -633,10 +633,10 @@ def sweep_nb(open_, high, low, close, real, base, combos, params, ret_blk, acc, 
     # which made S2's tasks 15-30% slower there (2026-12-05).
     n_th = max(1, min(n_threads, n_combo))
     per, extra = n_combo // n_th, n_combo % n_th
+    nb1 = max(n_base, 1)
     for th in prange(n_th):
         lo = th * per + min(th, extra)
         hi = lo + per + (1 if th < extra else 0)
-        nb1 = max(n_base, 1)
         sig_t = np.empty(n_base, dtype=np.int64)
         sig_e = np.empty(n_base, dtype=np.int64)
         sig_x = np.empty(n_base, dtype=np.int64)

@@ -727,7 +727,7 @@ def sweep(
                     else:
                         print(line, file=sys.stderr, flush=True)
             parts.write_part(folder, i, part, blocks)
-            if totals is not None and isinstance(blocks, bytes):
+            if totals is not None:  # a chunk computed here: parts.pack's payload
                 decoded[parts.part_name(i)] = parts.unpack(blocks, totals)
             finished.append(i)
             bar.advance(task, hi - lo)
