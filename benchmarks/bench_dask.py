@@ -273,11 +273,24 @@ def main() -> int:
         # clusters started together, idle while another runs), the order turning by one
         # each round: a 2-core machine's speed drifts by 10-15% within the hour, and runs
         # of one setup after another's would put that drift into the speed-up.
-        os.environ["NUMBA_NUM_THREADS"] = "1"  # for the worker processes spawned from here
-        clusters = [
-            LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
-            for n in a.workers
-        ]
+        # NUMBA_NUM_THREADS=1 for the worker processes spawned here, and only for them:
+        # this process launched its Numba threads with every core, and Numba refuses to
+        # compile a kernel (here, the overfitting statistics on a cold cache) once the
+        # variable it reads again disagrees with them
+        before = os.environ.get("NUMBA_NUM_THREADS")
+        os.environ["NUMBA_NUM_THREADS"] = "1"
+        try:
+            clusters = [
+                LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
+                )
+                for n in a.workers
+            ]
+        finally:
+            if before is None:
+                del os.environ["NUMBA_NUM_THREADS"]
+            else:
+                os.environ["NUMBA_NUM_THREADS"] = before
         setups: list[_Setup] = []
         try:
             setups = [
