@@ -176,13 +176,31 @@ def _load_chunk_nb(tb_sum, tb_sumsq, tb_n, c0, m, h, sa, sb, qa, qb, na, nb):
 
 
 @jit
-def cscv_best_nb(tb_sum, tb_sumsq, tb_n, ha, hb, hidx, row0, row1, chunk):
+def _chunk_cap_nb(cap, c0, m):
+    """The largest of ``cap[c0 : c0 + m]``: no key of the chunk's rows on any half exceeds it."""
+    top = -np.inf
+    for i in range(c0, c0 + m):
+        if cap[i] > top:
+            top = cap[i]
+    return top
+
+
+@jit
+def cscv_best_nb(tb_sum, tb_sumsq, tb_n, ha, hb, hidx, ids, cap, floor, row0, row1, chunk):
     """Pass 1: for every half, the best key of rows ``row0 .. row1`` on it and its row.
 
     ``ha[j], hb[j]`` are the masks of half ``hidx[j]``. Returns ``(best, arg)`` indexed by
-    half; ``arg`` is -1 when the range is empty. Ties go to the lowest row, as ``np.argmax``.
+    half; ``arg`` is -1 when the range is empty. Ties go to the row with the lowest
+    ``ids`` (the combinations' own order, whatever order the rows come in), as ``np.argmax``.
     A vectorised count of keys above the running best comes first; the scalar scan for
     the row runs only when some key beats it.
+
+    ``cap[i]`` bounds row ``i``'s key on every half from above (``+inf``: no bound) and
+    ``floor[t]`` is a key that some scanned row reaches on half ``t`` (``-inf``: none
+    known): a chunk whose largest cap is below both the running best and the floor of
+    half ``t`` has no row that can win or tie ``t``, and is not evaluated on it. With the
+    rows in descending order of their caps most chunks skip most halves; with infinite
+    caps every key is computed.
     """
     n_half = ha.shape[0]
     h = tb_sum.shape[1] // 2
@@ -191,31 +209,41 @@ def cscv_best_nb(tb_sum, tb_sumsq, tb_n, ha, hb, hidx, row0, row1, chunk):
     sa, sb, qa, qb, na, nb, keys = _scratch_nb(h, chunk)
     for c0 in range(row0, row1, chunk):
         m = min(chunk, row1 - c0)
-        _load_chunk_nb(tb_sum, tb_sumsq, tb_n, c0, m, h, sa, sb, qa, qb, na, nb)
+        top = _chunk_cap_nb(cap, c0, m)
+        loaded = False
         for j in range(n_half):
-            _chunk_keys_nb(ha[j], hb[j], m, sa, sb, qa, qb, na, nb, keys)
             t = hidx[j]
             bt = best[t]
+            if top < max(bt, floor[t]):
+                continue
+            if not loaded:
+                _load_chunk_nb(tb_sum, tb_sumsq, tb_n, c0, m, h, sa, sb, qa, qb, na, nb)
+                loaded = True
+            _chunk_keys_nb(ha[j], hb[j], m, sa, sb, qa, qb, na, nb, keys)
             n_above = 0
             for i in range(m):
-                n_above += keys[i] > bt
+                n_above += keys[i] >= bt
             if n_above == 0 and arg[t] >= 0:
                 continue
             at = arg[t]
             for i in range(m):
-                if keys[i] > bt or at < 0:
+                r = c0 + i
+                if at < 0 or keys[i] > bt or (keys[i] == bt and ids[r] < ids[at]):
                     bt = keys[i]
-                    at = c0 + i
+                    at = r
             best[t] = bt
             arg[t] = at
     return best, arg
 
 
 @jit
-def cscv_rank_nb(tb_sum, tb_sumsq, tb_n, ha, hb, hidx, thresh, row0, row1, chunk):
+def cscv_rank_nb(tb_sum, tb_sumsq, tb_n, ha, hb, hidx, thresh, cap, row0, row1, chunk):
     """Pass 2: for every half ``t``, count rows ``row0 .. row1`` whose key on ``t`` is below
     / equal to ``thresh[t]``.
 
+    ``cap[i]`` bounds row ``i``'s key on every half from above (``+inf``: no bound): a
+    chunk whose largest cap is below ``thresh[t]`` has every row below it, counted without
+    a key (the rows in ascending order of their caps make such chunks common).
     Returns ``(less, equal)`` int64 arrays indexed by half.
     """
     n_half = ha.shape[0]
@@ -225,11 +253,18 @@ def cscv_rank_nb(tb_sum, tb_sumsq, tb_n, ha, hb, hidx, thresh, row0, row1, chunk
     sa, sb, qa, qb, na, nb, keys = _scratch_nb(h, chunk)
     for c0 in range(row0, row1, chunk):
         m = min(chunk, row1 - c0)
-        _load_chunk_nb(tb_sum, tb_sumsq, tb_n, c0, m, h, sa, sb, qa, qb, na, nb)
+        top = _chunk_cap_nb(cap, c0, m)
+        loaded = False
         for j in range(n_half):
-            _chunk_keys_nb(ha[j], hb[j], m, sa, sb, qa, qb, na, nb, keys)
             t = hidx[j]
             v = thresh[t]
+            if top < v:
+                less[t] += m
+                continue
+            if not loaded:
+                _load_chunk_nb(tb_sum, tb_sumsq, tb_n, c0, m, h, sa, sb, qa, qb, na, nb)
+                loaded = True
+            _chunk_keys_nb(ha[j], hb[j], m, sa, sb, qa, qb, na, nb, keys)
             lt = 0
             eq = 0
             for i in range(m):
@@ -256,7 +291,7 @@ def _chunk_keys_const_nb(a, b, m, sa, sb, qa, qb, n, out):
 
 
 @jit
-def cscv_rank_const_nb(tb_sum, tb_sumsq, ha, hb, hidx, n_half, thresh, row0, row1, chunk):
+def cscv_rank_const_nb(tb_sum, tb_sumsq, ha, hb, hidx, n_half, thresh, cap, row0, row1, chunk):
     """:func:`cscv_rank_nb` when the block counts are the same on every row (the usual
     case: every combination's daily returns span the same sessions). ``n_half[j]`` is the
     count of half ``hidx[j]``, summed as :func:`half_key_nb` sums it, so keys agree bit
@@ -268,14 +303,21 @@ def cscv_rank_const_nb(tb_sum, tb_sumsq, ha, hb, hidx, n_half, thresh, row0, row
     sa, sb, qa, qb, _, _, keys = _scratch_nb(h, chunk)
     for c0 in range(row0, row1, chunk):
         m = min(chunk, row1 - c0)
-        _build_masks_nb(tb_sum, c0, m, 0, h, sa)
-        _build_masks_nb(tb_sum, c0, m, h, h, sb)
-        _build_masks_nb(tb_sumsq, c0, m, 0, h, qa)
-        _build_masks_nb(tb_sumsq, c0, m, h, h, qb)
+        top = _chunk_cap_nb(cap, c0, m)
+        loaded = False
         for j in range(n_h):
-            _chunk_keys_const_nb(ha[j], hb[j], m, sa, sb, qa, qb, n_half[j], keys)
             t = hidx[j]
             v = thresh[t]
+            if top < v:
+                less[t] += m
+                continue
+            if not loaded:
+                _build_masks_nb(tb_sum, c0, m, 0, h, sa)
+                _build_masks_nb(tb_sum, c0, m, h, h, sb)
+                _build_masks_nb(tb_sumsq, c0, m, 0, h, qa)
+                _build_masks_nb(tb_sumsq, c0, m, h, h, qb)
+                loaded = True
+            _chunk_keys_const_nb(ha[j], hb[j], m, sa, sb, qa, qb, n_half[j], keys)
             lt = 0
             eq = 0
             for i in range(m):

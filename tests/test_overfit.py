@@ -387,10 +387,10 @@ def test_pbo_with_both_passes_pruned_equals_the_unpruned_result(shift, monkeypat
     scanned = []
     run_rows = of._run_rows
 
-    def spy(fn, arrays, ha, hb, hidx, extra, n_rows, chunk, jobs):
+    def spy(fn, arrays, ha, hb, hidx, extra, n_rows, chunk, jobs, ranges=None):
         if fn in (ofnb.cscv_rank_nb, ofnb.cscv_rank_const_nb):
             scanned.append(n_rows)
-        return run_rows(fn, arrays, ha, hb, hidx, extra, n_rows, chunk, jobs)
+        return run_rows(fn, arrays, ha, hb, hidx, extra, n_rows, chunk, jobs, ranges)
 
     monkeypatch.setattr(of, "_run_rows", spy)
     pruned = of.pbo_cscv(s, q, n)
@@ -402,12 +402,100 @@ def test_pbo_with_both_passes_pruned_equals_the_unpruned_result(shift, monkeypat
         np.testing.assert_array_equal(getattr(pruned, name), getattr(full, name))
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n_rows=st.integers(2, 300),
+    chunk=st.sampled_from([1, 3, 8]),
+    jobs=st.integers(1, 3),
+    n_floor=st.integers(0, 20),
+)
+def test_pbo_rows_in_bound_order_find_the_plain_scans_winners(seed, n_rows, chunk, jobs, n_floor):
+    """Pass 1 with the rows in descending order of their bounds, dealt to threads in
+    chunks that skip the halves they cannot win, finds the plain scan's best key and row on
+    every half: ties (duplicate rows, integer returns) go to the lowest row even when a
+    higher row is scanned first; and pass 2 in ascending order counts what the plain scan
+    counts."""
+    rng = np.random.default_rng(seed)
+    r = rng.integers(-2, 3, size=(n_rows, 24)).astype(np.float64)
+    dup = rng.integers(0, n_rows, size=(n_rows // 3, 2))
+    r[dup[:, 1]] = r[dup[:, 0]]  # ties: the same row twice
+    s, q, n = block_sums(r, 6)
+    _, ha, hb, hidx, comp = of._halves(6)
+    # the tightest cap a row can have (its largest key), raised on some rows: a chunk
+    # skipped where it could win or tie changes the answer
+    keys = np.array(
+        [
+            [ofnb.half_key_nb(s, q, n, i, int(a), int(b)) for a, b in zip(ha, hb, strict=True)]
+            for i in range(n_rows)
+        ]
+    )
+    raised = rng.integers(0, 2, n_rows).astype(bool)
+    cap = keys.max(axis=1) + raised * rng.exponential(1.0, n_rows)
+    rows = np.sort(rng.choice(n_rows, size=min(n_floor, n_rows), replace=False))
+    plain = of._best_rows((s, q, n), None, ha, hb, hidx, chunk, 1)
+    # a floor per half from some rows (all rows are scanned, so each floor is reached)
+    floor = of._best_rows((s, q, n), rows, ha, hb, hidx, chunk, 1)[0] if rows.size else None
+    fast = of._best_rows((s, q, n), None, ha, hb, hidx, chunk, jobs, cap, floor)
+    np.testing.assert_array_equal(plain[0], fast[0])
+    np.testing.assert_array_equal(plain[1], fast[1])
+    thresh = plain[0][comp]
+    # and on some halves a row's own cap: that row ties the threshold, its chunk must be seen
+    for j in range(hidx.size):
+        tight = np.flatnonzero((keys.argmax(axis=1) == j) & ~raised)
+        if tight.size and rng.random() < 0.7:
+            thresh[hidx[j]] = keys[tight[0], j]
+    counts = ofnb.half_counts_nb(n, ha, hb)
+    one = ofnb.cscv_rank_const_nb(
+        s, q, ha, hb, hidx, counts, thresh, np.full(n_rows, np.inf), 0, n_rows, chunk
+    )
+    order, ranges = of._in_bound_order(np.arange(n_rows), cap, chunk, jobs, descending=False)
+    got = of._run_rows(
+        ofnb.cscv_rank_const_nb,
+        (s[order], q[order]),
+        ha,
+        hb,
+        hidx,
+        (counts, thresh, np.ascontiguousarray(cap[order])),
+        n_rows,
+        chunk,
+        jobs,
+        ranges,
+    )
+    np.testing.assert_array_equal(one[0], sum(g[0] for g in got))
+    np.testing.assert_array_equal(one[1], sum(g[1] for g in got))
+
+
+def test_pbo_best_kernel_breaks_ties_by_row_id_and_skips_by_bound():
+    """Rows scanned in any order: of two equal keys the lower id wins; a chunk whose caps
+    lie below a half's floor is never the winner there (its keys are not computed)."""
+    r = np.random.default_rng(2).normal(0.0, 0.01, size=(4, 24))
+    r[3] = r[1]  # rows 1 and 3 are the same combination
+    s, q, n = block_sums(r, 4)
+    _, ha, hb, hidx, _ = of._halves(4)
+    order = np.array([3, 2, 1, 0])  # row 3 comes first
+    args = tuple(np.ascontiguousarray(a[order]) for a in (s, q, n))
+    inf_cap, no_floor = np.full(4, np.inf), np.full(hidx.size, -np.inf)
+    best, arg = ofnb.cscv_best_nb(*args, ha, hb, hidx, order, inf_cap, no_floor, 0, 4, 1)
+    plain_best, plain_arg = ofnb.cscv_best_nb(
+        s, q, n, ha, hb, hidx, np.arange(4), inf_cap, no_floor, 0, 4, 1
+    )
+    np.testing.assert_array_equal(best, plain_best)
+    np.testing.assert_array_equal(order[arg], plain_arg)
+    assert 1 in plain_arg and 3 not in plain_arg
+    # caps below every floor: no chunk is evaluated, nothing found
+    low_cap = np.full(4, -1e300)
+    _, none = ofnb.cscv_best_nb(s, q, n, ha, hb, hidx, np.arange(4), low_cap, plain_best, 0, 4, 1)
+    assert (none == -1).all()
+
+
 def test_pbo_kernel_keys_agree_with_half_key():
     rng = np.random.default_rng(4)
     r = rng.normal(0.001, 0.01, size=(5, 80))
     s, q, n = block_sums(r, 8)
     _, ha, hb, hidx, _ = of._halves(8)
-    best, arg = ofnb.cscv_best_nb(s, q, n, ha, hb, hidx, 0, 5, 4)
+    ids, cap, floor = np.arange(5), np.full(5, np.inf), np.full(hidx.size, -np.inf)
+    best, arg = ofnb.cscv_best_nb(s, q, n, ha, hb, hidx, ids, cap, floor, 0, 5, 4)
     for t, row in enumerate(arg):
         j = int(np.flatnonzero(hidx == t)[0])
         assert ofnb.half_key_nb(s, q, n, int(row), int(ha[j]), int(hb[j])) == best[t]
