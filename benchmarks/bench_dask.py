@@ -97,8 +97,8 @@ def _sweep(cfg: Path, out: Path, **kw) -> tuple[float, object]:
 class _Setup:
     """One cluster a sweep runs on, warmed: every worker has loaded the compiled kernels
     (one small chunk each, untimed) and the scheduler records the task stream. ``once()``
-    times one sweep; the results each worker sent and the tasks' compute time are those of
-    the last sweep."""
+    times one sweep; the results each worker sent are those of the last sweep, the tasks'
+    compute time is kept per sweep."""
 
     def __init__(self, cfg: Path, inp, folder: Path, address: str, tag: str) -> None:
         from dask.distributed import Client
@@ -109,6 +109,7 @@ class _Setup:
         self.client.run(_warm, inp)  # every worker loads the kernels (untimed)
         self.client.get_task_stream(count=1)  # the scheduler starts recording the task stream
         self.walls: list[float] = []
+        self.computes: list[float] = []  # the tasks' compute seconds, per sweep
 
     def once(self) -> None:
         c = self.client
@@ -120,11 +121,13 @@ class _Setup:
         self.walls.append(wall)
         after = c.run(_counters)
         self.sent = {w: (after[w][0] - before[w][0], after[w][1] - before[w][1]) for w in after}
-        self.compute = sum(
-            ss["stop"] - ss["start"]
-            for rec in c.get_task_stream(start=t0)
-            for ss in rec.get("startstops", ())
-            if ss.get("action") == "compute"
+        self.computes.append(
+            sum(
+                ss["stop"] - ss["start"]
+                for rec in c.get_task_stream(start=t0)
+                for ss in rec.get("startstops", ())
+                if ss.get("action") == "compute"
+            )
         )
 
     def row(self) -> dict:
@@ -133,7 +136,9 @@ class _Setup:
             "seconds": statistics.median(self.walls),
             "runs": self.walls,
             "sent": self.sent,
-            "compute": self.compute,
+            "compute": self.computes[-1],
+            # over every sweep of this setup: each sweep's compute against its own wall time
+            "busy": sum(self.computes) / (sum(self.walls) * self.workers),
             "table": self.res.table(),
         }
 
@@ -349,7 +354,7 @@ def main() -> int:
         sent = r.get("sent", {})
         shown = ", ".join(f"{b / 2**20:.1f} ({k})" for b, k in sent.values()) or "-"
         inb = f"{in_bytes / 2**20:.2f}" if sent else "-"
-        busy = r["compute"] / (r["seconds"] * r["workers"]) if "compute" in r else None
+        busy = r.get("busy")
         print(
             f"{r['setup']:42} {r['workers']:>7} {r['seconds']:>8.2f} {speed:>7.2f}x "
             f"{'-' if eff is None else f'{100 * eff:.0f}%':>7} "
@@ -377,8 +382,9 @@ def main() -> int:
     print(
         f"(speed-up: against the LocalCluster with {base['workers']} worker process; "
         f"efficiency = speed-up x {base['workers']} / workers; busy = the tasks' compute "
-        "time (the scheduler's task stream) / (seconds x workers), the rest is loading, "
-        "scheduling, transfers and writing; every table equal to the local run's)"
+        "time (the scheduler's task stream) / (seconds x workers) over every sweep of the "
+        "setup, the rest is loading, scheduling, transfers and writing; every table equal to "
+        "the local run's)"
     )
     one = next((o for o in out if o["setup"].startswith("LocalCluster")), None)
     if one:
