@@ -515,15 +515,15 @@ CALIBRATION_COMBOS = 200
 
 def _calibrate(inp: SweepInputs, n_todo: int, n_parts: int) -> dict[str, Any]:
     """Run a few combinations spread over the grid (after one that loads or compiles the
-    kernel, not timed) and extrapolate to ``n_todo``: seconds and bytes of the part files."""
-    import io
-
+    kernel, not timed) and extrapolate to ``n_todo``: seconds and bytes of the part files,
+    sized as :func:`evbt.parts.encode` writes them (pandas' default Parquet settings said
+    231 MB for S2's 157 MB of parts; these say 200 MB: a sample spread over the grid
+    compresses less well than a part's neighbouring combinations, 2026-12-05)."""
+    from evbt import parts
     from evbt.backtest.sweep import chunk_frames
 
-    def size(frame: pd.DataFrame) -> int:
-        buf = io.BytesIO()
-        frame.to_parquet(buf, index=False)
-        return buf.getbuffer().nbytes
+    def size(part: pd.DataFrame, blocks: pd.DataFrame) -> int:
+        return sum(len(b) for b in parts.encode(part, blocks))
 
     chunk_frames(inp, inp.grid.spread(1))
     sample = inp.grid.spread(CALIBRATION_COMBOS)
@@ -531,8 +531,8 @@ def _calibrate(inp: SweepInputs, n_todo: int, n_parts: int) -> dict[str, Any]:
     start = time.perf_counter()
     part, blocks = chunk_frames(inp, sample)
     took = time.perf_counter() - start
-    empty = size(part.iloc[:0]) + size(blocks.iloc[:0])
-    per_combo = max(0.0, (size(part) + size(blocks) - empty) / k)
+    empty = size(part.iloc[:0], blocks.iloc[:0])
+    per_combo = max(0.0, (size(part, blocks) - empty) / k)
     return {
         "calibrated_on": k,
         "seconds": round(took / k * n_todo, 3),
