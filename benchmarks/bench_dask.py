@@ -328,7 +328,10 @@ def main() -> int:
         finally:
             for st in setups:
                 st.close()
-            for cl in clusters:
+            # newest first: each LocalCluster quiets distributed's loggers while it is open
+            # and restores the level it found when it closes, so closing the oldest first
+            # let the next one's shutdown print a dozen INFO lines into the benchmark output
+            for cl in reversed(clusters):
                 cl.close()
         for r in rows:
             print(f"  {r['setup']}: {_runs(r['runs'])}", flush=True)
