@@ -24,6 +24,7 @@ Also the suite's speed settings (issue 17):
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -34,6 +35,27 @@ from hypothesis import settings
 ROOT = Path(__file__).resolve().parents[1]
 REAL_PRICES = ROOT.parent / "shared" / "marketdata" / "prices.parquet"
 EVENTS_MD = ROOT.parent / "shared" / "reference" / "events.md"
+
+
+def kernel_cache_dir(root: Path) -> Path:
+    """The suite's Numba cache folder: named by a digest of every module in ``backtest/``.
+
+    Numba keys a kernel's on-disk cache on its own file's timestamp and size, not on the
+    helpers it compiles in from other files: after an edit of backtest/nb.py a warm in-tree
+    cache went on serving sweep_nb compiled with the old helpers (2026-12-06), so a test
+    could pass on code that is no longer there. An edit anywhere in backtest/ gives a new
+    folder here, and so a compile of the code as it is.
+    """
+    digest = hashlib.sha256()
+    for path in sorted((root / "backtest").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return root / "__pycache__" / f"numba-{digest.hexdigest()[:16]}"
+
+
+# A caller's NUMBA_CACHE_DIR wins (CI and run_all.py set a cold one); else the suite and its
+# subprocesses cache in kernel_cache_dir, set before anything imports Numba. The folders of
+# earlier sources are left for the developer to delete (they are under __pycache__).
+os.environ.setdefault("NUMBA_CACHE_DIR", str(kernel_cache_dir(ROOT)))
 
 # The first-run line "compiling the ... kernels once" (evbt.backtest.jit) stays off in the
 # suite, subprocesses included: on CI's cold cache it would be a second line on stderr where

@@ -282,3 +282,25 @@ def test_a_run_with_the_study_compiled_aside_gives_the_same_tables(monkeypatch):
     for name in ("panel", "summary", "events"):
         pd.testing.assert_frame_equal(getattr(aside.study, name), getattr(plain.study, name))
     assert (aside.study.skipped, aside.study.notes) == (plain.study.skipped, plain.study.notes)
+
+
+def test_the_suites_numba_cache_folder_follows_every_kernel_source(tmp_path):
+    """Numba checks a cached kernel against its own file only, so the suite's cache folder
+    (tests/conftest.py) is named by every module of backtest/: an edit of a helper in nb.py,
+    which sweep_nb and the study kernels compile in, names a new folder; the same sources,
+    wherever they are, name the same one."""
+    from conftest import kernel_cache_dir  # the suite's own conftest, already imported
+
+    copy = tmp_path / "backtest"
+    copy.mkdir()
+    for path in (ROOT / "backtest").glob("*.py"):
+        (copy / path.name).write_bytes(path.read_bytes())
+    first = kernel_cache_dir(tmp_path)
+    assert first.name == kernel_cache_dir(ROOT).name
+    assert first.parent == tmp_path / "__pycache__"  # gitignored, beside the sources
+    nb = copy / "nb.py"
+    nb.write_bytes(nb.read_bytes() + b"\n# an edit\n")
+    assert kernel_cache_dir(tmp_path).name != first.name
+    (copy / "new_kernels.py").write_text("")
+    nb.write_bytes((ROOT / "backtest" / "nb.py").read_bytes())
+    assert kernel_cache_dir(tmp_path).name != first.name  # a new module counts too
