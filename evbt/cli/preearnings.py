@@ -72,7 +72,7 @@ def preearnings_cmd(
     import json
     import zoneinfo
 
-    from evbt.cli._common import emit_json, frame_records, loading
+    from evbt.cli._common import emit_json, frame_records, loading, working
 
     with loading():
         import pandas as pd
@@ -85,50 +85,54 @@ def preearnings_cmd(
     if asof is None:
         asof = dt.datetime.now(zoneinfo.ZoneInfo("America/New_York")).strftime("%Y-%m-%d")
     horizon_sessions(asof, 1, what="--asof")  # the as-of date, checked like every other command
-    px, data, bench, cfg = _prices(config, prices, asof, ticker, benchmark)
-    catalog_path = events or (cfg.data.events if cfg is not None else None)
-    cat = load_catalog(catalog_path)
-    res = pre_earnings(px, cat, ticker=ticker, asof=asof, lookback=lookback, benchmark=bench)
-    synthetic = bool(px.attrs.get("synthetic", False)) or data["source"] == "sample"
-    used = px[pd.to_datetime(px["date"]) <= pd.Timestamp(asof)]
-    used = used[used["ticker"].isin([res.params["ticker"], bench])]
-    data_hash = hashlib.sha256(
-        pd.util.hash_pandas_object(used.reset_index(drop=True), index=False).to_numpy().tobytes()
-    ).hexdigest()
-    cat_sha = catalog_digest(cat)
-    key = json.dumps(
-        {"params": res.params, "data": data_hash, "catalog": cat_sha, "code": code_version()},
-        sort_keys=True,
-    )
-    config_id = hashlib.sha256(json.dumps(res.params, sort_keys=True).encode()).hexdigest()[:12]
-    run_id = f"pre-{res.params['ticker'].lower().replace('^', '')}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-    manifest = {
-        "run_id": run_id,
-        "kind": "pre",
-        "config": res.params,
-        "config_id": config_id,
-        "data": {**data, "synthetic": synthetic, "data_hash": data_hash, "benchmark": bench},
-        "catalog": {"path": catalog_path or "bundled", "sha256": cat_sha},
-        "code_version": code_version(),
-        "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "lookahead": False,
-        "ruined": False,
-        "notes": list(res.notes),
-        "counts": {
-            "reports": len(res.reports),
-            "launch_before": int(res.reports["launch_before"].fillna(False).astype(bool).sum()),
-            "policy_before": int(res.reports["policy_before"].fillna(False).astype(bool).sum()),
-        },
-    }
-    frames = {
-        "preearnings_reports": res.reports,
-        "preearnings_tests": res.tests,
-        "preearnings_next": res.next,
-    }
-    folder = write_run(results_root(out, cfg), run_id, frames, manifest, force=True)
-    from evbt.cli._common import write_report_for
+    # as backtest, study and sweep do: the collector paused, Numba loaded without SciPy's BLAS
+    with working():
+        px, data, bench, cfg = _prices(config, prices, asof, ticker, benchmark)
+        catalog_path = events or (cfg.data.events if cfg is not None else None)
+        cat = load_catalog(catalog_path)
+        res = pre_earnings(px, cat, ticker=ticker, asof=asof, lookback=lookback, benchmark=bench)
+        synthetic = bool(px.attrs.get("synthetic", False)) or data["source"] == "sample"
+        used = px[pd.to_datetime(px["date"]) <= pd.Timestamp(asof)]
+        used = used[used["ticker"].isin([res.params["ticker"], bench])]
+        data_hash = hashlib.sha256(
+            pd.util.hash_pandas_object(used.reset_index(drop=True), index=False)
+            .to_numpy()
+            .tobytes()
+        ).hexdigest()
+        cat_sha = catalog_digest(cat)
+        key = json.dumps(
+            {"params": res.params, "data": data_hash, "catalog": cat_sha, "code": code_version()},
+            sort_keys=True,
+        )
+        config_id = hashlib.sha256(json.dumps(res.params, sort_keys=True).encode()).hexdigest()[:12]
+        run_id = f"pre-{res.params['ticker'].lower().replace('^', '')}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+        manifest = {
+            "run_id": run_id,
+            "kind": "pre",
+            "config": res.params,
+            "config_id": config_id,
+            "data": {**data, "synthetic": synthetic, "data_hash": data_hash, "benchmark": bench},
+            "catalog": {"path": catalog_path or "bundled", "sha256": cat_sha},
+            "code_version": code_version(),
+            "created_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "lookahead": False,
+            "ruined": False,
+            "notes": list(res.notes),
+            "counts": {
+                "reports": len(res.reports),
+                "launch_before": int(res.reports["launch_before"].fillna(False).astype(bool).sum()),
+                "policy_before": int(res.reports["policy_before"].fillna(False).astype(bool).sum()),
+            },
+        }
+        frames = {
+            "preearnings_reports": res.reports,
+            "preearnings_tests": res.tests,
+            "preearnings_next": res.next,
+        }
+        folder = write_run(results_root(out, cfg), run_id, frames, manifest, force=True)
+        from evbt.cli._common import write_report_for
 
-    report = None if no_report else write_report_for(folder, quiet=True)
+        report = None if no_report else write_report_for(folder, quiet=True)
     if as_json:
         emit_json(
             {
