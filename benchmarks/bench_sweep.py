@@ -186,18 +186,13 @@ def worker_evbt(cfg_path: str, out: str, result: str) -> None:
     # timed calls): the kernel loaded (or compiled), and what the tables' first call
     # imports (scipy.special for the event p-values: ~0.04 s) imported
     S.chunk_frames(inp, inp.combos.iloc[:2])
-    base = _rss_mb()
     n = len(inp.combos)
-    runs = []
-    peaks = []
-    for _ in range(REPEAT):
-        t0 = time.perf_counter()
+
+    def job() -> None:
         for lo in range(0, n, S.DEFAULT_CHUNK):
             S.chunk_frames(inp, inp.combos.iloc[lo : lo + S.DEFAULT_CHUNK])
-        runs.append(time.perf_counter() - t0)
-        peaks.append(_maxrss_mb() - base)
-        gc.collect()  # not inside the next run's clock
-    peak = peaks[0]  # one job's: later runs may hold the last one's garbage
+
+    runs, peak = _timed(job, REPEAT)
     t0 = time.perf_counter()
     res = api.sweep(cfg, out=out, force=True, progress=False)
     full = time.perf_counter() - t0
@@ -212,7 +207,7 @@ def worker_evbt(cfg_path: str, out: str, result: str) -> None:
                 "peak_mb": peak,
                 "full_seconds": full,
                 "run": str(res.run_dir),
-            }  # fmt: skip
+            }
         )
     )
 
@@ -266,23 +261,35 @@ def worker_vbt(cfg_path: str, react_json: str, result: str, repeat: str = "1") -
     # vectorbt's kernels loaded (or compiled) before the clock starts, as evbt's are: two
     # combinations of one ticker, with the argument types of the timed calls
     one_ticker(0, np.arange(2))
-    base = _rss_mb()
     totals = np.empty((n_c, len(inp.tickers)))
     every = np.arange(n_c)
-    runs = []
-    peaks = []
-    for _ in range(int(repeat)):
-        t0 = time.perf_counter()
+
+    def job() -> None:
         for t in range(len(inp.tickers)):
             totals[:, t] = one_ticker(t, every)
-        runs.append(time.perf_counter() - t0)
-        peaks.append(_maxrss_mb() - base)
-        gc.collect()  # not inside the next run's clock
-    peak = peaks[0]  # one job's: later runs may hold the last one's garbage
+
+    runs, peak = _timed(job, int(repeat))
     np.save(Path(result).with_suffix(".npy"), totals)
     Path(result).write_text(
         json.dumps({"seconds": statistics.median(runs), "runs": runs, "peak_mb": peak})
     )
+
+
+def _timed(job, repeat: int) -> tuple[list[float], float]:
+    """Run ``job`` ``repeat`` times in a row: ``(seconds of each run, MB of peak resident
+    memory the first run added)``. Later runs may still hold the last one's garbage, so the
+    peak is the first's; the collector runs between runs, outside their clocks."""
+    base = _rss_mb()
+    runs: list[float] = []
+    peak = 0.0
+    for k in range(repeat):
+        t0 = time.perf_counter()
+        job()
+        runs.append(time.perf_counter() - t0)
+        if k == 0:
+            peak = _maxrss_mb() - base
+        gc.collect()
+    return runs, peak
 
 
 def _runs(res: dict) -> str:

@@ -7,9 +7,9 @@ python benchmarks/run_all.py [--quick] [--skip-suite] [--skip-s2] [--skip-dask] 
 Rows: the first ``evbt backtest`` after install (cold Numba cache and a cold evbt user
 cache: it compiles), the demo backtest into a fresh results folder with its report (warm,
 median of 3), ``evbt events list`` (median of 5), S1 whole process and in-process against
-vectorbt (``bench_sweep.py``, both sides from this run; in-process the median of 3 runs on each
-side), S2 (a million backtests to Parquet)
-time and peak memory, S2 on a Dask LocalCluster with 2 worker processes against 1
+vectorbt (``bench_sweep.py``, both sides from this run; in-process the median of 3 runs on
+each side), S2 (a million backtests to Parquet) time and peak memory, S2 on a Dask
+LocalCluster with 2 worker processes against 1
 (``bench_dask.py``, which also runs a `dask scheduler` with `dask worker` commands), and the
 quick suite from a cold Numba cache on 2 workers. Each figure is one whole process started
 here. Measured, never asserted: run it on an idle machine.
