@@ -9,6 +9,7 @@ write nothing, so a cluster needs no storage shared with the client.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -69,6 +70,7 @@ def run_chunks(
     connect_timeout: float = CONNECT_TIMEOUT,
     encode: Encode | None = None,
     on_task: OnTask | None = None,
+    clock: dict[str, float] | None = None,
 ) -> None:
     """Compute every chunk ``(i, lo, hi)`` of ``todo`` and hand ``sink(i, lo, hi, part,
     blocks)`` each result, in this process: the application's sink writes the part. With
@@ -76,7 +78,9 @@ def run_chunks(
     cluster the encoding runs on the worker, beside the computation, not on the client). With
     ``executor="dask"`` each chunk is a task on the cluster (``scheduler``, or an in-process
     LocalCluster) that returns its tables; workers write nothing, and ``on_task`` (if given)
-    hears how long each task computed. A scheduler that does not
+    hears how long each task computed. ``clock`` (if given) gathers seconds per phase: here
+    ``kernel``, ``metrics`` and ``encode`` (the local executor; on a cluster they run inside
+    the tasks, which ``on_task`` hears) and ``write`` (the sink). A scheduler that does not
     answer within ``connect_timeout`` seconds, a bad address, or a cluster without a worker
     for that long is an :class:`InputError`; a worker lost mid-sweep is Dask's to retry."""
     if executor == "local":
@@ -85,20 +89,51 @@ def run_chunks(
         most = int(numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
         threads = min(workers or most, most)
         numba.set_num_threads(max(1, threads))
-        _run_local(inp, todo, sink, encode)
+        _run_local(inp, todo, _timed_sink(sink, clock), encode, clock)
     else:
-        _run_dask(inp, todo, sink, workers, scheduler, connect_timeout, encode, on_task)
+        _run_dask(
+            inp, todo, _timed_sink(sink, clock), workers, scheduler, connect_timeout, encode,
+            on_task,
+        )  # fmt: skip
+
+
+def _tick(clock: dict[str, float] | None, phase: str, since: float) -> float:
+    """Add the seconds since ``since`` to ``clock[phase]``; returns now."""
+    now = time.perf_counter()
+    if clock is not None:
+        clock[phase] = clock.get(phase, 0.0) + now - since
+    return now
+
+
+def _timed_sink(sink: Sink, clock: dict[str, float] | None) -> Sink:
+    if clock is None:
+        return sink
+
+    def timed(*args: Any) -> None:
+        t0 = time.perf_counter()
+        try:
+            sink(*args)
+        finally:
+            _tick(clock, "write", t0)
+
+    return timed
 
 
 def _deliver(
-    sink: Sink, encode: Encode | None, inp: SweepInputs, i: int, lo: int, hi: int, combos, arrays
-) -> None:
+    sink: Sink, encode: Encode | None, inp: SweepInputs, i: int, lo: int, hi: int, combos, arrays,
+    clock: dict[str, float] | None = None,
+) -> None:  # fmt: skip
+    t0 = time.perf_counter()
     part, blocks = chunk_tables(inp, combos, *arrays)
+    t0 = _tick(clock, "metrics", t0)
     payload = (part, blocks) if encode is None else encode(part, blocks)
+    _tick(clock, "encode", t0)
     sink(i, lo, hi, *payload)
 
 
-def _run_local(inp: SweepInputs, todo, sink: Sink, encode: Encode | None) -> None:
+def _run_local(
+    inp: SweepInputs, todo, sink: Sink, encode: Encode | None, clock: dict[str, float] | None
+) -> None:
     """Each chunk's kernel run here; its tables made, encoded and handed to ``sink`` on one
     writer thread while the next chunk's kernel runs (the kernel releases the GIL, and so
     does most of NumPy's and the Parquet encoding's work): the cores never wait for the
@@ -113,10 +148,12 @@ def _run_local(inp: SweepInputs, todo, sink: Sink, encode: Encode | None) -> Non
         pending = None
         for i, lo, hi in todo:
             combos = inp.grid.rows(lo, hi)
+            t0 = time.perf_counter()
             arrays = run_chunk_arrays(inp, combos)
+            _tick(clock, "kernel", t0)
             if pending is not None:
                 pending.result()  # the previous chunk is written (or its error raised here)
-            pending = writer.submit(_deliver, sink, encode, inp, i, lo, hi, combos, arrays)
+            pending = writer.submit(_deliver, sink, encode, inp, i, lo, hi, combos, arrays, clock)
         if pending is not None:
             pending.result()
 

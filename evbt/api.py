@@ -615,7 +615,9 @@ def sweep(
         raise InputError(f"--chunk-size {chunk_size}: use a whole number >= 1")
     # the grid's size before anything is loaded or allocated
     check_size(config.origin, sweep_spec(config.sweep), max_combos=max_combos)
+    t0 = time.perf_counter()
     inp = sweep_inputs(config, prices_path=prices_path, events_path=events_path)
+    clock: dict[str, float] = {"inputs": time.perf_counter() - t0}
     # absolute, here on the client: nothing relative travels to a Dask worker
     root = Path(os.path.abspath(store.results_root(out, config)))
     run_id = inp.head["run_id"]
@@ -662,11 +664,13 @@ def sweep(
     # own time there, over the cluster's threads): the client runs no kernel, and a
     # calibration on the client would measure the wrong machine while the workers wait.
     later = executor == "dask" and n_todo > 0
+    t0 = time.perf_counter()
     est = (
         _calibrate(inp, n_todo, len(todo))
         if n_todo and not later
         else {"calibrated_on": 0, "seconds": 0.0, "bytes": 0}
     )
+    clock["estimate"] = time.perf_counter() - t0
     manifest["estimate"] = {"n_combos": n, "n_todo": n_todo, **est}
     if later:
         manifest["estimate"]["on"] = "dask workers, from the first task"
@@ -697,6 +701,7 @@ def sweep(
         def on_task(i: int, lo: int, hi: int, seconds: float, threads: int) -> None:
             if not first:
                 first.append((hi - lo, seconds, max(1, threads)))
+            clock["tasks"] = clock.get("tasks", 0.0) + seconds
 
         def sink(
             i: int,
@@ -749,11 +754,15 @@ def sweep(
             # streams their total-scope rows: the client writes bytes and reads no part back
             encode=parts.pack,
             on_task=on_task,
+            clock=clock,
         )
     elapsed = time.perf_counter() - started
+    t0 = time.perf_counter()
     total, blocks = parts.read_summary_inputs(folder, decoded)
     decoded.clear()
+    t1 = time.perf_counter()
     summary, overfit = summarize_sweep(total, blocks, inp.params)
+    clock.update(summary_inputs=t1 - t0, statistics=time.perf_counter() - t1)
     ruined = parts.any_ruined(folder) if n else False
     manifest.update(
         parts=[parts.part_name(i) for i, _, _ in todo_all],
@@ -762,6 +771,7 @@ def sweep(
         executor=executor,
         seconds=round(elapsed, 3),
         resumed=bool(have),
+        timing={"chunks": round(elapsed, 3), **{k: round(v, 3) for k, v in clock.items()}},
     )
     manifest["created_utc"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     final = store.finish_run(root, run_id, manifest=manifest, frames={"sweep_summary": summary})

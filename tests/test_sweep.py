@@ -456,6 +456,15 @@ def test_dask_local_cluster_equals_local(tmp_path, capsys):
     pd.testing.assert_frame_equal(local.blocks(), dask.blocks())
     assert dask.manifest["executor"] == "dask"
     assert dask.manifest["parts"] == local.manifest["parts"]
+    # each run's clock: the local one timed its kernel, tables and encoding; the client of
+    # the cluster heard each task's compute time, and ran none of those itself
+    outside = {"inputs", "estimate", "chunks", "write", "summary_inputs", "statistics"}
+    assert set(local.manifest["timing"]) == outside | {"kernel", "metrics", "encode"}
+    assert set(dask.manifest["timing"]) == outside | {"tasks"}
+    for m in (local.manifest, dask.manifest):
+        assert m["timing"]["chunks"] == m["seconds"]
+        assert all(v >= 0 for v in m["timing"].values()) and m["timing"]["write"] > 0
+    assert local.manifest["timing"]["kernel"] > 0 and dask.manifest["timing"]["tasks"] > 0
     # the workers encoded their tables; the client wrote those bytes: the same files
     for sub in ("parts", "blocks"):
         a = sorted((local.run_dir / "sweep" / sub).iterdir())
