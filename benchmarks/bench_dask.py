@@ -4,9 +4,13 @@ processes, and on a ``dask scheduler`` plus ``dask worker`` processes started as
 python benchmarks/bench_dask.py [--workers 1 2] [--repeat 3] [--skip-commands] [--json FILE]
 
 The job (``--grid``): ``s2``, the default, is S2 itself (bench_sweep's S2_GRID on its
-SYNTHETIC market: 101,376 combinations x 10 tickers = 1,013,760 backtests) in 32 tasks of
-3,168 combinations, about 1.2 s each on one worker at 2026-12-04's kernel speed: the
-README's rule keeps tasks at 1-10 s, and 32 tasks share evenly between 1 and 2 workers.
+SYNTHETIC market: 101,376 combinations x 10 tickers = 1,013,760 backtests) in 16 tasks of
+6,336 combinations, about 1.3 s each on one worker at 2026-12-06's kernel speed: the
+README's rule keeps tasks at 1-10 s, and 16 tasks share evenly between 1 and 2 workers.
+(Tasks of 3,168 lasted 1.2 s at 2026-12-04's speed and 0.65 s two days later, below the
+rule; in four paired sweeps each, 2026-12-06, 2 workers against 1 gave 1.69, 1.61, 1.59
+and 1.83x with them, 1.77, 1.80, 1.76 and 1.73x with tasks of 6,336: the tasks' compute
+time grew by 4-16% on two busy cores against 7-9%.)
 ``twin`` is an eighth of that grid (one fee level, one slippage level, fills at the close:
 126,720 backtests) in 16 tasks of 792, the job of the earlier runs: since the kernel got
 2.5 times faster its tasks last 0.3 s, below the 1-10 s rule, and the client's fixed work
@@ -63,7 +67,7 @@ take_profit = ["none", 0.05, 0.10, 0.20]
 direction = ["long", "short"]
 stop_on = ["close", "high_low"]"""
 GRIDS = {  # name: (grid, combinations per task)
-    "s2": (S2_GRID, 3168),
+    "s2": (S2_GRID, 6336),
     "twin": (TWIN_GRID, 792),
 }
 CHUNK = GRIDS["s2"][1]  # set by --grid in main()
