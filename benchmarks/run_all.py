@@ -9,8 +9,7 @@ cache: it compiles), the demo backtest into a fresh results folder with its repo
 median of 3), ``evbt events list`` (median of 5), S1 whole process and in-process against
 vectorbt (``bench_sweep.py``, both sides from this run; in-process the median of 3 runs on
 each side), S2 (a million backtests to Parquet: the median of 3 fresh runs, the largest
-peak memory), S2 on a Dask
-LocalCluster with 2 worker processes against 1
+peak memory), S2 on a Dask LocalCluster with 2 worker processes against 1
 (``bench_dask.py``, which also runs a `dask scheduler` with `dask worker` commands), and the
 quick suite from a cold Numba cache on 2 workers. Each figure is one whole process started
 here. Measured, never asserted: run it on an idle machine.
@@ -150,20 +149,14 @@ def from_sweep(sw: dict) -> dict[str, tuple[float, str]]:
             f"{n_runs} runs)",
         )
     if "s2_whole_s" in sw:
-        runs = sw.get("s2_runs") or [sw["s2_whole_s"]]
-        many = len(runs) > 1
-        got["s2"] = (
-            sw["s2_whole_s"],
-            f"{shown('s2', sw['s2_whole_s'], 1)} s"
-            + (
-                f" (median of {len(runs)} fresh runs: {', '.join(f'{w:.1f}' for w in runs)} s)"
-                if many
-                else ""
-            ),
-        )
-        got["s2_mem"] = (
-            sw["s2_rss_mb"], f"{shown('s2_mem', sw['s2_rss_mb'], 0)} MB" + (" (the largest of the runs)" if many else "")
-        )  # fmt: skip
+        wall, rss = sw["s2_whole_s"], sw["s2_rss_mb"]
+        runs = sw.get("s2_runs") or [wall]
+        of_runs = f" (median of {len(runs)} fresh runs: {', '.join(f'{w:.1f}' for w in runs)} s)"
+        largest = " (the largest of the runs)"
+        if len(runs) == 1:
+            of_runs = largest = ""
+        got["s2"] = (wall, f"{shown('s2', wall, 1)} s{of_runs}")
+        got["s2_mem"] = (rss, f"{shown('s2_mem', rss, 0)} MB{largest}")
     return got
 
 
@@ -186,8 +179,8 @@ def from_dask(dk: dict) -> tuple[dict[str, tuple[float, str]], list[str]]:
         )
         got["dask"] = (
             s,
-            f"{shown('dask', s, 2)}x ({shown('dask', s, 0, scale=50.0)}% efficiency; {label}: {one['seconds']:.1f} s -> "
-            f"{two['seconds']:.1f} s, the medians{rounds})",
+            f"{shown('dask', s, 2)}x ({shown('dask', s, 0, scale=50.0)}% efficiency; "
+            f"{label}: {one['seconds']:.1f} s -> {two['seconds']:.1f} s, the medians{rounds})",
         )
     n_bt = dk["n_combos"] * 10
     note = (
